@@ -1,0 +1,169 @@
+"""Coordinate systems: declared lon/lat systems in, one metric analysis CRS out.
+
+Every lon/lat input declares its ``coord_system``:
+
+* ``wgs84`` — GPS, OpenStreetMap (EPSG:4326);
+* ``cgcs2000`` — China's national datum (EPSG:4490), within about a metre of WGS-84;
+* ``gcj02`` — the obfuscated system of Amap/Gaode, Tencent and DataV boundaries;
+* ``bd09`` — Baidu's system, GCJ-02 with a further offset.
+
+GCJ-02 and BD-09 are converted to WGS-84 on the way in. The forward GCJ-02 formula is the
+published one (Krasovsky ellipsoid); its inverse has no closed form and is solved here by fixed-
+point iteration to under a millimetre. Points outside China are left as they are, as every
+GCJ-02 implementation does.
+
+The analysis CRS is the CGCS2000 3-degree Gauss-Krüger zone (no zone prefix in the easting,
+EPSG:4534-4554) whose central meridian is nearest the data.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from siting._errors import InputDataError
+
+log = logging.getLogger(__name__)
+
+_Pair = tuple[NDArray[np.float64], NDArray[np.float64]]
+
+CoordSystem = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+COORD_SYSTEMS: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02", "bd09")
+GEOGRAPHIC_EPSG = {"wgs84": 4326, "cgcs2000": 4490}
+
+_A = 6378245.0  # Krasovsky 1940 semi-major axis, used by the GCJ-02 formula
+_EE = 0.00669342162296594323  # its first eccentricity squared
+_BD_K = np.pi * 3000.0 / 180.0
+
+
+def in_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
+    """Rough bounding box of mainland China in which GCJ-02 applies."""
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    return (lon > 72.004) & (lon < 137.8347) & (lat > 0.8293) & (lat < 55.8271)
+
+
+def _gcj_delta(
+    lon: NDArray[np.float64], lat: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    x, y = lon - 105.0, lat - 35.0
+    dlat = (
+        -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * np.sqrt(np.abs(x))
+        + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+        + (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+    )
+    dlon = (
+        300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * np.sqrt(np.abs(x))
+        + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+        + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+    )
+    rad = lat / 180.0 * np.pi
+    magic = 1.0 - _EE * np.sin(rad) ** 2
+    sqrt_magic = np.sqrt(magic)
+    dlat = dlat * 180.0 / ((_A * (1.0 - _EE)) / (magic * sqrt_magic) * np.pi)
+    dlon = dlon * 180.0 / (_A / sqrt_magic * np.cos(rad) * np.pi)
+    return dlon, dlat
+
+
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> _Pair:
+    """Forward GCJ-02 shift (vectorised); points outside China are returned unchanged."""
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    dlon, dlat = _gcj_delta(lon, lat)
+    inside = in_china(lon, lat)
+    return np.where(inside, lon + dlon, lon), np.where(inside, lat + dlat, lat)
+
+
+def gcj02_to_wgs84(
+    lon: ArrayLike, lat: ArrayLike, *, tol_deg: float = 1e-10, max_iter: int = 30
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Exact inverse of :func:`wgs84_to_gcj02` by fixed-point iteration.
+
+    ``tol_deg`` of 1e-10 degrees is about 0.01 mm; convergence takes a handful of steps.
+    """
+    glon, glat = np.asarray(lon, float), np.asarray(lat, float)
+    wlon, wlat = glon.copy(), glat.copy()
+    for _ in range(max_iter):
+        flon, flat = wgs84_to_gcj02(wlon, wlat)
+        elon, elat = flon - glon, flat - glat
+        wlon, wlat = wlon - elon, wlat - elat
+        if np.all(np.abs(elon) < tol_deg) and np.all(np.abs(elat) < tol_deg):
+            break
+    inside = in_china(glon, glat)
+    return np.where(inside, wlon, glon), np.where(inside, wlat, glat)
+
+
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> _Pair:
+    """Baidu BD-09 to GCJ-02 (closed form)."""
+    x, y = np.asarray(lon, float) - 0.0065, np.asarray(lat, float) - 0.006
+    z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _BD_K)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_K)
+    return z * np.cos(theta), z * np.sin(theta)
+
+
+def to_wgs84(
+    lon: ArrayLike, lat: ArrayLike, coord_system: str
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Convert lon/lat declared in ``coord_system`` to WGS-84 lon/lat.
+
+    CGCS2000 is taken as equal to WGS-84 (they differ by about a metre, far below what a
+    walking-distance analysis resolves).
+    """
+    if coord_system not in COORD_SYSTEMS:
+        raise InputDataError(f"`coord_system` must be one of {COORD_SYSTEMS}, got {coord_system!r}")
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    if coord_system == "gcj02":
+        return gcj02_to_wgs84(lon, lat)
+    if coord_system == "bd09":
+        return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+    return lon, lat
+
+
+def check_lonlat(lon: ArrayLike, lat: ArrayLike, *, source: str, ids: ArrayLike) -> None:
+    """Raise if lon/lat values are not plausible degrees inside China.
+
+    Catches swapped columns (lat in the lon column) and projected metres labelled as degrees.
+    """
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    ids = np.asarray(ids)
+    bad = ~in_china(lon, lat)
+    if not bad.any():
+        return
+    hint = "the coordinates are not degrees inside China"
+    if np.all(in_china(lat[bad], lon[bad])):
+        hint = "lon and lat look swapped (lat values in the lon column); swap the columns"
+    elif np.nanmax(np.abs(np.r_[lon[bad], lat[bad]])) > 1000:
+        hint = (
+            "the values look like projected metres, not degrees; give lon/lat in degrees "
+            "or a layer with its projected CRS"
+        )
+    raise InputDataError(
+        f"{source}: {int(bad.sum())} point(s) outside China's extent, ids "
+        f"{list(ids[bad][:10])!r}: {hint}"
+    )
+
+
+def analysis_crs(lon: float) -> str:
+    """The CGCS2000 3-degree Gauss-Krüger zone (EPSG:4534-4554) nearest ``lon`` degrees."""
+    cm = int(3 * round(lon / 3.0))
+    if not 75 <= cm <= 135:
+        raise InputDataError(
+            f"longitude {lon:.3f} is outside China's Gauss-Krüger zones "
+            "(75°E-135°E); check the coordinates"
+        )
+    epsg = 4534 + (cm - 75) // 3
+    log.info("analysis CRS: EPSG:%d (CGCS2000 / 3-degree Gauss-Krüger CM %dE)", epsg, cm)
+    return f"EPSG:{epsg}"

@@ -1,0 +1,146 @@
+"""Service circles: which elderly are within reach, per 社区/村, per 街道/乡镇 and overall.
+
+A demand point is covered when an open site is within its own radius: the 一刻钟 walk
+(15 minutes x walking speed) for points in 社区, 1,000 m for points in 村. Radii are per
+point, so one cost matrix cut off at the largest radius serves both circles.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import ArrayLike, NDArray
+from scipy import sparse
+from scipy.sparse.csgraph import dijkstra
+
+from siting.costs import WalkArrays
+
+log = logging.getLogger(__name__)
+
+
+def coverage_sets(cost: sparse.csr_matrix, radius_m: ArrayLike) -> sparse.csr_matrix:
+    """Boolean demand x site matrix: True where the site is within the point's radius."""
+    cost = sparse.csr_matrix(cost)
+    radius = np.broadcast_to(np.asarray(radius_m, float), (cost.shape[0],))
+    row_of = np.repeat(np.arange(cost.shape[0]), np.diff(cost.indptr))
+    keep = cost.data <= radius[row_of]
+    return sparse.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=bool), (row_of[keep], cost.indices[keep])), shape=cost.shape
+    )
+
+
+def covered_by(cover: sparse.csr_matrix, open_sites: ArrayLike) -> NDArray[np.bool_]:
+    """Demand points covered by at least one of the open site columns."""
+    mask = np.zeros(cover.shape[1], dtype=bool)
+    mask[np.asarray(open_sites, dtype=np.int64)] = True
+    return np.asarray(cover[:, mask].sum(axis=1)).ravel() > 0
+
+
+def nearest_m(cost: sparse.csr_matrix, open_sites: ArrayLike) -> NDArray[np.float64]:
+    """Walking metres to the nearest open site, NaN where none is within the cutoff."""
+    sub = sparse.csr_matrix(cost)[:, np.asarray(open_sites, dtype=np.int64)].tocsr()
+    out = np.full(sub.shape[0], np.nan)
+    for i in np.flatnonzero(np.diff(sub.indptr)):
+        out[i] = sub.data[sub.indptr[i] : sub.indptr[i + 1]].min()
+    return out
+
+
+def by_community(
+    points: pd.DataFrame,
+    communities: pd.DataFrame,
+    radius_m: NDArray[np.float64],
+    before: NDArray[np.bool_],
+    after: NDArray[np.bool_],
+    nearest_before_m: NDArray[np.float64],
+) -> pd.DataFrame:
+    """Elderly covered before and after, per 社区/村, with the radius that decided it."""
+    frame = pd.DataFrame(
+        {
+            "code": points["community"].to_numpy(),
+            "w": points["weight"].to_numpy(),
+            "b": points["weight"].to_numpy() * before,
+            "a": points["weight"].to_numpy() * after,
+            "r": radius_m,
+            "near": nearest_before_m,
+        }
+    )
+    agg = frame.groupby("code").agg(
+        radius_m=("r", "max"),
+        covered_before=("b", "sum"),
+        covered_after=("a", "sum"),
+        nearest_before_m=("near", "min"),
+    )
+    out = communities[["code", "name", "street_code", "kind", "elderly_60plus"]].join(agg)
+    out = out.rename(columns={"elderly_60plus": "elderly"})
+    for when in ("before", "after"):
+        col = f"covered_{when}"
+        out[col] = out[col].round(1)
+        out[f"share_{when}"] = np.where(
+            out["elderly"] > 0, out[col] / out["elderly"].where(out["elderly"] > 0, 1), 1.0
+        )
+        out[f"share_{when}"] = out[f"share_{when}"].round(4)
+    out["status_after"] = np.select(
+        [out["share_after"] >= 0.9999, out["share_after"] <= 0.0],
+        ["covered", "uncovered"],
+        "partly covered",
+    )
+    out["nearest_before_m"] = out["nearest_before_m"].round(0)
+    return out.reset_index(drop=True)
+
+
+def by_unit(table: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+    """Roll a per-community table up to 街道/乡镇 (``street_code``)."""
+    agg = table.groupby("street_code")[["elderly", "covered_before", "covered_after"]].sum()
+    agg["communities"] = table.groupby("street_code").size()
+    agg["communities_uncovered_after"] = (
+        table.assign(u=table["status_after"] == "uncovered").groupby("street_code")["u"].sum()
+    )
+    out = units[["code", "name", "kind"]].join(agg, how="left").fillna(0)
+    for when in ("before", "after"):
+        out[f"share_{when}"] = (
+            (out[f"covered_{when}"] / out["elderly"].where(out["elderly"] > 0)).fillna(1.0).round(4)
+        )
+    return out.reset_index(drop=True)
+
+
+def service_areas(
+    G: nx.MultiDiGraph,
+    arrays: WalkArrays,
+    site_nodes: ArrayLike,
+    site_offset_m: ArrayLike,
+    radius_m: ArrayLike,
+    *,
+    site_ids: ArrayLike,
+    buffer_m: float = 40.0,
+) -> gpd.GeoDataFrame:
+    """One polygon per site: the streets walkable within its radius, buffered.
+
+    An edge belongs to the area when both its ends are within the radius (after the site's own
+    walk to the street). The polygon is the union of those edges buffered by ``buffer_m``: it
+    follows the streets and leaves out what the network cannot reach, unlike a convex hull.
+    """
+    nodes_xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in arrays.node_ids])
+    src = arrays.index_of(site_nodes)
+    offsets = np.asarray(site_offset_m, float)
+    radii = np.broadcast_to(np.asarray(radius_m, float), offsets.shape)
+    dist = dijkstra(arrays.adjacency, directed=True, indices=src, limit=float(radii.max()))
+    adj = sparse.triu(arrays.adjacency, k=1).tocoo()
+    polys = []
+    for k in range(len(src)):
+        reach = dist[k] + offsets[k] <= radii[k]
+        use = reach[adj.row] & reach[adj.col]
+        lines = shapely.linestrings(
+            np.stack([nodes_xy[adj.row[use]], nodes_xy[adj.col[use]]], axis=1)
+        )
+        if len(lines) == 0:
+            polys.append(shapely.Point(nodes_xy[src[k]]).buffer(buffer_m))
+        else:
+            polys.append(shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=2)))
+    return gpd.GeoDataFrame(
+        {"site": list(site_ids), "radius_m": radii}, geometry=polys, crs=G.graph["crs"]
+    )

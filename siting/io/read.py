@@ -1,0 +1,297 @@
+"""Readers: boundaries, population tables, facility and candidate point layers.
+
+Every reader returns a frame indexed by string ids (admin codes keep their leading zeros),
+in WGS-84 lon/lat, with canonical column names. A ``columns`` mapping renames the file's
+columns to the canonical ones (``{"code": "区划代码", "elderly_60plus": "60岁以上"}``).
+Problems are collected and raised together, naming the file, the column, the ids and the fix.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting._errors import InputDataError, InputFileNotFoundError
+from siting._validate import Problems, preview, require_columns
+from siting.coords import GEOGRAPHIC_EPSG, check_lonlat, to_wgs84
+
+log = logging.getLogger(__name__)
+
+URBAN_KINDS = {
+    "社区": "社区",
+    "urban": "社区",
+    "村": "村",
+    "rural": "村",
+    "街道": "街道",
+    "乡镇": "乡镇",
+    "镇": "乡镇",
+    "乡": "乡镇",
+}
+_TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def _existing(path: str | Path, role: str) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise InputFileNotFoundError(
+            f"{role} file {str(path)!r} does not exist; check the path "
+            "(relative paths in a scenario are relative to the "
+            "scenario file)"
+        )
+    return path
+
+
+def _rename(frame: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
+    if not columns:
+        return frame
+    return frame.rename(columns={src: canon for canon, src in columns.items()})
+
+
+def _string_ids(values: pd.Series) -> pd.Series:
+    """Ids as text; numbers that came in as floats (1.0) lose the spurious '.0'."""
+
+    def one(v: object) -> object:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v).strip()
+
+    return values.map(one)
+
+
+def _check_ids(problems: Problems, ids: pd.Series, column: str) -> None:
+    missing = ids.isna() | (ids == "")
+    if missing.any():
+        rows = [int(i) + 2 for i in np.flatnonzero(missing.to_numpy())]
+        problems.add(
+            f"column {column!r} is empty on {int(missing.sum())} row(s) (file lines "
+            f"{preview(rows)}); every row needs an id"
+        )
+    dup = ids[ids.duplicated(keep=False) & ~missing]
+    if len(dup):
+        problems.add(
+            f"column {column!r} has duplicate ids {preview(sorted(set(dup)))}; ids must be unique"
+        )
+
+
+def _check_numbers(
+    problems: Problems, frame: pd.DataFrame, columns: Sequence[str], id_col: str
+) -> None:
+    for col in columns:
+        if col not in frame:
+            continue
+        values = pd.to_numeric(frame[col], errors="coerce")
+        bad = values.isna() | (values < 0)
+        if bad.any():
+            problems.add(
+                f"column {col!r} is empty, non-numeric or negative for ids "
+                f"{preview(frame.loc[bad, id_col].tolist())} (values "
+                f"{preview(frame.loc[bad, col].tolist())}); give a number >= 0"
+            )
+        frame[col] = values
+
+
+def read_table(
+    path: str | Path, *, id_cols: Sequence[str] = ("code",), sheet: str | int = 0
+) -> pd.DataFrame:
+    """Read a CSV or Excel table with id columns as text.
+
+    CSV is decoded as UTF-8 (with or without BOM) and otherwise as GB18030 (a superset of the
+    GBK that Chinese Windows Excel writes); the encoding used is logged.
+    """
+    path = _existing(path, "table")
+    converters = dict.fromkeys(id_cols, str)
+    if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+        return pd.read_excel(path, sheet_name=sheet, dtype=converters)
+    for enc in _TEXT_ENCODINGS:
+        try:
+            table = pd.read_csv(path, dtype=converters, encoding=enc, keep_default_na=True)
+        except UnicodeDecodeError:
+            continue
+        log.info("read %s (%d rows, encoding %s)", path.name, len(table), enc)
+        return table
+    raise InputDataError(f"{path}: cannot be decoded as UTF-8 or GB18030; save it as UTF-8 CSV")
+
+
+def read_boundaries(
+    path: str | Path,
+    *,
+    level: str,
+    columns: Mapping[str, str] | None = None,
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read 街道/乡镇 (``level="streets"``) or 社区/村 (``level="communities"``) polygons.
+
+    Canonical columns: ``code``, ``name``, ``kind`` (街道/乡镇 or 社区/村; ``urban``/``rural``
+    also accepted) and, for communities, ``street_code`` (the 街道/乡镇 it belongs to).
+    The result is indexed by ``code`` (text) in EPSG:4326. A file without a CRS is an error.
+    """
+    path = _existing(path, f"{level} boundary")
+    frame = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    frame = _rename(frame, columns)
+    problems = Problems(str(path))
+    needed = ["code", "name", "kind"] + (["street_code"] if level == "communities" else [])
+    require_columns(
+        problems,
+        list(frame.columns),
+        needed,
+        hint="map your column names with `columns:` in the scenario",
+    )
+    problems.raise_if_any(InputDataError)
+    if frame.crs is None:
+        raise InputDataError(
+            f"{path}: the layer has no coordinate reference system (a "
+            "Shapefile without .prj?); add one or convert the file to "
+            "GeoPackage with its CRS"
+        )
+    for col in [c for c in ("code", "street_code") if c in frame]:
+        frame[col] = _string_ids(frame[col])
+    _check_ids(problems, frame["code"], "code")
+    kinds = frame["kind"].map(lambda k: URBAN_KINDS.get(str(k).strip()))
+    allowed = ("社区", "村") if level == "communities" else ("街道", "乡镇")
+    bad_kind = ~kinds.isin(allowed)
+    if bad_kind.any():
+        problems.add(
+            f"column 'kind' must be one of {allowed} but is "
+            f"{preview(frame.loc[bad_kind, 'kind'].tolist())} for codes "
+            f"{preview(frame.loc[bad_kind, 'code'].tolist())}"
+        )
+    empty = frame.geometry.isna() | frame.geometry.is_empty
+    if empty.any():
+        problems.add(f"codes {preview(frame.loc[empty, 'code'].tolist())} have no geometry")
+    invalid = ~empty & ~frame.geometry.is_valid
+    if invalid.any():
+        problems.add(
+            f"codes {preview(frame.loc[invalid, 'code'].tolist())} have invalid "
+            "polygons (self-intersections); repair them (QGIS: Fix geometries)"
+        )
+    problems.raise_if_any(InputDataError)
+    frame["kind"] = kinds
+    out = frame.to_crs(4326).set_index("code", drop=False)
+    out.index.name = "id"
+    log.info("read %d %s from %s", len(out), level, path.name)
+    return out
+
+
+def read_points(
+    path: str | Path,
+    *,
+    role: str,
+    coord_system: str,
+    columns: Mapping[str, str] | None = None,
+    numeric: Sequence[str] = (),
+    required: Sequence[str] = (),
+) -> gpd.GeoDataFrame:
+    """Read facilities or candidate sites as points in WGS-84, indexed by ``id`` (text).
+
+    A CSV/Excel table needs ``id``, ``lon``, ``lat`` in the declared ``coord_system``
+    (``wgs84``, ``cgcs2000``, ``gcj02``, ``bd09``); GCJ-02 and BD-09 are converted to WGS-84.
+    A vector layer (GeoPackage, GeoJSON, Shapefile) uses its own CRS. Columns in ``numeric``
+    must be numbers >= 0; columns in ``required`` must be present.
+    """
+    path = _existing(path, role)
+    problems = Problems(str(path))
+    if path.suffix.lower() in {".csv", ".txt", ".xlsx", ".xls", ".xlsm"}:
+        table = _rename(read_table(path, id_cols=[(columns or {}).get("id", "id")]), columns)
+        require_columns(problems, list(table.columns), ["id", "lon", "lat", *numeric, *required])
+        problems.raise_if_any(InputDataError)
+        table["id"] = _string_ids(table["id"])
+        _check_ids(problems, table["id"], "id")
+        _check_numbers(problems, table, ["lon", "lat", *numeric], "id")
+        problems.raise_if_any(InputDataError)
+        check_lonlat(table["lon"], table["lat"], source=str(path), ids=table["id"])
+        lon, lat = to_wgs84(table["lon"], table["lat"], coord_system)
+        if coord_system in ("gcj02", "bd09"):
+            log.info(
+                "%s: converted %d points from %s to WGS-84", path.name, len(table), coord_system
+            )
+        frame = gpd.GeoDataFrame(
+            table.drop(columns=["lon", "lat"]),
+            geometry=gpd.points_from_xy(lon, lat),
+            crs=GEOGRAPHIC_EPSG.get(coord_system, 4326),
+        )
+    else:
+        frame = _rename(gpd.read_file(path), columns)
+        require_columns(problems, list(frame.columns), ["id", *numeric, *required])
+        problems.raise_if_any(InputDataError)
+        if frame.crs is None:
+            raise InputDataError(
+                f"{path}: the layer has no coordinate reference system; add "
+                "one (a .prj beside a Shapefile) or use a CSV with lon/lat"
+            )
+        frame["id"] = _string_ids(frame["id"])
+        _check_ids(problems, frame["id"], "id")
+        _check_numbers(problems, frame, numeric, "id")
+        not_point = ~frame.geometry.geom_type.isin(["Point"])
+        if not_point.any():
+            problems.add(f"ids {preview(frame.loc[not_point, 'id'].tolist())} are not points")
+        problems.raise_if_any(InputDataError)
+    out = frame.to_crs(4326).set_index("id", drop=False)
+    out.index.name = "id"
+    log.info("read %d %s from %s", len(out), role, path.name)
+    return out
+
+
+def join_population(
+    units: gpd.GeoDataFrame,
+    table: pd.DataFrame,
+    *,
+    source: str,
+    columns: Mapping[str, str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Attach ``elderly_60plus``, ``residents`` and ``households`` to 社区/村 by ``code``.
+
+    Every polygon must have a row and every row a polygon: either kind of mismatch is an error
+    that lists the codes, so no elderly are silently dropped.
+    """
+    table = _rename(table, columns)
+    problems = Problems(source)
+    needed = ["code", "elderly_60plus", "residents", "households"]
+    require_columns(problems, list(table.columns), needed)
+    problems.raise_if_any(InputDataError)
+    table = table.copy()
+    table["code"] = _string_ids(table["code"])
+    _check_ids(problems, table["code"], "code")
+    _check_numbers(problems, table, needed[1:], "code")
+    no_row = sorted(set(units.index) - set(table["code"]))
+    no_polygon = sorted(set(table["code"].dropna()) - set(units.index))
+    if no_row:
+        problems.add(
+            f"{len(no_row)} 社区/村 in the boundaries have no population row: codes "
+            f"{preview(no_row)}; add rows or check the codes (leading zeros?)"
+        )
+    if no_polygon:
+        lost = table.loc[table["code"].isin(no_polygon), "elderly_60plus"].sum()
+        problems.add(
+            f"{len(no_polygon)} population rows match no boundary polygon: codes "
+            f"{preview(no_polygon)} ({lost:,.0f} elderly); add their polygons or "
+            "remove the rows"
+        )
+    problems.raise_if_any(InputDataError)
+    joined = units.join(table.set_index("code")[needed[1:]], how="left")
+    log.info(
+        "joined population: %d 社区/村, %s elderly (60+), %s residents",
+        len(joined),
+        f"{joined['elderly_60plus'].sum():,.0f}",
+        f"{joined['residents'].sum():,.0f}",
+    )
+    return joined
+
+
+def check_hierarchy(
+    communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, *, source: str
+) -> None:
+    """Every 社区/村 must name an existing 街道/乡镇 in ``street_code``."""
+    orphans = communities.loc[~communities["street_code"].isin(streets.index), "code"]
+    if len(orphans):
+        raise InputDataError(
+            f"{source}: {len(orphans)} 社区/村 name a street_code that is not in the 街道/乡镇 "
+            f"layer: codes {preview(orphans.tolist())} with street_code "
+            f"{preview(communities.loc[orphans.index, 'street_code'].unique().tolist())}"
+        )

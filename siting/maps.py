@@ -1,0 +1,274 @@
+"""The review-meeting map: an interactive folium page of one run.
+
+Layers (Chinese names, switchable): 社区/村 coloured by the share of elderly covered after the
+proposed sites (and, hidden, before), 街道/乡镇 outlines, service areas of existing and proposed
+sites, existing facilities by type, proposed sites numbered in build order, the elderly still
+outside every circle, and the candidates not chosen. Every text taken from the data is
+HTML-escaped before it reaches a popup or tooltip, so a name can never run as script.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from siting.io.write import write_with
+from siting.pipeline import RunResult
+
+SHARE_BINS = (
+    (0.0, "#b2182b", "0%（未覆盖）"),
+    (0.5, "#ef8a62", "0–50%"),
+    (0.9, "#fddbc7", "50–90%"),
+    (0.9999, "#a6dba0", "90–100%"),
+    (1.01, "#1b7837", "100%（全覆盖）"),
+)
+TYPE_COLOURS = {
+    "社区日间照料中心": "#2166ac",
+    "街道综合养老服务中心": "#542788",
+    "农村幸福院": "#35978f",
+}
+OTHER_COLOUR = "#737373"
+PROPOSED_COLOUR = "#e66101"
+
+
+def _colour(share: float) -> str:
+    if share <= 0:
+        return SHARE_BINS[0][1]
+    for upper, colour, _ in SHARE_BINS[1:]:
+        if share < upper:
+            return colour
+    return SHARE_BINS[-1][1]
+
+
+def _esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _table(rows: list[tuple[str, object]]) -> str:
+    cells = "".join(
+        f"<tr><th style='text-align:left;padding-right:8px'>{_esc(k)}</th><td>{_esc(v)}</td></tr>"
+        for k, v in rows
+    )
+    return f"<table style='font-size:12px'>{cells}</table>"
+
+
+def _communities_layer(res: RunResult, *, when: str, show: bool) -> folium.FeatureGroup:
+    comm = res.communities.set_index("code", drop=False)
+    geo = res.inputs.communities[["geometry"]].join(comm, how="inner").reset_index(drop=True)
+    geo["tip"] = [
+        _table(
+            [
+                ("名称", f"{r['name']}（{r['kind']}）"),
+                ("代码", r["code"]),
+                ("60岁以上老人", f"{r['elderly']:,.0f}"),
+                ("服务半径", f"{r['radius_m']:.0f} m"),
+                ("规划前覆盖", f"{r['share_before']:.1%}"),
+                ("规划后覆盖", f"{r['share_after']:.1%}"),
+            ]
+        )
+        for _, r in geo.iterrows()
+    ]
+    geo["fill"] = [_colour(s) for s in geo[f"share_{when}"]]
+    label = "社区/村覆盖率（规划后）" if when == "after" else "社区/村覆盖率（规划前）"
+    group = folium.FeatureGroup(name=label, show=show)
+    folium.GeoJson(
+        geo[["tip", "fill", "geometry"]].to_json(),
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "color": "#555555",
+            "weight": 0.6,
+            "fillOpacity": 0.55,
+        },
+        highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+    ).add_to(group)
+    return group
+
+
+def _units_layer(res: RunResult) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name="街道/乡镇边界", show=True)
+    units = res.inputs.streets.reset_index(drop=True)
+    units["tip"] = [
+        _esc(f"{n}（{k}）{c}")
+        for n, k, c in zip(units["name"], units["kind"], units["code"], strict=True)
+    ]
+    folium.GeoJson(
+        units[["tip", "geometry"]].to_json(),
+        style_function=lambda f: {"fill": False, "color": "#222222", "weight": 2.2},
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+    ).add_to(group)
+    return group
+
+
+def _areas_layer(res: RunResult, role: str, name: str, colour: str) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name=name, show=True)
+    areas = res.service_areas[res.service_areas["role"] == role]
+    if len(areas):
+        metric = areas.to_crs(res.crs)
+        dissolved = gpd.GeoSeries([metric.union_all().simplify(4.0)], crs=res.crs).to_crs(4326)
+        folium.GeoJson(
+            dissolved.to_json(),
+            style_function=lambda f: {
+                "fillColor": colour,
+                "color": colour,
+                "weight": 0.5,
+                "fillOpacity": 0.18,
+            },
+            interactive=False,
+        ).add_to(group)
+    return group
+
+
+def _facilities_layer(res: RunResult) -> tuple[folium.FeatureGroup, folium.FeatureGroup]:
+    circle = folium.FeatureGroup(name="现有服务设施（计入服务圈）", show=True)
+    other = folium.FeatureGroup(name="其他养老设施（仅计用地）", show=True)
+    types = set(res.scenario.coverage.facility_types)
+    for fid, f in res.inputs.facilities.iterrows():
+        rows = [("名称", f.get("name", fid)), ("编号", fid), ("类型", f["type"])]
+        rows += [
+            (label, f[col])
+            for col, label in (
+                ("floor_area_m2", "建筑面积 m²"),
+                ("beds", "床位"),
+                ("land_area_m2", "用地面积 m²"),
+            )
+            if col in f and pd.notna(f[col])
+        ]
+        serving = f["type"] in types
+        folium.CircleMarker(
+            location=(f.geometry.y, f.geometry.x),
+            radius=7 if serving else 6,
+            color="#ffffff",
+            weight=1.5,
+            fill=True,
+            fill_opacity=0.95,
+            fill_color=TYPE_COLOURS.get(f["type"], OTHER_COLOUR) if serving else OTHER_COLOUR,
+            popup=folium.Popup(_table(rows), max_width=320),
+            tooltip=_esc(f.get("name", fid)),
+        ).add_to(circle if serving else other)
+    return circle, other
+
+
+def _proposed_layer(res: RunResult, proposed: pd.DataFrame) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name="建议新建站点（按建设顺序编号）", show=True)
+    for r in proposed.itertuples():
+        badge = (
+            f"<div style='background:{PROPOSED_COLOUR};color:#fff;border:2px solid #fff;"
+            "border-radius:50%;width:24px;height:24px;line-height:20px;text-align:center;"
+            f"font:bold 12px sans-serif;box-shadow:0 0 3px #000'>{r.build_order}</div>"
+        )
+        rows = [
+            ("建设顺序", r.build_order),
+            ("编号", r.id),
+            ("名称", r.name),
+            ("新增覆盖老人", f"{r.newly_covered:,.0f}"),
+            ("用地面积 m²", r.land_area_m2),
+            ("新覆盖的社区/村", r.communities_newly_covered or "—"),
+        ]
+        folium.Marker(
+            location=(r.lat, r.lon),
+            icon=folium.DivIcon(html=badge, icon_size=(24, 24), icon_anchor=(12, 12)),
+            popup=folium.Popup(_table(rows), max_width=360),
+            tooltip=_esc(f"{r.build_order}. {r.name}"),
+        ).add_to(group)
+    return group
+
+
+def _uncovered_layer(res: RunResult) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name="服务圈外的老人（规划后）", show=True)
+    pts = res.demand[~res.demand["covered_after"]].to_crs(4326)
+    names = res.inputs.communities["name"]
+    for p in pts.itertuples():
+        folium.CircleMarker(
+            location=(p.geometry.y, p.geometry.x),
+            radius=2.5,
+            weight=0,
+            fill=True,
+            fill_color="#d7191c",
+            fill_opacity=0.9,
+            tooltip=_esc(
+                f"{names[p.community]}：约 {p.weight:.0f} 位老人，{p.radius_m:.0f} m 内无服务设施"
+            ),
+        ).add_to(group)
+    return group
+
+
+def _candidates_layer(res: RunResult) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name="候选地块（未选中）", show=False)
+    chosen = set(res.model.selected)
+    for cid, c in res.inputs.candidates.iterrows():
+        if cid not in chosen:
+            folium.CircleMarker(
+                location=(c.geometry.y, c.geometry.x),
+                radius=4,
+                weight=1,
+                color=PROPOSED_COLOUR,
+                fill=False,
+                tooltip=_esc(f"{cid} {c.get('name', '')}"),
+            ).add_to(group)
+    return group
+
+
+def _legend(res: RunResult, proposed: pd.DataFrame) -> str:
+    sc, m = res.scenario, res.model
+    total = float(res.demand["weight"].sum())
+    bins = "".join(
+        f"<div><span style='background:{c};display:inline-block;width:14px;"
+        f"height:10px;margin-right:4px'></span>{_esc(t)}</div>"
+        for _, c, t in SHARE_BINS
+    )
+    kinds = "".join(
+        f"<div><span style='color:{c}'>●</span> {_esc(t)}</div>" for t, c in TYPE_COLOURS.items()
+    )
+    return (
+        "<div style='position:fixed;bottom:24px;left:12px;z-index:9999;background:#fff;"
+        "padding:8px 10px;border:1px solid #999;border-radius:4px;font:12px sans-serif;"
+        "max-width:300px'>"
+        f"<b>{_esc(sc.name)}</b>：养老服务圈覆盖<br>"
+        f"社区：一刻钟步行 {sc.coverage.urban_minutes:g} 分钟 × "
+        f"{sc.coverage.walk_speed_mps:g} m/s = {sc.coverage.urban_radius_m:.0f} m<br>"
+        f"村：一公里 = {sc.coverage.rural_radius_m:.0f} m（路网距离）<br>"
+        f"覆盖老人：规划前 {m.baseline / total:.1%} → 规划后 {m.objective / total:.1%}"
+        f"（新增 {len(proposed)} 处，{m.status}，gap {m.gap:.2%}）<hr style='margin:4px 0'>"
+        f"<b>社区/村覆盖率</b>{bins}<hr style='margin:4px 0'>{kinds}"
+        f"<div><span style='color:{OTHER_COLOUR}'>●</span> 其他养老设施</div>"
+        f"<div><span style='color:{PROPOSED_COLOUR}'>①</span> 建议新建站点</div>"
+        "<div><span style='color:#d7191c'>•</span> 服务圈外的老人</div></div>"
+    )
+
+
+def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:
+    """The folium map of a run; ``proposed`` is :func:`siting.report.proposed_table`."""
+    bounds = res.inputs.communities.total_bounds
+    fmap = folium.Map(
+        location=((bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2),
+        zoom_start=13,
+        tiles="OpenStreetMap",
+        control_scale=True,
+    )
+    for layer in (
+        _communities_layer(res, when="after", show=True),
+        _communities_layer(res, when="before", show=False),
+        _units_layer(res),
+        _areas_layer(res, "existing", "现有设施服务圈", "#2166ac"),
+        _areas_layer(res, "candidate", "新建站点服务圈", PROPOSED_COLOUR),
+        *_facilities_layer(res),
+        _uncovered_layer(res),
+        _candidates_layer(res),
+        _proposed_layer(res, proposed),
+    ):
+        layer.add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap.fit_bounds([(bounds[1], bounds[0]), (bounds[3], bounds[2])])
+    fmap.get_root().html.add_child(folium.Element(_legend(res, proposed)))
+    return fmap
+
+
+def write_map(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
+    """Save the map as a self-contained HTML page, atomically."""
+    fmap = build_map(res, proposed)
+    return write_with(path, lambda tmp: fmap.save(str(tmp)))

@@ -1,0 +1,242 @@
+"""The whole job for one scenario, stage by stage, returning plain results (no files written).
+
+load -> project -> network -> demand & sites -> costs -> coverage -> MCLP -> land check.
+:func:`run` is what ``siting run`` calls; :mod:`siting.report` and :mod:`siting.maps` turn
+its :class:`RunResult` into files.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from siting import costs, coverage, demand, network
+from siting._errors import InputDataError
+from siting._validate import preview
+from siting.coords import analysis_crs
+from siting.io import read
+from siting.models import MCLP, MCLPResult
+from siting.rules import land_check
+from siting.scenario import Scenario
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Every input layer, read and checked, in WGS-84."""
+
+    streets: gpd.GeoDataFrame
+    communities: gpd.GeoDataFrame  # with elderly_60plus, residents, households
+    facilities: gpd.GeoDataFrame
+    candidates: gpd.GeoDataFrame
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a run computed, in the analysis CRS, ready for reports and maps."""
+
+    scenario: Scenario
+    crs: str
+    inputs: Inputs
+    demand: gpd.GeoDataFrame  # demand points with weight, radius_m, covered_before/after
+    sites: pd.DataFrame  # every site column of the cost matrix: id, role, node, snap_m
+    cost: sparse.csr_matrix
+    model: MCLPResult
+    communities: pd.DataFrame  # coverage per 社区/村
+    units: pd.DataFrame  # coverage per 街道/乡镇
+    land: pd.DataFrame
+    proposed: gpd.GeoDataFrame  # selected candidates in build order, WGS-84
+    service_areas: gpd.GeoDataFrame  # per open circle facility, WGS-84
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def load_inputs(sc: Scenario) -> Inputs:
+    """Read and cross-check every input layer named by the scenario."""
+    i = sc.inputs
+    streets = read.read_boundaries(
+        i.streets.path, level="streets", columns=i.streets.columns, layer=i.streets.layer
+    )
+    communities = read.read_boundaries(
+        i.communities.path,
+        level="communities",
+        columns=i.communities.columns,
+        layer=i.communities.layer,
+    )
+    read.check_hierarchy(communities, streets, source=str(i.communities.path))
+    table = read.read_table(i.population.path, id_cols=[i.population.columns.get("code", "code")])
+    communities = read.join_population(
+        communities, table, source=str(i.population.path), columns=i.population.columns
+    )
+    facilities = read.read_points(
+        i.facilities.path,
+        role="facilities",
+        coord_system=i.facilities.coord_system,
+        columns=i.facilities.columns,
+        numeric=["land_area_m2"],
+        required=["type"],
+    )
+    candidates = read.read_points(
+        i.candidates.path,
+        role="candidates",
+        coord_system=i.candidates.coord_system,
+        columns=i.candidates.columns,
+    )
+    clash = sorted(set(facilities.index) & set(candidates.index))
+    if clash:
+        raise InputDataError(
+            f"{i.candidates.path}: candidate ids {preview(clash)} are also "
+            f"facility ids in {i.facilities.path}; ids must be distinct"
+        )
+    if "land_area_m2" not in candidates:
+        log.warning(
+            "%s has no land_area_m2 column: proposed sites add no land in the land check",
+            i.candidates.path,
+        )
+        candidates = candidates.assign(land_area_m2=0.0)
+    return Inputs(streets, communities, facilities, candidates)
+
+
+def _sites(inp: Inputs, circle_types: tuple[str, ...]) -> pd.DataFrame:
+    serving = inp.facilities[inp.facilities["type"].isin(circle_types)]
+    other = inp.facilities.loc[~inp.facilities.index.isin(serving.index), "type"]
+    if len(other):
+        log.info(
+            "%d facilities are not circle facilities (types %s) and count only for land",
+            len(other),
+            sorted(other.unique()),
+        )
+    return pd.concat(
+        [
+            pd.DataFrame({"id": serving.index, "role": "existing", "name": serving["name"]}),
+            pd.DataFrame(
+                {
+                    "id": inp.candidates.index,
+                    "role": "candidate",
+                    "name": inp.candidates.get("name", inp.candidates.index),
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+
+
+def run(sc: Scenario) -> RunResult:
+    """Run every stage for one scenario and return the results."""
+    t: dict[str, float] = {}
+    start = time.perf_counter()
+    inp = load_inputs(sc)
+    crs = analysis_crs(float(inp.communities.to_crs(4326).union_all().centroid.x))
+    t["load_s"] = time.perf_counter() - start
+
+    G = network.walk_graph_from_osm_file(sc.inputs.network.osm_file, crs=crs)
+    communities = inp.communities.to_crs(crs)
+    t["network_s"] = time.perf_counter() - start - sum(t.values())
+
+    pts = demand.demand_points(communities, G)
+    sites = _sites(inp, sc.coverage.facility_types)
+    located = pd.concat([inp.facilities.geometry, inp.candidates.geometry]).to_crs(crs)
+    located = gpd.GeoDataFrame(
+        geometry=located.loc[sites["id"]].to_numpy(),
+        crs=crs,
+        index=pd.Index(sites["id"], name="id"),
+    )
+    snapped = demand.snap_sites(located, G, role="sites", warn_beyond_m=sc.coverage.snap_warn_m)
+    sites = sites.assign(node=snapped["node"].to_numpy(), snap_m=snapped["snap_m"].to_numpy())
+    t["demand_s"] = time.perf_counter() - start - sum(t.values())
+
+    cv = sc.coverage
+    kind = communities["kind"].reindex(pts["community"]).to_numpy()
+    radius = np.where(kind == "社区", cv.urban_radius_m, cv.rural_radius_m)
+    arrays = costs.walk_arrays(G)
+    cost = costs.cost_matrix(
+        arrays,
+        pts["node"],
+        sites["node"],
+        cutoff_m=float(radius.max()),
+        demand_offset_m=pts["snap_m"],
+        site_offset_m=sites["snap_m"],
+    )
+    t["costs_s"] = time.perf_counter() - start - sum(t.values())
+
+    existing = np.flatnonzero(sites["role"].to_numpy() == "existing")
+    model = MCLP.from_cost_matrix(
+        cost,
+        pts["weight"],
+        radius_m=radius,
+        p=sc.model.p,
+        fixed=existing,
+        site_ids=list(sites["id"]),
+    )
+    result = model.solve(time_limit_s=sc.model.time_limit_s)
+    t["model_s"] = time.perf_counter() - start - sum(t.values())
+
+    chosen = sites.index[sites["id"].isin(result.selected)].to_numpy()
+    cover = model.cover
+    before = coverage.covered_by(cover, existing)
+    after = coverage.covered_by(cover, np.r_[existing, chosen])
+    nearest = coverage.nearest_m(cost, existing)
+    pts = pts.assign(radius_m=radius, covered_before=before, covered_after=after)
+    by_comm = coverage.by_community(pts, communities, radius, before, after, nearest)
+    by_unit = coverage.by_unit(by_comm, inp.streets)
+
+    order = {s: k for k, s in enumerate(result.selected)}
+    proposed = inp.candidates.loc[list(result.selected)].copy()
+    proposed["build_order"] = [order[s] + 1 for s in proposed.index]
+    proposed["newly_covered"] = [g.newly_covered for g in result.gains]
+    streets_m = inp.streets.to_crs(crs)
+    land = land_check(
+        streets_m,
+        communities,
+        inp.facilities.to_crs(crs),
+        proposed.to_crs(crs),
+        per_capita_m2=sc.land.per_capita_m2,
+    )
+
+    open_rows = sites.loc[np.r_[existing, chosen]]
+    site_kind = _site_kind(located.loc[open_rows["id"]], communities)
+    areas = coverage.service_areas(
+        G,
+        arrays,
+        open_rows["node"],
+        open_rows["snap_m"],
+        np.where(site_kind == "村", cv.rural_radius_m, cv.urban_radius_m),
+        site_ids=open_rows["id"],
+    ).assign(role=open_rows["role"].to_numpy())
+    t["coverage_s"] = time.perf_counter() - start - sum(t.values())
+    log.info(
+        "elderly covered: %.1f%% before, %.1f%% after %d new site(s)",
+        100 * result.baseline / pts["weight"].sum(),
+        100 * result.objective / pts["weight"].sum(),
+        len(result.selected),
+    )
+    return RunResult(
+        scenario=sc,
+        crs=crs,
+        inputs=inp,
+        demand=pts,
+        sites=sites,
+        cost=cost,
+        model=result,
+        communities=by_comm,
+        units=by_unit,
+        land=land,
+        proposed=proposed,
+        service_areas=areas.to_crs(4326),
+        timings_s=t,
+    )
+
+
+def _site_kind(points: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> np.ndarray:
+    """社区 or 村 for each site by the polygon it stands in (社区 when in none)."""
+    joined = gpd.sjoin(
+        points[["geometry"]], communities[["kind", "geometry"]], predicate="within", how="left"
+    )
+    joined = joined[~joined.index.duplicated(keep="first")]
+    return joined["kind"].fillna("社区").to_numpy()
