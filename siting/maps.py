@@ -16,6 +16,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
+from siting._offline import make_offline
 from siting.io.write import write_with
 from siting.pipeline import RunResult
 
@@ -185,11 +186,11 @@ def _uncovered_layer(res: RunResult) -> folium.FeatureGroup:
     for p in pts.itertuples():
         folium.CircleMarker(
             location=(p.geometry.y, p.geometry.x),
-            radius=2.5,
+            radius=1.8,
             weight=0,
             fill=True,
             fill_color="#d7191c",
-            fill_opacity=0.9,
+            fill_opacity=0.7,
             tooltip=_esc(
                 f"{names[p.community]}：约 {p.weight:.0f} 位老人，{p.radius_m:.0f} m 内无服务设施"
             ),
@@ -247,9 +248,10 @@ def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:
     fmap = folium.Map(
         location=((bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2),
         zoom_start=13,
-        tiles="OpenStreetMap",
+        tiles=None,
         control_scale=True,
     )
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap 底图").add_to(fmap)
     for layer in (
         _communities_layer(res, when="after", show=True),
         _communities_layer(res, when="before", show=False),
@@ -265,7 +267,7 @@ def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.fit_bounds([(bounds[1], bounds[0]), (bounds[3], bounds[2])])
     fmap.get_root().html.add_child(folium.Element(_legend(res, proposed)))
-    return fmap
+    return make_offline(fmap)
 
 
 def write_map(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:

@@ -1,7 +1,8 @@
 """The walking network: an OSM file read by osmnx, made walkable, projected to metres.
 
 Walking ignores one-way rules, so every way is read in both directions. Ways a pedestrian may
-not use (motorways, ``foot=no``, ``access=private`` without ``foot=yes``) are dropped.
+not use (motorways, ``foot=no``, ``access=private`` without ``foot=yes``) are dropped before the
+graph is simplified to intersections and dead ends.
 Disconnected pieces are kept and reported: demand on an island is honestly unreachable.
 """
 
@@ -58,7 +59,7 @@ def walk_graph_from_osm_file(path: str | Path, *, crs: str) -> nx.MultiDiGraph:
     saved = list(ox.settings.useful_tags_way)
     ox.settings.useful_tags_way = saved + [t for t in _EXTRA_WAY_TAGS if t not in saved]
     try:
-        G = ox.graph_from_xml(path, bidirectional=True, simplify=True, retain_all=True)
+        G = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
     except Exception as exc:  # osmnx raises bare errors on malformed or empty files
         raise NetworkError(f"{path}: cannot be read as an OSM XML street network ({exc})") from exc
     finally:
@@ -68,9 +69,12 @@ def walk_graph_from_osm_file(path: str | Path, *, crs: str) -> nx.MultiDiGraph:
     G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
     if G.number_of_edges() == 0:
         raise NetworkError(f"{path}: no walkable ways in the file")
-    log_components(G, source=path.name)
     if drop:
         log.info("dropped %d edge(s) pedestrians may not use", len(drop))
+    # simplify only after filtering, so no merged edge mixes walkable and forbidden pieces;
+    # keep nodes where the street class changes (where a lane of houses meets a main road)
+    G = ox.simplify_graph(G, edge_attrs_differ=["highway"])
+    log_components(G, source=path.name)
     return ox.project_graph(G, to_crs=crs)
 
 

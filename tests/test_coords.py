@@ -1,0 +1,69 @@
+"""Coordinate systems: exact GCJ-02/BD-09 inverses, plausibility, analysis CRS."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyproj import Geod
+
+from siting import InputDataError
+from siting.coords import (
+    analysis_crs,
+    bd09_to_gcj02,
+    check_lonlat,
+    gcj02_to_wgs84,
+    to_wgs84,
+    wgs84_to_gcj02,
+)
+
+_GEOD = Geod(ellps="WGS84")
+
+
+def _metres(lon1, lat1, lon2, lat2) -> np.ndarray:
+    return np.asarray(_GEOD.inv(lon1, lat1, lon2, lat2)[2])
+
+
+def test_gcj02_offset_in_henan_is_hundreds_of_metres_and_inverse_is_exact() -> None:
+    rng = np.random.default_rng(0)
+    lon = rng.uniform(110.4, 116.6, 500)  # Henan
+    lat = rng.uniform(31.4, 36.4, 500)
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    shift = _metres(lon, lat, glon, glat)
+    assert shift.min() > 100
+    assert shift.max() < 900
+    wlon, wlat = gcj02_to_wgs84(glon, glat)
+    assert _metres(lon, lat, wlon, wlat).max() < 0.01
+
+
+def test_bd09_round_trip_through_declared_system() -> None:
+    lon, lat = np.array([114.35, 113.9]), np.array([34.79, 35.3])
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    # forward BD-09 from GCJ-02 (published formula) for the test only
+    x, y = glon, glat
+    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * np.pi * 3000 / 180)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * np.pi * 3000 / 180)
+    blon, blat = z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+    back = bd09_to_gcj02(blon, blat)
+    assert _metres(glon, glat, *back).max() < 0.5
+    wlon, wlat = to_wgs84(blon, blat, "bd09")
+    assert _metres(lon, lat, wlon, wlat).max() < 0.5
+
+
+def test_outside_china_is_left_alone() -> None:
+    lon, lat = wgs84_to_gcj02([2.35], [48.85])
+    assert lon[0] == 2.35
+    assert lat[0] == 48.85
+
+
+def test_swapped_and_metre_coordinates_are_caught() -> None:
+    with pytest.raises(InputDataError, match="swapped"):
+        check_lonlat([35.7], [115.0], source="f.csv", ids=["A1"])
+    with pytest.raises(InputDataError, match="projected metres"):
+        check_lonlat([38500123.0], [3950000.0], source="f.csv", ids=["A1"])
+
+
+def test_analysis_crs_is_the_nearest_gauss_kruger_zone() -> None:
+    assert analysis_crs(115.0) == "EPSG:4547"  # CM 114E
+    assert analysis_crs(117.1) == "EPSG:4548"  # Jinan, CM 117E
+    with pytest.raises(InputDataError):
+        analysis_crs(2.35)

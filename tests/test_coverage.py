@@ -1,0 +1,49 @@
+"""Coverage per point with per-point radii, rolled up to 社区 and 街道."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+
+from siting.coverage import by_community, by_unit, coverage_sets, covered_by, nearest_m
+
+
+def test_each_point_uses_its_own_radius() -> None:
+    cost = sparse.csr_matrix(np.array([[950.0, 0.0], [950.0, 0.0], [0.0, 400.0]]))
+    cost = sparse.csr_matrix((np.array([950.0, 950.0, 0.0]), ([0, 1, 2], [0, 0, 1])), shape=(3, 2))
+    cover = coverage_sets(cost, [900.0, 1000.0, 900.0])  # 社区 point, 村 point, 社区 point
+    assert covered_by(cover, [0]).tolist() == [False, True, False]
+    assert covered_by(cover, [1]).tolist() == [False, False, True]  # a stored 0 m is covered
+    assert np.isnan(nearest_m(cost, [1])[0])
+    assert nearest_m(cost, [0, 1])[2] == 0.0
+
+
+def test_rollup_to_community_and_unit() -> None:
+    points = pd.DataFrame({"community": ["A", "A", "B", "B"], "weight": [30.0, 10.0, 5.0, 5.0]})
+    communities = pd.DataFrame(
+        {
+            "code": ["A", "B"],
+            "name": ["甲社区", "乙村"],
+            "street_code": ["S", "S"],
+            "kind": ["社区", "村"],
+            "elderly_60plus": [40, 10],
+        },
+        index=["A", "B"],
+    )
+    radius = np.array([900.0, 900.0, 1000.0, 1000.0])
+    before = np.array([True, False, False, False])
+    after = np.array([True, True, False, True])
+    table = by_community(
+        points, communities, radius, before, after, np.array([300.0, np.nan, np.nan, np.nan])
+    )
+    a, b = table.iloc[0], table.iloc[1]
+    assert (a.covered_before, a.share_before, a.share_after) == (30, 0.75, 1.0)
+    assert (b.radius_m, b.covered_after, b.status_after) == (1000, 5, "partly covered")
+    assert a.status_after == "covered"
+    assert np.isnan(b.nearest_before_m)
+    units = pd.DataFrame({"code": ["S"], "name": ["某街道"], "kind": ["街道"]}, index=["S"])
+    rolled = by_unit(table, units).iloc[0]
+    assert (rolled.elderly, rolled.covered_before, rolled.covered_after) == (50, 30, 45)
+    assert rolled.share_after == pytest.approx(0.9)

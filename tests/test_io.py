@@ -1,0 +1,141 @@
+"""Readers: ids as text, encodings, joins that list what does not match, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from siting import InputDataError, InputFileNotFoundError
+from siting.io.read import join_population, read_boundaries, read_points, read_table
+from siting.io.write import write_csv, write_text
+
+
+def _communities(
+    tmp_path: Path, codes: list[str], crs: str | None = "EPSG:4326", name: str = "c.geojson"
+) -> Path:
+    frame = gpd.GeoDataFrame(
+        {
+            "code": codes,
+            "name": [f"社区{i}" for i in range(len(codes))],
+            "street_code": ["011000001"] * len(codes),
+            "kind": ["社区"] * len(codes),
+        },
+        geometry=[box(115 + i * 0.01, 35.7, 115.009 + i * 0.01, 35.709) for i in range(len(codes))],
+        crs=crs,
+    )
+    path = tmp_path / name
+    frame.to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_codes_keep_leading_zeros_from_csv_and_join(tmp_path: Path) -> None:
+    units = read_boundaries(
+        _communities(tmp_path, ["011000001001", "011000001002"]), level="communities"
+    )
+    csv = tmp_path / "pop.csv"
+    csv.write_text(
+        "code,elderly_60plus,residents,households\n011000001001,10,50,20\n011000001002,5,30,12\n",
+        encoding="utf-8",
+    )
+    joined = join_population(units, read_table(csv), source=str(csv))
+    assert list(joined.index) == ["011000001001", "011000001002"]
+    assert joined["elderly_60plus"].tolist() == [10, 5]
+
+
+def test_gbk_csv_is_decoded(tmp_path: Path) -> None:
+    csv = tmp_path / "人口.csv"
+    csv.write_bytes("code,name\n001,幸福社区\n".encode("gbk"))
+    table = read_table(csv)
+    assert table.loc[0, "name"] == "幸福社区"
+    assert table.loc[0, "code"] == "001"
+
+
+def test_join_lists_codes_missing_on_either_side(tmp_path: Path) -> None:
+    units = read_boundaries(_communities(tmp_path, ["A1", "A2", "A3"]), level="communities")
+    table = pd.DataFrame(
+        {
+            "code": ["A1", "A2", "B9"],
+            "elderly_60plus": [1, 2, 900],
+            "residents": [5, 6, 7],
+            "households": [1, 1, 1],
+        }
+    )
+    with pytest.raises(InputDataError) as err:
+        join_population(units, table, source="pop.csv")
+    text = str(err.value)
+    assert "pop.csv" in text
+    assert "'A3'" in text
+    assert "'B9'" in text
+    assert "900 elderly" in text
+
+
+def test_bad_population_values_are_listed_by_code(tmp_path: Path) -> None:
+    units = read_boundaries(_communities(tmp_path, ["A1", "A2"]), level="communities")
+    table = pd.DataFrame(
+        {
+            "code": ["A1", "A2"],
+            "elderly_60plus": [-3, "n/a"],
+            "residents": [5, 6],
+            "households": [1, 1],
+        }
+    )
+    with pytest.raises(InputDataError, match=r"elderly_60plus.*'A1', 'A2'"):
+        join_population(units, table, source="pop.csv")
+
+
+def test_boundaries_without_crs_duplicates_and_missing_columns(tmp_path: Path) -> None:
+    path = _communities(tmp_path, ["A1", "A1"])
+    with pytest.raises(InputDataError, match=r"duplicate ids \['A1'"):
+        read_boundaries(path, level="communities")
+    frame = gpd.read_file(_communities(tmp_path, ["A1"], name="one.geojson"))
+    shp = tmp_path / "nocrs.shp"
+    with pytest.warns(UserWarning, match="'crs' was not provided"):  # a .shp without .prj
+        frame.rename(columns={"street_code": "parent"}).set_crs(None, allow_override=True).to_file(
+            shp
+        )
+    shp.with_suffix(".prj").unlink(missing_ok=True)
+    with pytest.raises(InputDataError, match=r"nocrs\.shp: the layer has no coordinate"):
+        read_boundaries(shp, level="communities", columns={"street_code": "parent"})
+    with pytest.raises(InputDataError, match=r"column 'street_code' is missing"):
+        read_boundaries(shp, level="communities")
+
+
+def test_non_ascii_paths_and_missing_files(tmp_path: Path) -> None:
+    folder = tmp_path / "朝阳区"
+    folder.mkdir()
+    path = _communities(folder, ["A1"], name="养老设施边界.geojson")
+    assert len(read_boundaries(path, level="communities")) == 1
+    with pytest.raises(InputFileNotFoundError, match=r"不存在\.geojson"):
+        read_boundaries(folder / "不存在.geojson", level="communities")
+
+
+def test_points_from_gcj02_are_moved_to_wgs84(tmp_path: Path) -> None:
+    csv = tmp_path / "facilities.csv"
+    csv.write_text("id,lon,lat\nF1,115.006,35.751\n", encoding="utf-8")
+    wgs = read_points(csv, role="facilities", coord_system="wgs84")
+    gcj = read_points(csv, role="facilities", coord_system="gcj02")
+    metric = pd.concat([wgs.to_crs(4547).geometry, gcj.to_crs(4547).geometry])
+    assert 300 < metric.iloc[0].distance(metric.iloc[1]) < 700
+
+
+def test_points_with_swapped_columns_or_missing_ids(tmp_path: Path) -> None:
+    csv = tmp_path / "f.csv"
+    csv.write_text("id,lon,lat\nF1,35.75,115.0\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match="swapped"):
+        read_points(csv, role="facilities", coord_system="wgs84")
+    csv.write_text("id,lon,lat\n,115.0,35.75\nF2,115.0,35.75\nF2,115.0,35.75\n", encoding="utf-8")
+    with pytest.raises(InputDataError) as err:
+        read_points(csv, role="facilities", coord_system="wgs84")
+    assert "empty on 1 row(s)" in str(err.value)
+    assert "duplicate ids ['F2'" in str(err.value)
+
+
+def test_atomic_writers_leave_no_temporary_files(tmp_path: Path) -> None:
+    write_text(tmp_path / "a.txt", "一")
+    write_csv(tmp_path / "b.csv", pd.DataFrame({"名称": ["幸福社区"]}))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.csv"]
+    assert (tmp_path / "b.csv").read_bytes().startswith("\ufeff".encode())  # BOM for Excel

@@ -1,0 +1,67 @@
+"""The walking graph from an OSM file: walkable ways only, both directions, in metres."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from pyproj import Geod
+
+from siting import InputFileNotFoundError, NetworkError
+from siting.network import walk_graph_from_osm_file
+
+
+def _osm(path: Path, ways: list[tuple[list[int], dict[str, str]]]) -> Path:
+    nodes = {
+        1: (35.750, 115.000),
+        2: (35.750, 115.002),
+        3: (35.751, 115.002),
+        4: (35.751, 115.004),
+        5: (35.752, 115.004),
+        6: (35.752, 115.006),
+    }
+    lines = ["<?xml version='1.0' encoding='UTF-8'?>", "<osm version='0.6'>"]
+    lines += [f"<node id='{n}' lat='{la}' lon='{lo}'/>" for n, (la, lo) in nodes.items()]
+    for k, (refs, tags) in enumerate(ways, 1):
+        lines.append(f"<way id='{k}'>")
+        lines += [f"<nd ref='{r}'/>" for r in refs]
+        lines += [f"<tag k='{key}' v='{v}'/>" for key, v in tags.items()]
+        lines.append("</way>")
+    lines.append("</osm>")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def test_one_way_streets_walk_both_ways_and_motorways_are_dropped(tmp_path: Path) -> None:
+    path = _osm(
+        tmp_path / "t.osm",
+        [
+            ([1, 2, 3], {"highway": "residential", "oneway": "yes", "name": "幸福路"}),
+            ([3, 4], {"highway": "footway"}),
+            ([4, 5], {"highway": "motorway"}),
+            ([5, 6], {"highway": "primary", "foot": "no"}),
+            ([2, 4], {"highway": "service", "access": "private"}),
+        ],
+    )
+    G = walk_graph_from_osm_file(path, crs="EPSG:4547")
+    assert G.graph["crs"] == "EPSG:4547"
+    # 5 and 6 only had ways a pedestrian may not use; 2 is a bend once the private way is gone;
+    # 3 stays because the street class changes there (residential -> footway)
+    assert set(G.nodes) == {1, 3, 4}
+    assert nx.has_path(G, 3, 1)
+    assert nx.has_path(G, 1, 3)
+    length = nx.shortest_path_length(G, 1, 4, weight="length")
+    geodesic = Geod(ellps="WGS84").line_length(
+        [115.000, 115.002, 115.002, 115.004], [35.750, 35.750, 35.751, 35.751]
+    )
+    # osmnx measures great circles on a sphere: within 0.2 % of the ellipsoid (~472 m here)
+    assert length == pytest.approx(geodesic, rel=2e-3)
+
+
+def test_missing_and_unwalkable_files(tmp_path: Path) -> None:
+    with pytest.raises(InputFileNotFoundError):
+        walk_graph_from_osm_file(tmp_path / "none.osm", crs="EPSG:4547")
+    only_motorway = _osm(tmp_path / "m.osm", [([1, 2, 3], {"highway": "motorway"})])
+    with pytest.raises(NetworkError, match="no walkable ways"):
+        walk_graph_from_osm_file(only_motorway, crs="EPSG:4547")
