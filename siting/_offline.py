@@ -40,7 +40,7 @@ def _script(path: Path) -> str:
     return re.sub(r"//# sourceMappingURL=\S+", "", js)
 
 
-class _TileErrorNotice(MacroElement):  # type: ignore[misc]
+class _TileErrorNotice(MacroElement):
     """A banner that appears once when base-map tiles cannot be loaded."""
 
     _template = Template("""
@@ -69,7 +69,7 @@ def make_offline(fmap: folium.Map) -> folium.Map:
     """Inline Leaflet into ``fmap``'s page and drop every CDN asset link."""
     fmap.default_js = []
     fmap.default_css = []
-    header = fmap.get_root().header
+    header = fmap.get_root().header  # type: ignore[attr-defined]
     header.add_child(Element(f"<style>{_leaflet_css()}</style>"), name="leaflet_css_inline")
     for name, path in (
         ("leaflet_js_inline", _DATA / "leaflet.js"),

@@ -142,5 +142,7 @@ def service_areas(
         else:
             polys.append(shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=2)))
     return gpd.GeoDataFrame(
-        {"site": list(site_ids), "radius_m": radii}, geometry=polys, crs=G.graph["crs"]
+        {"site": [str(s) for s in np.asarray(site_ids)], "radius_m": radii},
+        geometry=polys,
+        crs=G.graph["crs"],
     )

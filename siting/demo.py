@@ -378,7 +378,8 @@ def _units(
     township_of = _group_cells(vcells, village_centres, np.array(_TOWNSHIP_SEATS))
 
     names = [f"{stem}{suf}社区" for suf in _COMMUNITY_SUFFIXES for stem in _COMMUNITY_STEMS]
-    rows, street_rows = [], []
+    rows: list[dict[str, object]] = []
+    street_rows: list[dict[str, object]] = []
     for s in range(len(street_seats)):
         code = f"{DISTRICT_CODE}{s + 1:03d}"
         members = [i for i in np.argsort(seeds[:, 1] * 10_000 + seeds[:, 0]) if street_of[i] == s]
@@ -539,7 +540,7 @@ def _facilities(
         )
     facilities = pd.DataFrame(rows)
 
-    cand = []
+    cand: list[tuple[float, float, float, str]] = []
     minx, miny, maxx, maxy = _URBAN_OUTLINE.bounds
     while len(cand) < 52:
         x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)

@@ -10,6 +10,7 @@ HTML-escaped before it reaches a popup or tooltip, so a name can never run as sc
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from pathlib import Path
 
 import folium
@@ -49,7 +50,7 @@ def _esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _table(rows: list[tuple[str, object]]) -> str:
+def _table(rows: Sequence[tuple[str, object]]) -> str:
     cells = "".join(
         f"<tr><th style='text-align:left;padding-right:8px'>{_esc(k)}</th><td>{_esc(v)}</td></tr>"
         for k, v in rows
@@ -156,25 +157,25 @@ def _facilities_layer(res: RunResult) -> tuple[folium.FeatureGroup, folium.Featu
 
 def _proposed_layer(res: RunResult, proposed: pd.DataFrame) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name="建议新建站点（按建设顺序编号）", show=True)
-    for r in proposed.itertuples():
+    for r in proposed.to_dict("records"):
         badge = (
             f"<div style='background:{PROPOSED_COLOUR};color:#fff;border:2px solid #fff;"
             "border-radius:50%;width:24px;height:24px;line-height:20px;text-align:center;"
-            f"font:bold 12px sans-serif;box-shadow:0 0 3px #000'>{r.build_order}</div>"
+            f"font:bold 12px sans-serif;box-shadow:0 0 3px #000'>{r['build_order']}</div>"
         )
         rows = [
-            ("建设顺序", r.build_order),
-            ("编号", r.id),
-            ("名称", r.name),
-            ("新增覆盖老人", f"{r.newly_covered:,.0f}"),
-            ("用地面积 m²", r.land_area_m2),
-            ("新覆盖的社区/村", r.communities_newly_covered or "—"),
+            ("建设顺序", r["build_order"]),
+            ("编号", r["id"]),
+            ("名称", r["name"]),
+            ("新增覆盖老人", f"{r['newly_covered']:,.0f}"),
+            ("用地面积 m²", r["land_area_m2"]),
+            ("新覆盖的社区/村", r["communities_newly_covered"] or "—"),
         ]
         folium.Marker(
-            location=(r.lat, r.lon),
+            location=(float(r["lat"]), float(r["lon"])),
             icon=folium.DivIcon(html=badge, icon_size=(24, 24), icon_anchor=(12, 12)),
             popup=folium.Popup(_table(rows), max_width=360),
-            tooltip=_esc(f"{r.build_order}. {r.name}"),
+            tooltip=_esc(f"{r['build_order']}. {r['name']}"),
         ).add_to(group)
     return group
 
@@ -266,7 +267,9 @@ def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:
         layer.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.fit_bounds([(bounds[1], bounds[0]), (bounds[3], bounds[2])])
-    fmap.get_root().html.add_child(folium.Element(_legend(res, proposed)))
+    fmap.get_root().html.add_child(  # type: ignore[attr-defined]
+        folium.Element(_legend(res, proposed))
+    )
     return make_offline(fmap)
 
 

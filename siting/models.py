@@ -74,7 +74,7 @@ def _merge_rows(
     _, first, inverse = np.unique(
         np.array(keys, dtype=object), return_index=True, return_inverse=True
     )
-    merged_w = np.bincount(inverse, weights=weights, minlength=len(first))
+    merged_w = np.bincount(inverse, weights=weights, minlength=len(first)).astype(np.float64)
     return cover[first], merged_w
 
 

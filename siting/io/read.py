@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +22,8 @@ from siting._validate import Problems, preview, require_columns
 from siting.coords import GEOGRAPHIC_EPSG, check_lonlat, to_wgs84
 
 log = logging.getLogger(__name__)
+
+_Frame = TypeVar("_Frame", pd.DataFrame, gpd.GeoDataFrame)
 
 URBAN_KINDS = {
     "社区": "社区",
@@ -46,7 +49,7 @@ def _existing(path: str | Path, role: str) -> Path:
     return path
 
 
-def _rename(frame: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
+def _rename(frame: _Frame, columns: Mapping[str, str] | None) -> _Frame:
     if not columns:
         return frame
     return frame.rename(columns={src: canon for canon, src in columns.items()})
