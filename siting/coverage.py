@@ -16,9 +16,8 @@ import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
-from scipy.sparse.csgraph import dijkstra
 
-from siting.costs import WalkArrays
+from siting.costs import WalkArrays, reachable_nodes
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +109,12 @@ def by_unit(table: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
 
 def service_areas(
     G: nx.MultiDiGraph,
-    arrays: WalkArrays,
     site_nodes: ArrayLike,
     site_offset_m: ArrayLike,
     radius_m: ArrayLike,
     *,
     site_ids: ArrayLike,
+    arrays: WalkArrays | None = None,
     buffer_m: float = 40.0,
 ) -> gpd.GeoDataFrame:
     """One polygon per site: the streets walkable within its radius, buffered.
@@ -123,24 +122,31 @@ def service_areas(
     An edge belongs to the area when both its ends are within the radius (after the site's own
     walk to the street). The polygon is the union of those edges buffered by ``buffer_m``: it
     follows the streets and leaves out what the network cannot reach, unlike a convex hull.
+    The searches are the same compiled ones as the cost matrix (:func:`costs.reachable_nodes`).
     """
+    arrays, reach = reachable_nodes(
+        arrays if arrays is not None else G,
+        site_nodes,
+        radius_m=radius_m,
+        site_offset_m=site_offset_m,
+    )
     nodes_xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in arrays.node_ids])
-    src = arrays.index_of(site_nodes)
-    offsets = np.asarray(site_offset_m, float)
-    radii = np.broadcast_to(np.asarray(radius_m, float), offsets.shape)
-    dist = dijkstra(arrays.adjacency, directed=True, indices=src, limit=float(radii.max()))
-    adj = sparse.triu(arrays.adjacency, k=1).tocoo()
+    upper = sparse.triu(arrays.adjacency, k=1).tocoo()
+    reach_csc = reach.tocsc()
     polys = []
-    for k in range(len(src)):
-        reach = dist[k] + offsets[k] <= radii[k]
-        use = reach[adj.row] & reach[adj.col]
+    for k in range(reach.shape[1]):
+        inside = np.zeros(len(nodes_xy), dtype=bool)
+        inside[reach_csc.indices[reach_csc.indptr[k] : reach_csc.indptr[k + 1]]] = True
+        use = inside[upper.row] & inside[upper.col]
         lines = shapely.linestrings(
-            np.stack([nodes_xy[adj.row[use]], nodes_xy[adj.col[use]]], axis=1)
+            np.stack([nodes_xy[upper.row[use]], nodes_xy[upper.col[use]]], axis=1)
         )
-        if len(lines) == 0:
-            polys.append(shapely.Point(nodes_xy[src[k]]).buffer(buffer_m))
+        if len(lines) == 0:  # the site's own node, or nothing within reach
+            node = arrays.index_of([np.asarray(site_nodes)[k]])[0]
+            polys.append(shapely.Point(nodes_xy[node]).buffer(buffer_m))
         else:
             polys.append(shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=2)))
+    radii = np.broadcast_to(np.asarray(radius_m, float), (reach.shape[1],))
     return gpd.GeoDataFrame(
         {"site": [str(s) for s in np.asarray(site_ids)], "radius_m": radii},
         geometry=polys,

@@ -11,10 +11,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import geopandas as gpd
 import networkx as nx
+import numpy as np
 import osmnx as ox
+import pandas as pd
+import shapely
 
-from siting._errors import InputFileNotFoundError, NetworkError
+from siting._errors import InputDataError, InputFileNotFoundError, NetworkError
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +80,82 @@ def walk_graph_from_osm_file(path: str | Path, *, crs: str) -> nx.MultiDiGraph:
     G = ox.simplify_graph(G, edge_attrs_differ=["highway"])
     log_components(G, source=path.name)
     return ox.project_graph(G, to_crs=crs)
+
+
+def walk_graph_from_road_layer(
+    path: str | Path,
+    *,
+    crs: str,
+    layer_crs: str | None = None,
+    highway_column: str = "highway",
+    layer: str | None = None,
+    snap_m: float = 0.5,
+) -> nx.MultiDiGraph:
+    """Build a projected walking graph from a road line layer (the bureau's own roads).
+
+    Line ends closer than ``snap_m`` become one node; each line is one edge, walked both ways,
+    its length measured in the metric ``crs``. Lines whose ``highway_column`` value pedestrians
+    may not use (motorways) are dropped; a layer without that column keeps every line.
+
+    Parameters
+    ----------
+    path
+        Shapefile, GeoPackage or GeoJSON of LineStrings (MultiLineStrings are split).
+    crs
+        The metric analysis CRS.
+    layer_crs
+        The layer's CRS when the file has none (a Shapefile without ``.prj``), e.g.
+        ``"EPSG:4326"``; never assumed. A file with a CRS must not be overridden by a different
+        one.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileNotFoundError(f"road layer {str(path)!r} does not exist")
+    lines = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    if lines.crs is None:
+        if layer_crs is None:
+            raise InputDataError(
+                f"{path}: the road layer has no coordinate reference system "
+                "(no .prj?); declare it, e.g. layer_crs='EPSG:4326' for "
+                "WGS-84 lon/lat"
+            )
+        lines = lines.set_crs(layer_crs)
+    lines = lines.explode(index_parts=False)
+    lines = lines[lines.geometry.geom_type == "LineString"].to_crs(crs)
+    if highway_column in lines:
+        hw = lines[highway_column].astype(str)
+        dropped = int(hw.isin(NOT_WALKABLE_HIGHWAYS).sum())
+        lines = lines[~hw.isin(NOT_WALKABLE_HIGHWAYS)]
+        log.info("%s: dropped %d line(s) pedestrians may not use", path.name, dropped)
+    if lines.empty:
+        raise NetworkError(f"{path}: no walkable lines in the layer")
+    coords = shapely.get_coordinates(lines.geometry.to_numpy(), return_index=True)
+    xy, owner = coords[0], coords[1]
+    first = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
+    last = np.r_[first[1:] - 1, len(owner) - 1]
+    ends = np.vstack([xy[first], xy[last]])
+    keys = np.round(ends / snap_m).astype(np.int64)
+    _, node_of, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    n_lines = len(lines)
+    u, v = inverse[:n_lines], inverse[n_lines:]
+    nodes = gpd.GeoDataFrame(
+        {"x": ends[node_of, 0], "y": ends[node_of, 1]},
+        index=pd.Index(np.arange(len(node_of)), name="osmid"),
+        geometry=gpd.points_from_xy(ends[node_of, 0], ends[node_of, 1]),
+        crs=crs,
+    )
+    attrs = {"length": lines.geometry.length.to_numpy(), "geometry": lines.geometry.to_numpy()}
+    if highway_column in lines:
+        attrs["highway"] = lines[highway_column].to_numpy()
+    forward = pd.DataFrame(attrs).assign(u=u, v=v)
+    backward = forward.assign(u=v, v=u, geometry=shapely.reverse(forward["geometry"]))
+    edges = pd.concat([forward, backward], ignore_index=True)
+    edges["key"] = edges.groupby(["u", "v"]).cumcount()
+    edges = gpd.GeoDataFrame(edges.set_index(["u", "v", "key"]), geometry="geometry", crs=crs)
+    G = ox.graph_from_gdfs(nodes, edges, graph_attrs={"crs": crs})
+    log_components(G, source=path.name)
+    return G
 
 
 def log_components(G: nx.MultiDiGraph, *, source: str) -> None:

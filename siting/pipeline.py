@@ -160,6 +160,7 @@ def run(sc: Scenario) -> RunResult:
         pts["node"],
         sites["node"],
         cutoff_m=float(radius.max()),
+        demand_radius_m=radius,
         demand_offset_m=pts["snap_m"],
         site_offset_m=sites["snap_m"],
     )
@@ -203,11 +204,11 @@ def run(sc: Scenario) -> RunResult:
     site_kind = _site_kind(located.loc[open_rows["id"]], communities)
     areas = coverage.service_areas(
         G,
-        arrays,
         open_rows["node"],
         open_rows["snap_m"],
         np.where(site_kind == "村", cv.rural_radius_m, cv.urban_radius_m),
         site_ids=open_rows["id"],
+        arrays=arrays,
     ).assign(role=open_rows["role"].to_numpy())
     t["coverage_s"] = time.perf_counter() - start - sum(t.values())
     log.info(

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from siting import NetworkError
-from siting.costs import cost_matrix, walk_arrays
+from siting.costs import WalkArrays, cost_matrix, search, walk_arrays
 
 
 def _random_graph(seed: int) -> nx.MultiDiGraph:
@@ -73,3 +73,100 @@ def test_unknown_node_and_lonlat_graph_are_refused() -> None:
     G.graph["crs"] = "EPSG:4326"
     with pytest.raises(NetworkError, match="lon/lat"):
         walk_arrays(G)
+
+
+def _networkx_matrix(
+    edges: list[tuple[int, int, float]], demand: np.ndarray, sites: np.ndarray, cutoff: float
+) -> np.ndarray:
+    simple = nx.Graph()
+    for u, v, w in edges:
+        if u != v and (not simple.has_edge(u, v) or simple[u][v]["length"] > w):
+            simple.add_edge(u, v, length=w)
+    out = np.full((len(demand), len(sites)), np.nan)
+    for j, s in enumerate(sites):
+        truth = nx.single_source_dijkstra_path_length(
+            simple, int(s), cutoff=cutoff, weight="length"
+        )
+        for i, d in enumerate(demand):
+            if int(d) in truth:
+                out[i, j] = truth[int(d)]
+    return out
+
+
+def _as_dense(matrix) -> np.ndarray:
+    coo = matrix.tocoo()
+    out = np.full(matrix.shape, np.nan)
+    out[coo.row, coo.col] = coo.data
+    return out
+
+
+def test_zero_and_very_short_edges_are_exact() -> None:
+    """Edges shorter than the 5 m bucket (and zero-length ones) force re-expansion."""
+    rng = np.random.default_rng(5)
+    n = 300
+    edges = [(i, i + 1, float(rng.choice([0.0, 0.5, 2.0, 7.0, 30.0]))) for i in range(n - 1)]
+    edges += [(int(a), int(b), float(rng.uniform(0, 40))) for a, b in rng.integers(0, n, (600, 2))]
+    u, v, w = (np.array(c) for c in zip(*edges, strict=True))
+    demand, sites = np.arange(n), rng.choice(n, 25, replace=False)
+    got = _as_dense(cost_matrix({"u": u, "v": v, "length": w}, demand, sites, cutoff_m=60.0))
+    want = _networkx_matrix(edges, demand, sites, 60.0)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+
+
+def test_entry_pool_overflow_is_retried_and_leaves_nothing_behind() -> None:
+    from siting._dijkstra import _one_search
+
+    arrays = WalkArrays.from_edges(np.arange(9), np.arange(1, 10), np.full(9, 10.0))
+    adj = arrays.adjacency
+    dist = np.full(10, np.inf)
+    expanded = np.full(10, -1.0)
+    touched = np.empty(10, dtype=np.int32)
+    head = np.full(30, -1, dtype=np.int32)
+    tiny = np.empty(3, dtype=np.int32)
+    args = (
+        adj.indptr.astype(np.int64),
+        adj.indices.astype(np.int32),
+        adj.data,
+        0,
+        100.0,
+        1 / 5.0,
+        dist,
+        expanded,
+        touched,
+        head,
+    )
+    assert _one_search(*args, tiny, tiny.copy()) == (-1, 0)
+    assert np.isinf(dist).all()
+    assert (expanded == -1).all()
+    assert (head == -1).all()
+    n_touched, _ = _one_search(*args, np.empty(30, np.int32), np.empty(30, np.int32))
+    assert n_touched == 10
+    assert dist[9] == 90.0
+
+
+def test_many_pairs_grow_the_output_and_match_scipy() -> None:
+    from scipy.sparse.csgraph import dijkstra
+
+    side = 20  # a 20 x 20 grid: 400 demand points x 250 sites, all within reach
+    idx = np.arange(side * side).reshape(side, side)
+    u = np.r_[idx[:, :-1].ravel(), idx[:-1, :].ravel()]
+    v = np.r_[idx[:, 1:].ravel(), idx[1:, :].ravel()]
+    w = np.random.default_rng(1).uniform(10, 20, len(u))
+    sites = np.arange(0, 400, 400 // 250)[:250]
+    result = search({"u": u, "v": v, "length": w}, np.arange(400), sites, cutoff_m=1e6, threads=2)
+    assert result.matrix.nnz == 400 * 250  # more than the kernel's first output buffer
+    full = dijkstra(WalkArrays.from_edges(u, v, w).adjacency, indices=sites)
+    np.testing.assert_allclose(result.matrix.toarray(), full.T, rtol=0, atol=1e-9)
+
+
+def test_per_demand_radius_in_one_pass() -> None:
+    """Two points at the same node, 800 m away: kept for the 900 m radius, not the 675 m one."""
+    G = {"u": [0, 1, 2], "v": [1, 2, 3], "length": [400.0, 400.0, 400.0]}
+    m = cost_matrix(
+        G, [1, 2, 2, 3], [0], cutoff_m=1000.0, demand_radius_m=[900.0, 675.0, 900.0, 1000.0]
+    )
+    got = _as_dense(m)[:, 0]
+    assert got[0] == 400.0
+    assert np.isnan(got[1])  # 800 m > 675 m (15 min at 0.75 m/s)
+    assert got[2] == 800.0
+    assert np.isnan(got[3])  # 1,200 m: beyond the cutoff

@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m benchmarks coverage --size small|medium|large`` or ``--jinan``."""

@@ -1,0 +1,33 @@
+"""``python -m benchmarks coverage --size small|medium|large`` / ``--jinan``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    sub = parser.add_subparsers(dest="what", required=True)
+    cov = sub.add_parser("coverage", help="walking-distance engine vs scipy vs networkx")
+    where = cov.add_mutually_exclusive_group(required=True)
+    where.add_argument("--size", choices=["small", "medium", "large"])
+    where.add_argument("--jinan", action="store_true", help="the real Jinan road network")
+    cov.add_argument("--repeats", type=int, default=5)
+    cov.add_argument(
+        "--skip-networkx",
+        action="store_true",
+        help="leave out the slow baseline (ratios are then against scipy)",
+    )
+    args = parser.parse_args()
+    if args.what == "coverage":
+        from benchmarks.coverage import main as coverage
+
+        return coverage(
+            "jinan" if args.jinan else "city", args.size, args.repeats, args.skip_networkx
+        )
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
