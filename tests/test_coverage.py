@@ -47,3 +47,26 @@ def test_rollup_to_community_and_unit() -> None:
     rolled = by_unit(table, units).iloc[0]
     assert (rolled.elderly, rolled.covered_before, rolled.covered_after) == (50, 30, 45)
     assert rolled.share_after == pytest.approx(0.9)
+
+
+def test_service_area_follows_the_streets_within_reach() -> None:
+    import networkx as nx
+    from shapely.geometry import Point
+
+    from siting.coverage import service_areas
+
+    G = nx.MultiDiGraph(crs="EPSG:4547")
+    xy = {1: (0, 0), 2: (500, 0), 3: (1000, 0), 4: (500, 500), 5: (1500, 0)}
+    for n, (x, y) in xy.items():
+        G.add_node(n, x=float(x), y=float(y))
+    for a, b in ((1, 2), (2, 3), (2, 4), (3, 5)):
+        length = float(np.hypot(xy[a][0] - xy[b][0], xy[a][1] - xy[b][1]))
+        G.add_edge(a, b, length=length)
+        G.add_edge(b, a, length=length)
+    areas = service_areas(G, [1], [0.0], [1000.0], site_ids=["F1"], buffer_m=40.0)
+    poly = areas.geometry.iloc[0]
+    assert areas["site"].tolist() == ["F1"]
+    assert poly.contains(Point(250, 0))
+    assert poly.contains(Point(500, 250))  # the side street, within 1,000 m at its end
+    assert not poly.contains(Point(1250, 0))  # the edge to node 5 ends at 1,500 m
+    assert not poly.contains(Point(250, 250))  # inside the hull, but no street goes there
