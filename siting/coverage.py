@@ -152,3 +152,14 @@ def service_areas(
         geometry=polys,
         crs=G.graph["crs"],
     )
+
+
+def dissolve_areas(
+    areas: gpd.GeoDataFrame, by: list[str], *, simplify_m: float = 4.0
+) -> gpd.GeoDataFrame:
+    """Union service areas per group (e.g. ``["role", "tier"]``) for maps; metric CRS in."""
+    if areas.crs is None or areas.crs.is_geographic:
+        raise ValueError("dissolve_areas needs service areas in a metric CRS")
+    groups = areas.dissolve(by=by, aggfunc={"site": "count"}).rename(columns={"site": "sites"})
+    groups["geometry"] = groups.geometry.simplify(simplify_m)
+    return groups.reset_index()

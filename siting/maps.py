@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import folium
-import geopandas as gpd
 import pandas as pd
 
 from siting._offline import make_offline
+from siting.coverage import dissolve_areas
 from siting.io.write import write_with
 from siting.pipeline import RunResult
 
@@ -107,20 +107,24 @@ def _units_layer(res: RunResult) -> folium.FeatureGroup:
 
 
 def _areas_layer(res: RunResult, role: str, name: str, colour: str) -> folium.FeatureGroup:
+    """The service areas of one role, dissolved per circle tier (一刻钟 / 一公里)."""
     group = folium.FeatureGroup(name=name, show=True)
     areas = res.service_areas[res.service_areas["role"] == role]
     if len(areas):
-        metric = areas.to_crs(res.crs)
-        dissolved = gpd.GeoSeries([metric.union_all().simplify(4.0)], crs=res.crs).to_crs(4326)
+        dissolved = dissolve_areas(areas, ["tier"]).to_crs(4326)
+        dissolved["tip"] = [
+            _esc(f"{name}：{t}（{n} 处）")
+            for t, n in zip(dissolved["tier"], dissolved["sites"], strict=True)
+        ]
         folium.GeoJson(
-            dissolved.to_json(),
+            dissolved[["tip", "geometry"]].to_json(),
             style_function=lambda f: {
                 "fillColor": colour,
                 "color": colour,
                 "weight": 0.5,
                 "fillOpacity": 0.18,
             },
-            interactive=False,
+            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
         ).add_to(group)
     return group
 

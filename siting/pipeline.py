@@ -53,7 +53,7 @@ class RunResult:
     units: pd.DataFrame  # coverage per 街道/乡镇
     land: pd.DataFrame
     proposed: gpd.GeoDataFrame  # selected candidates in build order, WGS-84
-    service_areas: gpd.GeoDataFrame  # per open circle facility, WGS-84
+    service_areas: gpd.GeoDataFrame  # per open circle facility (role, tier), analysis CRS
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
@@ -209,7 +209,9 @@ def run(sc: Scenario) -> RunResult:
         np.where(site_kind == "村", cv.rural_radius_m, cv.urban_radius_m),
         site_ids=open_rows["id"],
         arrays=arrays,
-    ).assign(role=open_rows["role"].to_numpy())
+    ).assign(
+        role=open_rows["role"].to_numpy(), tier=np.where(site_kind == "村", "一公里", "一刻钟")
+    )
     t["coverage_s"] = time.perf_counter() - start - sum(t.values())
     log.info(
         "elderly covered: %.1f%% before, %.1f%% after %d new site(s)",
@@ -229,7 +231,7 @@ def run(sc: Scenario) -> RunResult:
         units=by_unit,
         land=land,
         proposed=proposed,
-        service_areas=areas.to_crs(4326),
+        service_areas=areas,
         timings_s=t,
     )
 

@@ -21,11 +21,11 @@ COVERED = {"370102", "370103", "370104", "370105", "370112", "370115"}  # distri
 
 
 @pytest.fixture(scope="module")
-def workload():  # noqa: ANN201
+def workload():
     return jinan(walk_speed_mps=1.0, minutes=15.0)
 
 
-def test_elderly_total_is_the_census_of_the_covered_districts(workload) -> None:  # noqa: ANN001
+def test_elderly_total_is_the_census_of_the_covered_districts(workload) -> None:
     census = pd.read_csv(jinan_dir() / "census2020_districts.csv", dtype={"区划代码": str})
     expected = census.loc[census["区划代码"].isin(COVERED), "pop_60plus"].sum()
     assert workload.demand_w.sum() == pytest.approx(expected)
@@ -34,7 +34,7 @@ def test_elderly_total_is_the_census_of_the_covered_districts(workload) -> None:
     assert len(workload.site_node) == len(workload.edges["x"])  # every node a candidate
 
 
-def test_engine_equals_networkx_on_the_real_network(workload) -> None:  # noqa: ANN001
+def test_engine_equals_networkx_on_the_real_network(workload) -> None:
     wl = workload
     result = search(wl.edges, wl.demand_node, wl.site_node, cutoff_m=wl.radius_m)
     assert result.matrix.shape == (len(wl.demand_node), len(wl.site_node))
