@@ -65,10 +65,27 @@ def _run(args: argparse.Namespace) -> int:
     print(f"  out of reach of every candidate: {s['uncoverable']['elderly']:,.0f} elderly")
     short = [r for r in s["land_check"] if r["shortfall_m2"] > 0 and r["unit"] != "total"]
     print(
-        f"  land at {sc.land.per_capita_m2:g} m²/resident: {len(short)} of "
+        f"  land at {s['land_rule']['figure']:g} m²/resident: {len(short)} of "
         f"{len(s['land_check']) - 1} 街道/乡镇 short before the proposed sites"
     )
+    comp = tables["compliance"]
+    failing = comp[comp["pass"] == False]  # noqa: E712
+    print(
+        f"  rules ({res.rules.set_id}): {len(comp)} checks, {len(failing)} failing "
+        f"({failing['rule'].nunique()} rules), {int(comp['pass'].isna().sum())} without data"
+    )
     print(f"  outputs in {out}/: " + ", ".join(sorted(p.name for p in written.values())))
+    return 0
+
+
+def _rules(args: argparse.Namespace) -> int:
+    from siting.rules.book import available_sets, format_rules, load_rules
+
+    if args.set is None:
+        print("rule sets: " + ", ".join(available_sets()))
+        print("show one with: siting rules list SET")
+        return 0
+    print(format_rules(load_rules(args.set)))
     return 0
 
 
@@ -95,6 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="write into an output folder that holds other files",
     )
     run.set_defaults(func=_run)
+    rules = sub.add_parser("rules", help="the rule book: sets, figures and their sources")
+    rules.add_argument("action", choices=["list"])
+    rules.add_argument(
+        "set",
+        nargs="?",
+        default=None,
+        help="a rule set, e.g. henan/puyang (default: list the sets)",
+    )
+    rules.set_defaults(func=_rules)
     demo = sub.add_parser("demo", help="regenerate the built-in demo city's data files")
     demo.add_argument("data_dir", type=Path, nargs="?", default=Path("data"))
     demo.set_defaults(func=_demo)

@@ -171,8 +171,10 @@ class DemoCity:
     communities: pd.DataFrame  # code, name, street_code, kind, geometry (shapely, metres)
     streets: pd.DataFrame  # code, name, kind, geometry
     population: pd.DataFrame  # code, name, elderly_60plus, residents, households
-    facilities: pd.DataFrame  # id, name, type, x, y, floor_area_m2, beds, land_area_m2
+    facilities: pd.DataFrame  # id, name, type, x, y, floor_area_m2, beds, land_area_m2...
     candidates: pd.DataFrame  # id, name, x, y, land_area_m2
+    compounds: pd.DataFrame  # 小区: id, name, community_code, households, status, care_area_m2
+    district_stats: pd.DataFrame  # code, name, family_care_beds, social_workers
 
 
 # --------------------------------------------------------------------------- urban area
@@ -502,8 +504,8 @@ def _facilities(
     hub = int(np.argmax(closeness))
     for name, ftype, floor, beds, land, at in [
         ("人民路街道综合养老服务中心", "街道综合养老服务中心", 2100.0, 60, 2600.0, cent[hub]),
-        ("演示区社会福利院", "养老院", 9800.0, 220, 14500.0, (1300.0, 2000.0)),
-        ("迎宾颐养院", "养老院", 5200.0, 120, 7800.0, (6400.0, 5200.0)),
+        ("演示区社会福利院", "养老院", 9800.0, 1300, 14500.0, (1300.0, 2000.0)),
+        ("迎宾颐养院", "养老院", 5200.0, 900, 7800.0, (6400.0, 5200.0)),
     ]:
         x, y = near(*at)
         rows.append(
@@ -605,6 +607,10 @@ def build(seed: int = SEED) -> DemoCity:
     units, streets = _units(rng, centres)
     pop = _population(rng, units)
     facilities, candidates = _facilities(rng, units, pop, net, village_nodes)
+    # the rule-book data draws from its own stream, so adding it left the city above unchanged
+    rules_rng = np.random.default_rng(seed + 1)
+    facilities = _rule_attributes(rules_rng, facilities, net)
+    compounds = _compounds(rules_rng, units, pop)
     net = _keep_connected(net)
     return DemoCity(
         net=net,
@@ -613,7 +619,64 @@ def build(seed: int = SEED) -> DemoCity:
         population=pop,
         facilities=facilities,
         candidates=candidates,
+        compounds=compounds,
+        district_stats=pd.DataFrame(
+            [
+                {
+                    "code": DISTRICT_CODE,
+                    "name": DISTRICT_NAME,
+                    "family_care_beds": 720,
+                    "social_workers": 70,
+                }
+            ]
+        ),
     )
+
+
+def _rule_attributes(rng: np.random.Generator, facilities: pd.DataFrame, net: _Net) -> pd.DataFrame:
+    """Nursing beds, 幸福院 grades and a county care home, for the rule-book checks."""
+    out = facilities.copy()
+    share = out["type"].map({"养老院": 0.62}).fillna(0.0)
+    out["nursing_beds"] = np.round(out["beds"] * share).astype(int)
+    out["grade"] = ""
+    homes = out.index[out["type"] == "农村幸福院"]
+    out.loc[homes, "grade"] = rng.choice(["示范型", "基本型"], len(homes), p=[0.4, 0.6])
+    x, y = net.xy[int(np.argmin([abs(px - 2900.0) + abs(py - 900.0) for px, py in net.xy]))]
+    county = {
+        "id": f"F{len(out) + 1:03d}",
+        "name": "演示区特困人员供养服务中心",
+        "type": "县级特困供养服务机构",
+        "x": x + 25.0,
+        "y": y + 10.0,
+        "floor_area_m2": 3600.0,
+        "beds": 150,
+        "land_area_m2": 6200.0,
+        "nursing_beds": 150,
+        "grade": "",
+    }
+    return pd.concat([out, pd.DataFrame([county])], ignore_index=True)
+
+
+def _compounds(rng: np.random.Generator, units: pd.DataFrame, pop: pd.DataFrame) -> pd.DataFrame:
+    """Residential compounds (小区) with households and the elderly-care rooms they provide."""
+    urban = pop[units["kind"].to_numpy() == "社区"].reset_index(drop=True)
+    picks = np.sort(rng.choice(len(urban), 40, replace=False))
+    rows = []
+    for k, i in enumerate(picks):
+        households = int(rng.integers(300, 2600))
+        new = rng.random() < 0.35
+        per100 = rng.uniform(18, 40) if new else rng.uniform(8, 28)
+        rows.append(
+            {
+                "id": f"X{k + 1:03d}",
+                "name": f"{urban['name'][i][:-2]}{k % 3 + 1}号院",
+                "community_code": urban["code"][i],
+                "households": households,
+                "status": "新建" if new else "既有",
+                "care_area_m2": float(round(households / 100 * per100, -1)),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _lonlat_of() -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
@@ -704,6 +767,8 @@ def generate(root: str | Path, *, seed: int = SEED) -> dict[str, Path]:
         "population": root / "population" / "demo_population.csv",
         "facilities": root / "facilities" / "demo_facilities.csv",
         "candidates": root / "facilities" / "demo_candidates.csv",
+        "compounds": root / "population" / "demo_compounds.csv",
+        "district_stats": root / "population" / "demo_district_stats.csv",
         "network": root / "network" / "demo.osm",
     }
     write_text(paths["streets"], _geojson(city.streets, ["code", "name", "kind"], tf))
@@ -714,6 +779,8 @@ def generate(root: str | Path, *, seed: int = SEED) -> dict[str, Path]:
     write_csv(paths["population"], city.population)
     write_csv(paths["facilities"], _points_table(city.facilities, tf))
     write_csv(paths["candidates"], _points_table(city.candidates, tf))
+    write_csv(paths["compounds"], city.compounds)
+    write_csv(paths["district_stats"], city.district_stats)
     write_text(paths["network"], _osm_xml(city.net, tf))
     log.info(
         "demo city: %d 社区/村, %d nodes, %d ways, %d facilities, %d candidates",

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import folium
+import numpy as np
 import pandas as pd
 
 from siting._offline import make_offline
@@ -104,6 +105,55 @@ def _units_layer(res: RunResult) -> folium.FeatureGroup:
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
     ).add_to(group)
     return group
+
+
+def _compliance_layer(res: RunResult) -> folium.FeatureGroup:
+    """街道/乡镇 shaded by whether they meet every unit rule (after the proposed sites)."""
+    group = folium.FeatureGroup(name="规则达标情况（街道/乡镇，规划后）", show=False)
+    comp = res.compliance
+    latest = comp[
+        (comp["stage"] == "规划后")
+        | ~comp["rule"].isin(comp.loc[comp["stage"] == "规划后", "rule"])
+    ]
+    units = res.inputs.streets.reset_index(drop=True)
+    comm = res.communities.set_index("code")["street_code"]
+    tips, fills = [], []
+    for code, name in zip(units["code"], units["name"], strict=True):
+        own = latest[latest["unit"] == code]
+        members = comm.index[comm == code]
+        lacking = latest[latest["unit"].isin(members) & (latest["pass"] == False)]  # noqa: E712
+        rows = [
+            (
+                r.title,
+                f"{_fmt(r.actual)} / 要求 {_fmt(r.required)} {r.measure}"
+                + ("  ✔" if r.passed is True else "  ✘" if r.passed is False else "  无数据"),
+            )
+            for r in own.rename(columns={"pass": "passed"}).itertuples()
+        ]
+        if len(members):
+            rows.append(("社区/村级未达标", f"{lacking['unit'].nunique()} 个社区/村"))
+        failing = bool((own["pass"] == False).any()) or len(lacking) > 0  # noqa: E712
+        tips.append(f"<b>{_esc(name)}</b>（{_esc(code)}）" + _table(rows))
+        fills.append("#d7301f" if failing else "#1a9850")
+    frame = units.assign(tip=tips, fill=fills)[["tip", "fill", "geometry"]]
+    folium.GeoJson(
+        frame.to_json(),
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "color": "#333333",
+            "weight": 1.5,
+            "fillOpacity": 0.35,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+    ).add_to(group)
+    return group
+
+
+def _fmt(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    number = float(value)  # type: ignore[arg-type]
+    return f"{number:.1%}" if 0 < abs(number) <= 1 and not number.is_integer() else f"{number:,.1f}"
 
 
 def _areas_layer(res: RunResult, role: str, name: str, colour: str) -> folium.FeatureGroup:
@@ -261,6 +311,7 @@ def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:
         _communities_layer(res, when="after", show=True),
         _communities_layer(res, when="before", show=False),
         _units_layer(res),
+        _compliance_layer(res),
         _areas_layer(res, "existing", "现有设施服务圈", "#2166ac"),
         _areas_layer(res, "candidate", "新建站点服务圈", PROPOSED_COLOUR),
         *_facilities_layer(res),

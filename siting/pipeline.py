@@ -17,12 +17,14 @@ import pandas as pd
 from scipy import sparse
 
 from siting import costs, coverage, demand, network
-from siting._errors import InputDataError
+from siting._errors import InputDataError, ScenarioError
 from siting._validate import preview
 from siting.coords import analysis_crs
 from siting.io import read
 from siting.models import MCLP, MCLPResult
 from siting.rules import land_check
+from siting.rules.book import RuleBook, load_rules
+from siting.rules.checks import ComplianceData, check_all
 from siting.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,8 @@ class Inputs:
     communities: gpd.GeoDataFrame  # with elderly_60plus, residents, households
     facilities: gpd.GeoDataFrame
     candidates: gpd.GeoDataFrame
+    compounds: pd.DataFrame | None = None
+    district_stats: dict[str, float | str] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class RunResult:
     communities: pd.DataFrame  # coverage per 社区/村
     units: pd.DataFrame  # coverage per 街道/乡镇
     land: pd.DataFrame
+    rules: RuleBook
+    compliance: pd.DataFrame  # siting.rules.checks.COLUMNS
     proposed: gpd.GeoDataFrame  # selected candidates in build order, WGS-84
     service_areas: gpd.GeoDataFrame  # per open circle facility (role, tier), analysis CRS
     timings_s: dict[str, float] = field(default_factory=dict)
@@ -94,13 +100,27 @@ def load_inputs(sc: Scenario) -> Inputs:
             f"{i.candidates.path}: candidate ids {preview(clash)} are also "
             f"facility ids in {i.facilities.path}; ids must be distinct"
         )
+    compounds = None
+    if i.compounds is not None:
+        compounds = read.read_compounds(i.compounds.path, columns=i.compounds.columns)
+        unknown = sorted(set(compounds["community_code"]) - set(communities.index))
+        if unknown:
+            raise InputDataError(
+                f"{i.compounds.path}: community_code {preview(unknown)} match no 社区/村 in "
+                f"{i.communities.path}; fix the codes (leading zeros?)"
+            )
+    district_stats = None
+    if i.district_stats is not None:
+        district_stats = read.read_district_stats(
+            i.district_stats.path, columns=i.district_stats.columns
+        )
     if "land_area_m2" not in candidates:
         log.warning(
             "%s has no land_area_m2 column: proposed sites add no land in the land check",
             i.candidates.path,
         )
         candidates = candidates.assign(land_area_m2=0.0)
-    return Inputs(streets, communities, facilities, candidates)
+    return Inputs(streets, communities, facilities, candidates, compounds, district_stats)
 
 
 def _sites(inp: Inputs, circle_types: tuple[str, ...]) -> pd.DataFrame:
@@ -131,6 +151,7 @@ def run(sc: Scenario) -> RunResult:
     """Run every stage for one scenario and return the results."""
     t: dict[str, float] = {}
     start = time.perf_counter()
+    book = load_rules(sc.rules.set, sc.rules.overrides)  # an unknown set fails before any work
     inp = load_inputs(sc)
     crs = analysis_crs(float(inp.communities.to_crs(4326).union_all().centroid.x))
     t["load_s"] = time.perf_counter() - start
@@ -197,7 +218,7 @@ def run(sc: Scenario) -> RunResult:
         communities,
         inp.facilities.to_crs(crs),
         proposed.to_crs(crs),
-        per_capita_m2=sc.land.per_capita_m2,
+        per_capita_m2=_land_figure(book),
     )
 
     open_rows = sites.loc[np.r_[existing, chosen]]
@@ -213,6 +234,8 @@ def run(sc: Scenario) -> RunResult:
         role=open_rows["role"].to_numpy(), tier=np.where(site_kind == "村", "一公里", "一刻钟")
     )
     t["coverage_s"] = time.perf_counter() - start - sum(t.values())
+    compliance = check_all(book, _compliance_data(sc, inp, communities, by_unit, land, crs))
+    t["rules_s"] = time.perf_counter() - start - sum(t.values())
     log.info(
         "elderly covered: %.1f%% before, %.1f%% after %d new site(s)",
         100 * result.baseline / pts["weight"].sum(),
@@ -230,10 +253,61 @@ def run(sc: Scenario) -> RunResult:
         communities=by_comm,
         units=by_unit,
         land=land,
+        rules=book,
+        compliance=compliance,
         proposed=proposed,
         service_areas=areas,
         timings_s=t,
     )
+
+
+def _land_figure(book: RuleBook) -> float:
+    rule = book.get("land_per_capita")
+    if rule is None:
+        raise ScenarioError(f"rule set {book.set_id!r} has no land_per_capita rule")
+    return rule.figure
+
+
+def _compliance_data(
+    sc: Scenario,
+    inp: Inputs,
+    communities: gpd.GeoDataFrame,
+    by_unit: pd.DataFrame,
+    land: pd.DataFrame,
+    crs: str,
+) -> ComplianceData:
+    """The tables the rule checks read, facilities placed in their 街道/乡镇 and 社区/村."""
+    fac = inp.facilities.to_crs(crs)
+    streets = inp.streets.to_crs(crs)
+    fac = fac.assign(
+        street_code=_containing(fac, streets), community_code=_containing(fac, communities)
+    )
+    code = sc.district.code or str(inp.streets.index[0])[:6]
+    stats = dict(inp.district_stats or {})
+    stats_name = str(stats.pop("name", f"区县 {code}"))
+    name = sc.district.name or stats_name
+    return ComplianceData(
+        district_code=code,
+        district_name=name,
+        communities=communities,
+        units=by_unit,
+        facilities=pd.DataFrame(fac.drop(columns="geometry")),
+        land=land,
+        compounds=inp.compounds,
+        district_stats={k: float(v) for k, v in stats.items()},
+    )
+
+
+def _containing(points: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame) -> np.ndarray:
+    """The index of the polygon each point stands in (None when in none)."""
+    joined = gpd.sjoin(
+        points[["geometry"]],
+        polygons[["geometry"]].rename_axis("poly"),
+        predicate="within",
+        how="left",
+    )
+    joined = joined[~joined.index.duplicated(keep="first")]
+    return joined["poly"].reindex(points.index).to_numpy()
 
 
 def _site_kind(points: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> np.ndarray:

@@ -20,14 +20,6 @@ from siting.pipeline import RunResult
 
 log = logging.getLogger(__name__)
 
-OUTPUT_FILES = (
-    "summary.json",
-    "coverage_by_community.csv",
-    "coverage_by_unit.csv",
-    "proposed_sites.csv",
-    "land_check.csv",
-    "map.html",
-)
 GENERATOR = "siting"
 
 
@@ -126,9 +118,47 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
             }
             for r in land.itertuples()
         ],
-        "land_rule": {"per_capita_m2": sc.land.per_capita_m2, "source": sc.land.source},
+        "land_rule": _rule_summary(res, "land_per_capita"),
+        "rules": {
+            "set": res.rules.set_id,
+            "chain": list(res.rules.titles),
+            "overrides": dict(sc.rules.overrides),
+        },
+        "compliance": _compliance_rows(tables["compliance"]),
+        "compliance_failures": int((tables["compliance"]["pass"] == False).sum()),  # noqa: E712
+        "compliance_no_data": int(tables["compliance"]["pass"].isna().sum()),
         "timings_s": {k: round(v, 3) for k, v in res.timings_s.items()},
     }
+
+
+def _rule_summary(res: RunResult, rule_id: str) -> dict[str, Any]:
+    rule = res.rules.get(rule_id)
+    if rule is None:
+        return {}
+    return {
+        "rule": rule.id,
+        "figure": rule.figure,
+        "unit": rule.unit,
+        "source": rule.source,
+        "confidence": rule.confidence,
+        "set": rule.defined_in,
+    }
+
+
+def _compliance_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
+    keep = [
+        "unit",
+        "unit_name",
+        "rule",
+        "stage",
+        "required",
+        "actual",
+        "shortfall",
+        "pass",
+        "source",
+    ]
+    rows = table[keep].astype(object).where(table[keep].notna(), None)
+    return [{str(k): v for k, v in r.items()} for r in rows.to_dict("records")]
 
 
 def tables(res: RunResult) -> dict[str, pd.DataFrame]:
@@ -138,6 +168,7 @@ def tables(res: RunResult) -> dict[str, pd.DataFrame]:
         "coverage_by_unit": res.units,
         "proposed_sites": proposed_table(res),
         "land_check": res.land,
+        "compliance": res.compliance,
     }
 
 

@@ -48,6 +48,8 @@ class Inputs(_Strict):
     facilities: PointLayer
     candidates: PointLayer
     network: Network
+    compounds: Layer | None = None  # 小区: id, name, community_code, households, status...
+    district_stats: Layer | None = None  # code, family_care_beds, social_workers
 
 
 class Coverage(_Strict):
@@ -70,9 +72,18 @@ class Model(_Strict):
     time_limit_s: Positive = 60.0
 
 
-class Land(_Strict):
-    per_capita_m2: Positive = 0.2
-    source: str = ""
+class Rules(_Strict):
+    """The rule set in force (``national``, ``henan``, ``henan/puyang``...) and overrides."""
+
+    set: str = "henan"
+    overrides: dict[str, float] = Field(default_factory=dict)
+
+
+class District(_Strict):
+    """The 区县 the run covers; the code defaults to the first 6 digits of the 街道 codes."""
+
+    code: str | None = None
+    name: str | None = None
 
 
 class Scenario(_Strict):
@@ -83,7 +94,8 @@ class Scenario(_Strict):
     inputs: Inputs
     coverage: Coverage = Coverage()
     model: Model
-    land: Land = Land()
+    rules: Rules = Rules()
+    district: District = District()
 
     @field_validator("name")
     @classmethod
@@ -95,7 +107,7 @@ class Scenario(_Strict):
     def input_paths(self) -> dict[str, Path]:
         """Every input path by its key in the file (``inputs.streets.path``...)."""
         i = self.inputs
-        return {
+        paths = {
             "inputs.streets.path": i.streets.path,
             "inputs.communities.path": i.communities.path,
             "inputs.population.path": i.population.path,
@@ -103,6 +115,11 @@ class Scenario(_Strict):
             "inputs.candidates.path": i.candidates.path,
             "inputs.network.osm_file": i.network.osm_file,
         }
+        for key in ("compounds", "district_stats"):
+            layer = getattr(i, key)
+            if layer is not None:
+                paths[f"inputs.{key}.path"] = layer.path
+        return paths
 
 
 def _where(loc: tuple[int | str, ...]) -> str:

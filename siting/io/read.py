@@ -298,3 +298,57 @@ def check_hierarchy(
             f"layer: codes {preview(orphans.tolist())} with street_code "
             f"{preview(communities.loc[orphans.index, 'street_code'].unique().tolist())}"
         )
+
+
+def read_compounds(path: str | Path, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Residential compounds (小区): ``id``, ``name``, ``community_code``, ``households``,
+    ``status`` (新建 new / 既有 existing) and ``care_area_m2`` (elderly-care rooms provided);
+    optional ``largest_site_m2`` (the largest single room, for single-site minimums)."""
+    path = _existing(path, "compounds")
+    table = _rename(
+        read_table(
+            path,
+            id_cols=[
+                (columns or {}).get("id", "id"),
+                (columns or {}).get("community_code", "community_code"),
+            ],
+        ),
+        columns,
+    )
+    problems = Problems(str(path))
+    needed = ["id", "name", "community_code", "households", "status", "care_area_m2"]
+    require_columns(problems, list(table.columns), needed)
+    problems.raise_if_any(InputDataError)
+    table["id"] = _string_ids(table["id"])
+    table["community_code"] = _string_ids(table["community_code"])
+    _check_ids(problems, table["id"], "id")
+    _check_numbers(problems, table, ["households", "care_area_m2"], "id")
+    bad = ~table["status"].isin(["新建", "既有", "new", "existing"])
+    if bad.any():
+        problems.add(
+            f"column 'status' must be 新建/既有 (or new/existing) but is "
+            f"{preview(table.loc[bad, 'status'].tolist())} for ids "
+            f"{preview(table.loc[bad, 'id'].tolist())}"
+        )
+    problems.raise_if_any(InputDataError)
+    return table
+
+
+def read_district_stats(
+    path: str | Path, *, columns: Mapping[str, str] | None = None
+) -> dict[str, float | str]:
+    """One 区县 row of service statistics: ``family_care_beds``, ``social_workers``
+    (either may be absent; the checks then say the data is missing); optional ``name``."""
+    path = _existing(path, "district statistics")
+    table = _rename(read_table(path), columns)
+    if len(table) != 1:
+        raise InputDataError(f"{path}: expected one row (the 区县), found {len(table)}")
+    problems = Problems(str(path))
+    present = [c for c in ("family_care_beds", "social_workers") if c in table]
+    _check_numbers(problems, table.assign(code=table.get("code", "row 1")), present, "code")
+    problems.raise_if_any(InputDataError)
+    row = table.iloc[0]
+    out: dict[str, float | str] = {c: float(row[c]) for c in present}
+    if "name" in table:
+        out["name"] = str(row["name"])
+    return out

@@ -1,0 +1,396 @@
+"""Compliance checks: every rule in force against the data, one row per unit and rule.
+
+Each row says ``unit, rule, required, actual, shortfall, pass, source`` (plus the unit's name,
+the rule's title and measure, the confidence of its figure, and the stage: 现状 for what exists,
+规划后 with the proposed sites). A rule the data cannot assess (no beds column, no compound
+table) gives a row with ``pass`` empty and a note naming the missing data: never a silent pass.
+Failing a rule is a finding, not an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from siting.rules.book import Rule, RuleBook
+
+COLUMNS = [
+    "unit",
+    "unit_name",
+    "level",
+    "rule",
+    "title",
+    "stage",
+    "required",
+    "actual",
+    "shortfall",
+    "pass",
+    "measure",
+    "source",
+    "confidence",
+    "note",
+]
+NOW, PLAN = "现状", "规划后"
+
+
+@dataclass(frozen=True)
+class ComplianceData:
+    """What the checks read. Facilities carry ``street_code`` and ``community_code``."""
+
+    district_code: str
+    district_name: str
+    communities: pd.DataFrame  # code, name, kind, street_code, elderly_60plus, residents
+    units: pd.DataFrame  # 街道/乡镇 coverage: code, name, kind, share_before, share_after
+    facilities: pd.DataFrame  # id, name, type, floor_area_m2, beds, nursing_beds, grade...
+    land: pd.DataFrame  # siting.rules.land_check output, last row the total
+    compounds: pd.DataFrame | None = None  # id, name, households, status, care_area_m2
+    district_stats: Mapping[str, float] | None = None  # family_care_beds, social_workers
+
+
+def _row(
+    rule: Rule,
+    unit: Any,
+    unit_name: Any,
+    level: Any,
+    *,
+    required: Any,
+    actual: Any,
+    stage: str = NOW,
+    higher_is_better: bool = True,
+    note: str = "",
+) -> dict[str, Any]:
+    """One compliance row; ``actual`` None or NaN means the data could not assess the rule."""
+    need = float(required)
+    value = None if actual is None or pd.isna(actual) else float(actual)
+    if value is not None:
+        short = max(need - value, 0.0) if higher_is_better else max(value - need, 0.0)
+        ok: bool | None = bool(short <= 1e-9)
+    else:
+        short, ok = np.nan, None
+    return {
+        "unit": str(unit),
+        "unit_name": str(unit_name),
+        "level": str(level),
+        "rule": rule.id,
+        "title": rule.title,
+        "stage": stage,
+        "required": round(need, 4),
+        "actual": round(value, 4) if value is not None else np.nan,
+        "shortfall": round(short, 4) if value is not None else np.nan,
+        "pass": ok,
+        "measure": rule.unit,
+        "source": rule.source,
+        "confidence": rule.confidence,
+        "note": note,
+    }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _with_roles(data: ComplianceData, book: RuleBook) -> pd.DataFrame:
+    fac = data.facilities.copy()
+    fac["role"] = [book.role_of(str(t)) for t in fac["type"]]
+    return fac
+
+
+def _num(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(np.nan, index=frame.index)
+    return pd.to_numeric(frame[column], errors="coerce")
+
+
+def check_land(book: RuleBook, data: ComplianceData) -> list[dict[str, Any]]:
+    rule = book.get("land_per_capita")
+    if rule is None:
+        return []
+    rows = []
+    for r in _records(data.land):
+        is_total = r["unit"] == "total"
+        unit, name = (
+            (data.district_code, data.district_name) if is_total else (r["unit"], r["name"])
+        )
+        level = "区县" if is_total else "街道/乡镇"
+        rows.append(
+            _row(
+                rule,
+                unit,
+                name,
+                level,
+                required=r["required_m2"],
+                actual=r["provided_m2"],
+                note=f"{rule.figure:g} m² x {r['residents']:,.0f} 人",
+            )
+        )
+        rows.append(
+            _row(
+                rule,
+                unit,
+                name,
+                level,
+                required=r["required_m2"],
+                actual=r["provided_m2"] + r["proposed_m2"],
+                stage=PLAN,
+                note="含建议新建站点用地",
+            )
+        )
+    return rows
+
+
+def check_circles(book: RuleBook, data: ComplianceData) -> list[dict[str, Any]]:
+    rows = []
+    for u in _records(data.units):
+        rule = book.get("circle_urban" if u["kind"] == "街道" else "circle_rural")
+        if rule is None:
+            continue
+        for stage, share in ((NOW, u["share_before"]), (PLAN, u["share_after"])):
+            rows.append(
+                _row(
+                    rule,
+                    u["code"],
+                    u["name"],
+                    u["kind"],
+                    required=rule.figure,
+                    actual=share,
+                    stage=stage,
+                    note=f"{u['elderly']:,.0f} 位老人",
+                )
+            )
+    return rows
+
+
+def check_presence(book: RuleBook, data: ComplianceData, fac: pd.DataFrame) -> list[dict[str, Any]]:
+    """One street centre per 街道, one facility per 社区, one county home per 区县."""
+    rows = []
+    per_street = book.get("street_centre_per_street")
+    streets = data.units[data.units["kind"] == "街道"]
+    centres = fac[fac["role"] == "street_centre"]
+    for u in _records(streets):
+        mine = centres[centres["street_code"] == u["code"]]
+        if per_street is not None:
+            rows.append(
+                _row(
+                    per_street,
+                    u["code"],
+                    u["name"],
+                    "街道",
+                    required=per_street.figure,
+                    actual=float(len(mine)),
+                )
+            )
+        for rid, col in (("street_centre_floor", "floor_area_m2"), ("street_centre_beds", "beds")):
+            rule = book.get(rid)
+            if rule is not None:
+                best = float(_num(mine, col).max()) if len(mine) else 0.0
+                rows.append(
+                    _row(
+                        rule,
+                        u["code"],
+                        u["name"],
+                        "街道",
+                        required=rule.figure,
+                        actual=best,
+                        note="无街道综合养老服务中心"
+                        if mine.empty
+                        else f"最大一处：{mine.loc[_num(mine, col).idxmax(), 'name']}"
+                        if _num(mine, col).notna().any()
+                        else f"缺少 {col} 数据",
+                    )
+                )
+    per_comm = book.get("community_facility_per_community")
+    if per_comm is not None:
+        serving = fac[fac["role"].isin(["community", "street_centre"])]
+        counts = serving.groupby("community_code").size()
+        urban = data.communities[data.communities["kind"] == "社区"]
+        rows.extend(
+            _row(
+                per_comm,
+                c["code"],
+                c["name"],
+                "社区",
+                required=per_comm.figure,
+                actual=float(counts.get(c["code"], 0)),
+            )
+            for c in _records(urban)
+        )
+    per_county = book.get("county_home_per_county")
+    if per_county is not None:
+        n = int((fac["role"] == "county_home").sum())
+        rows.append(
+            _row(
+                per_county,
+                data.district_code,
+                data.district_name,
+                "区县",
+                required=per_county.figure,
+                actual=float(n),
+            )
+        )
+    return rows
+
+
+_SIZE_RULES = (  # rule id, facility role, column, only facilities of this grade
+    ("community_facility_floor", "community", "floor_area_m2", None),
+    ("community_facility_beds", "community", "beds", None),
+    ("rural_home_basic_floor", "rural_home", "floor_area_m2", None),
+    ("rural_home_basic_beds", "rural_home", "beds", None),
+    ("rural_home_demo_floor", "rural_home", "floor_area_m2", "示范型"),
+    ("rural_home_demo_beds", "rural_home", "beds", "示范型"),
+    ("county_home_beds", "county_home", "beds", None),
+)
+
+
+def check_facility_sizes(book: RuleBook, fac: pd.DataFrame) -> list[dict[str, Any]]:
+    """Floor area and beds of each facility against its role's minimums."""
+    rows = []
+    for rid, role, col, grade in _SIZE_RULES:
+        rule = book.get(rid)
+        if rule is None:
+            continue
+        mine = fac[fac["role"] == role]
+        if grade is not None:
+            mine = mine[mine.get("grade", pd.Series(index=mine.index, dtype=object)) == grade]
+        values = _num(mine, col)
+        for (fid, f), value in zip(mine.iterrows(), values, strict=True):
+            rows.append(
+                _row(
+                    rule,
+                    str(fid),
+                    str(f.get("name", fid)),
+                    str(f["type"]),
+                    required=rule.figure,
+                    actual=value,
+                    note="" if pd.notna(value) else f"缺少 {col} 数据",
+                )
+            )
+    rule = book.get("county_home_floor_per_bed")
+    if rule is not None:
+        homes = fac[fac["role"] == "county_home"]
+        per_bed = _num(homes, "floor_area_m2") / _num(homes, "beds").replace(0, np.nan)
+        for (fid, f), value in zip(homes.iterrows(), per_bed, strict=True):
+            rows.append(
+                _row(
+                    rule,
+                    str(fid),
+                    str(f.get("name", fid)),
+                    str(f["type"]),
+                    required=rule.figure,
+                    actual=value,
+                )
+            )
+    return rows
+
+
+def check_ratios(book: RuleBook, data: ComplianceData, fac: pd.DataFrame) -> list[dict[str, Any]]:
+    """County-level ratios per elderly population, from facilities and district statistics."""
+    elderly = float(data.communities["elderly_60plus"].sum())
+    stats = dict(data.district_stats or {})
+    code, name = data.district_code, data.district_name
+    rows = []
+    institutions = fac[fac["role"].isin(["institution", "county_home", "township_home"])]
+    beds_inst = _num(institutions, "beds").sum()
+    nursing = _num(institutions, "nursing_beds")
+    rule = book.get("nursing_bed_share")
+    if rule is not None:
+        known = nursing.notna().all() and beds_inst > 0
+        rows.append(
+            _row(
+                rule,
+                code,
+                name,
+                "区县",
+                required=rule.figure,
+                actual=float(nursing.sum() / beds_inst) if known else None,
+                note=f"护理型 {nursing.sum():,.0f} / 机构床位 {beds_inst:,.0f}"
+                if known
+                else "缺少养老机构 nursing_beds 或 beds 数据",
+            )
+        )
+    rule = book.get("care_beds_per_1000_elderly")
+    if rule is not None:
+        beds = _num(fac, "beds")
+        rows.append(
+            _row(
+                rule,
+                code,
+                name,
+                "区县",
+                required=rule.figure,
+                actual=float(beds.sum() / elderly * 1000) if beds.notna().any() else None,
+                note=f"床位 {beds.sum():,.0f} / 老人 {elderly:,.0f}",
+            )
+        )
+    for rid, key, label in (
+        ("family_beds_per_mille", "family_care_beds", "家庭养老床位"),
+        ("social_workers_per_1000_elderly", "social_workers", "社会工作者"),
+    ):
+        rule = book.get(rid)
+        if rule is None:
+            continue
+        value = stats.get(key)
+        rows.append(
+            _row(
+                rule,
+                code,
+                name,
+                "区县",
+                required=rule.figure,
+                actual=None if value is None else float(value) / elderly * 1000,
+                note=f"{label} {value:,.0f} / 老人 {elderly:,.0f}"
+                if value is not None
+                else f"缺少区县统计 {key}",
+            )
+        )
+    return rows
+
+
+def check_compounds(book: RuleBook, data: ComplianceData) -> list[dict[str, Any]]:
+    """m² per 100 households in each residential compound, and the single-site minimum."""
+    if data.compounds is None:
+        return []
+    rows = []
+    for c in _records(data.compounds):
+        new = str(c["status"]) in ("新建", "new")
+        per100 = book.get(
+            "compound_new_per_100_households" if new else "compound_existing_per_100_households"
+        )
+        if per100 is not None:
+            rows.append(
+                _row(
+                    per100,
+                    str(c["id"]),
+                    str(c["name"]),
+                    "小区",
+                    required=per100.figure * c["households"] / 100.0,
+                    actual=float(c["care_area_m2"]),
+                    note=f"{c['households']:,.0f} 户 x {per100.figure:g} m²/百户",
+                )
+            )
+        site = book.get("compound_new_min_site" if new else "compound_existing_min_site")
+        if site is not None:
+            largest = float(c.get("largest_site_m2", c["care_area_m2"]))
+            rows.append(
+                _row(
+                    site, str(c["id"]), str(c["name"]), "小区", required=site.figure, actual=largest
+                )
+            )
+    return rows
+
+
+def check_all(book: RuleBook, data: ComplianceData) -> pd.DataFrame:
+    """Every rule in ``book`` that applies, as one compliance table (see module docstring)."""
+    fac = _with_roles(data, book)
+    rows = (
+        check_land(book, data)
+        + check_circles(book, data)
+        + check_presence(book, data, fac)
+        + check_facility_sizes(book, fac)
+        + check_ratios(book, data, fac)
+        + check_compounds(book, data)
+    )
+    return pd.DataFrame(rows, columns=COLUMNS)
