@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from siting._errors import InputFileNotFoundError, ScenarioError
+from siting.rules.book import load_rules
 
 Positive = Annotated[float, Field(gt=0)]
 CoordSystemName = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
@@ -161,6 +162,10 @@ def load(path: str | Path) -> Scenario:
                 shown = ""
             lines.append(f"  - {_where(err['loc'])}: {what}{shown}")
         raise ScenarioError(f"{path}: {len(lines)} problem(s):\n" + "\n".join(lines)) from None
+    try:
+        load_rules(scenario.rules.set, scenario.rules.overrides)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: rules: {exc}") from None
     missing = [
         f"  - {key}: {p} does not exist"
         for key, p in scenario.input_paths().items()

@@ -76,3 +76,15 @@ def test_cli_reports_scenario_errors_without_traceback(
     assert "coverage.urban_minutes" in err
     assert "Traceback" not in err
     assert not (demo_copy.parent / "out").exists()
+
+
+def test_unknown_rule_set_or_override_is_named_with_the_file(demo_copy: Path) -> None:
+    _edit(demo_copy, "set: henan/puyang", "set: henan/zhengzhou")
+    with pytest.raises(
+        ScenarioError, match=r"demo\.yaml: rules: unknown rule set 'henan/zhengzhou'"
+    ):
+        load(demo_copy)
+    _edit(demo_copy, "set: henan/zhengzhou", "set: henan/puyang")
+    _edit(demo_copy, "overrides: {}", "overrides: {land_per_capta: 0.3}")
+    with pytest.raises(ScenarioError, match="unknown rule 'land_per_capta'"):
+        load(demo_copy)

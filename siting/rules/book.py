@@ -74,6 +74,26 @@ class RuleBook:
         return None
 
 
+CITY_RULE_SETS = {
+    "4102": "henan/kaifeng",
+    "4107": "henan/xinxiang",
+    "4108": "henan/jiaozuo",
+    "4109": "henan/puyang",
+}
+"""The city rule set for an admin code's first four digits (the city)."""
+
+
+def rule_set_for(code: str) -> str:
+    """The most specific shipped rule set for an admin code (``"410902"`` -> ``henan/puyang``).
+
+    A Henan code outside the four cities gets ``henan``; anything else ``national``.
+    """
+    code = str(code)
+    if code[:4] in CITY_RULE_SETS:
+        return CITY_RULE_SETS[code[:4]]
+    return "henan" if code.startswith("41") else "national"
+
+
 def _sets_dir() -> resources.abc.Traversable:
     return resources.files("siting.rules") / "sets"
 

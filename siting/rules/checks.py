@@ -394,3 +394,48 @@ def check_all(book: RuleBook, data: ComplianceData) -> pd.DataFrame:
         + check_compounds(book, data)
     )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def county_checks(book: RuleBook, counties: pd.DataFrame) -> pd.DataFrame:
+    """Land per resident and bed ratios per 区县, from census-style county figures.
+
+    ``counties`` has ``code``, ``name``, ``residents``, ``elderly_60plus`` and, where known, the
+    supply: ``land_m2``, ``care_beds``, ``family_care_beds``. Missing supply gives rows without a
+    verdict; the ``note`` of each row states the absolute figure required (m², beds).
+    """
+    rows = []
+    land, care, family = (
+        book.get(r)
+        for r in ("land_per_capita", "care_beds_per_1000_elderly", "family_beds_per_mille")
+    )
+    for c in _records(counties):
+        residents, elderly = float(c["residents"]), float(c["elderly_60plus"])
+        if land is not None:
+            rows.append(
+                _row(
+                    land,
+                    c["code"],
+                    c["name"],
+                    "区县",
+                    required=land.figure * residents,
+                    actual=c.get("land_m2"),
+                    note=f"{land.figure:g} m² x {residents:,.0f} 人",
+                )
+            )
+        for rule, key in ((care, "care_beds"), (family, "family_care_beds")):
+            if rule is None:
+                continue
+            supply = c.get(key)
+            ratio = None if supply is None or pd.isna(supply) else float(supply) / elderly * 1000
+            rows.append(
+                _row(
+                    rule,
+                    c["code"],
+                    c["name"],
+                    "区县",
+                    required=rule.figure,
+                    actual=ratio,
+                    note=f"需 {rule.figure * elderly / 1000:,.1f} 张（{elderly:,.0f} 位老人）",
+                )
+            )
+    return pd.DataFrame(rows, columns=COLUMNS)
