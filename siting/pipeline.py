@@ -58,6 +58,7 @@ class RunResult:
     land: pd.DataFrame
     rules: RuleBook
     compliance: pd.DataFrame  # siting.rules.checks.COLUMNS
+    compliance_data: ComplianceData  # re-check under another set: check_all(book, this)
     proposed: gpd.GeoDataFrame  # selected candidates in build order, WGS-84
     service_areas: gpd.GeoDataFrame  # per open circle facility (role, tier), analysis CRS
     timings_s: dict[str, float] = field(default_factory=dict)
@@ -234,7 +235,8 @@ def run(sc: Scenario) -> RunResult:
         role=open_rows["role"].to_numpy(), tier=np.where(site_kind == "村", "一公里", "一刻钟")
     )
     t["coverage_s"] = time.perf_counter() - start - sum(t.values())
-    compliance = check_all(book, _compliance_data(sc, inp, communities, by_unit, land, crs))
+    checked = _compliance_data(sc, inp, communities, by_unit, land, crs)
+    compliance = check_all(book, checked)
     t["rules_s"] = time.perf_counter() - start - sum(t.values())
     log.info(
         "elderly covered: %.1f%% before, %.1f%% after %d new site(s)",
@@ -255,6 +257,7 @@ def run(sc: Scenario) -> RunResult:
         land=land,
         rules=book,
         compliance=compliance,
+        compliance_data=checked,
         proposed=proposed,
         service_areas=areas,
         timings_s=t,

@@ -35,3 +35,12 @@ def demo_copy(tmp_path: Path) -> Path:
     scenario = tmp_path / "scenarios" / "demo.yaml"
     shutil.copy(DEMO_SCENARIO, scenario)
     return scenario
+
+
+@pytest.fixture(scope="session")
+def demo_result():
+    """The demo scenario run through the pipeline in Python (no files written)."""
+    from siting.pipeline import run
+    from siting.scenario import load
+
+    return run(load(DEMO_SCENARIO))

@@ -264,3 +264,23 @@ def test_real_counties_of_the_four_cities() -> None:
     hq = table.loc["410702"]
     assert hq.loc["land_per_capita", "required"] == pytest.approx(42_932.8)
     assert "2,414.2 张" in hq.loc["care_beds_per_1000_elderly", "note"]
+
+
+def test_demo_data_feeds_every_city_rule(demo_result) -> None:
+    """Re-check the same demo run under 开封's and 焦作's rules: their own checks get values."""
+    kaifeng = check_all(load_rules("henan/kaifeng"), demo_result.compliance_data)
+    jiaozuo = check_all(load_rules("henan/jiaozuo"), demo_result.compliance_data)
+    for table, rule in (
+        (kaifeng, "rural_home_basic_floor"),
+        (kaifeng, "rural_home_demo_beds"),
+        (kaifeng, "street_centre_floor"),
+        (jiaozuo, "social_workers_per_1000_elderly"),
+    ):
+        rows = table[table["rule"] == rule]
+        assert len(rows) > 0, rule
+        assert rows["actual"].notna().all(), rule
+    workers = jiaozuo.set_index("rule").loc["social_workers_per_1000_elderly"]
+    assert workers["actual"] == pytest.approx(70 / 96_615 * 1000, abs=1e-4)
+    assert not workers["pass"]
+    centre = kaifeng.set_index("rule").loc["street_centre_floor"]
+    assert (centre["actual"] == 2100).sum() == 1  # the one centre: 2,100 m² >= 开封's 2,000
