@@ -40,15 +40,48 @@ def _brute_force(
 @pytest.mark.parametrize(
     ("seed", "p", "fixed"), [(0, 2, []), (1, 3, []), (2, 2, [0, 4]), (3, 3, [1]), (4, 1, [2, 3])]
 )
-def test_mclp_equals_brute_force(seed: int, p: int, fixed: list[int]) -> None:
+def test_exact_mclp_equals_brute_force(seed: int, p: int, fixed: list[int]) -> None:
     dist, w, radius = _instance(seed)
-    result = MCLP.from_cost_matrix(dist, w, radius_m=radius, p=p, fixed=fixed).solve()
-    assert result.status == "Optimal"
+    result = MCLP.from_cost_matrix(dist, w, radius_m=radius, p=p, fixed=fixed).solve(method="exact")
+    truth = _brute_force(dist, w, radius, p, fixed)
+    assert result.objective == pytest.approx(truth)
+    assert result.status.startswith("Optimal")
     assert result.gap == pytest.approx(0.0, abs=1e-9)
-    assert result.objective == pytest.approx(_brute_force(dist, w, radius, p, fixed))
-    assert result.bound == pytest.approx(result.objective, rel=1e-6)
     assert len(result.selected) <= p
     assert not set(result.selected) & {str(f) for f in fixed}
+
+
+@pytest.mark.parametrize("method", ["fast", "auto"])
+@pytest.mark.parametrize("seed", range(8))
+def test_every_method_brackets_the_optimum(seed: int, method: str) -> None:
+    """found <= true optimum <= certified bound, and the gap is what the two say."""
+    dist, w, radius = _instance(100 + seed, n_demand=40, n_sites=11)
+    p = 1 + seed % 4
+    result = MCLP.from_cost_matrix(dist, w, radius_m=radius, p=p, fixed=[0]).solve(method=method)
+    truth = _brute_force(dist, w, radius, p, [0])
+    assert result.objective <= truth + 1e-9
+    assert result.bound >= truth - 1e-6
+    found, bound = result.newly_covered, result.bound - result.baseline
+    if method == "fast" and found > 0:
+        assert result.gap == pytest.approx(max(bound - found, 0) / found, abs=1e-9)
+
+
+def test_budget_and_excluded_sites() -> None:
+    dist, w, radius = _instance(9, n_demand=30, n_sites=8)
+    price = np.array([5.0, 1.0, 2.0, 3.0, 1.0, 4.0, 2.0, 1.0])
+    result = MCLP.from_cost_matrix(
+        dist, w, radius_m=radius, site_cost=price, budget=4.0, excluded=[1]
+    ).solve(method="exact")
+    chosen = [int(s) for s in result.selected]
+    assert price[chosen].sum() <= 4.0
+    assert 1 not in chosen
+    cover = dist <= radius[:, None]
+    best = 0.0
+    for k in range(1, 5):
+        for combo in itertools.combinations([0, 2, 3, 4, 5, 6, 7], k):
+            if price[list(combo)].sum() <= 4.0:
+                best = max(best, float(w[cover[:, list(combo)].any(axis=1)].sum()))
+    assert result.objective == pytest.approx(best)
 
 
 def test_build_order_gains_add_up_and_decrease() -> None:
@@ -94,3 +127,55 @@ def test_bad_models_fail_before_solving(kwargs: dict, match: str) -> None:
         MCLP.from_cost_matrix(
             np.array([[50.0, 80.0, 90.0], [np.inf, 60.0, 10.0]]), args.pop("weights"), **args
         )
+
+
+def _fewest(cover: np.ndarray, w: np.ndarray, need: float) -> int:
+    for k in range(cover.shape[1] + 1):
+        for combo in itertools.combinations(range(cover.shape[1]), k):
+            if w[cover[:, list(combo)].any(axis=1)].sum() >= need - 1e-9:
+                return k
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("method", ["fast", "exact"])
+def test_lscp_and_target_against_brute_force(seed: int, method: str) -> None:
+    from siting.models import LSCP, TargetCoverage
+
+    dist, w, radius = _instance(200 + seed, n_demand=35, n_sites=10)
+    cover = dist <= radius[:, None]
+    reach = cover.any(axis=1)
+    lscp = LSCP.from_cost_matrix(dist, radius_m=radius, weights=w, exclude_uncoverable=True)
+    result = lscp.solve(method=method)
+    truth = _fewest(cover[reach], w[reach], float(w[reach].sum()))
+    assert result.bound <= truth <= result.objective
+    if method == "exact":
+        assert result.objective == truth
+    assert result.covered == pytest.approx(w[reach].sum())
+    target = TargetCoverage.from_target(dist, radius_m=radius, weights=w, target_share=0.6)
+    found = target.solve(method=method)
+    best = _fewest(cover, w, 0.6 * w.sum())
+    assert found.bound <= best <= found.objective
+    assert found.covered >= 0.6 * w.sum() - 1e-9
+
+
+def test_lscp_names_the_demand_no_site_can_reach() -> None:
+    from siting import ModelError
+    from siting.models import LSCP
+
+    dist = np.array([[100.0, np.inf], [np.inf, np.inf], [np.inf, 50.0]])
+    with pytest.raises(ModelError, match=r"1 demand point\(s\) \(40 elderly\).*'B'"):
+        LSCP.from_cost_matrix(
+            dist, radius_m=200.0, weights=[5.0, 40.0, 3.0], demand_ids=["A", "B", "C"]
+        )
+    model = LSCP.from_cost_matrix(
+        dist,
+        radius_m=200.0,
+        weights=[5.0, 40.0, 3.0],
+        demand_ids=["A", "B", "C"],
+        exclude_uncoverable=True,
+    )
+    assert model.uncoverable() == (["B"], 40.0)
+    result = model.solve()
+    assert result.objective == 2
+    assert result.uncoverable == 40.0

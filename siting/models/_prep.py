@@ -1,0 +1,163 @@
+"""Coverage sets and the reductions every covering model starts from.
+
+A model is built on a boolean demand x site matrix (which sites reach which demand within its
+radius), not on distances. Before solving:
+
+* demand already covered by the fixed (existing) sites is a constant and leaves the model;
+* demand that no candidate reaches leaves it too, and is counted and listed;
+* demand rows with the same set of candidates are merged, their weights added;
+* a candidate whose rows are a subset of another's, at no lower cost, is dominated and dropped
+  (for covering objectives some optimal solution never needs it).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import sparse
+
+from siting._errors import ModelError
+
+log = logging.getLogger(__name__)
+
+
+def as_sparse_cost(cost: sparse.spmatrix | ArrayLike) -> sparse.csr_matrix:
+    """Demand x site metres as CSR; dense ``inf``/``nan`` and absent sparse entries = none."""
+    if sparse.issparse(cost):
+        return sparse.csr_matrix(cost)
+    dense = np.asarray(cost, dtype=float)
+    if dense.ndim != 2:
+        raise ModelError(f"`cost` must be a 2-D demand x site matrix, got shape {dense.shape}")
+    ok = np.isfinite(dense)
+    r, c = np.nonzero(ok)
+    return sparse.csr_matrix((dense[ok], (r, c)), shape=dense.shape)
+
+
+def coverage_sets(cost: sparse.csr_matrix, radius_m: ArrayLike) -> sparse.csr_matrix:
+    """Boolean demand x site matrix: True where the site is within the point's radius."""
+    cost = sparse.csr_matrix(cost)
+    radius = np.broadcast_to(np.asarray(radius_m, float), (cost.shape[0],))
+    if (radius <= 0).any() or not np.isfinite(radius).all():
+        raise ModelError("`radius_m` must be > 0 and finite")
+    row_of = np.repeat(np.arange(cost.shape[0]), np.diff(cost.indptr))
+    keep = cost.data <= radius[row_of]
+    out = sparse.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=bool), (row_of[keep], cost.indices[keep])), shape=cost.shape
+    )
+    out.sort_indices()
+    return out
+
+
+def site_mask(n_sites: int, columns: ArrayLike | None, name: str) -> NDArray[np.bool_]:
+    mask = np.zeros(n_sites, dtype=bool)
+    if columns is None:
+        return mask
+    idx = np.asarray(columns, dtype=np.int64).ravel()
+    bad = idx[(idx < 0) | (idx >= n_sites)]
+    if len(bad):
+        raise ModelError(
+            f"`{name}` has column indices outside 0..{n_sites - 1}: {bad[:10].tolist()}"
+        )
+    mask[idx] = True
+    return mask
+
+
+@dataclass(frozen=True)
+class Reduced:
+    """A covering problem after preprocessing, with the maps back to the original."""
+
+    cover: sparse.csr_matrix  # merged rows x kept candidate columns (bool)
+    weight: NDArray[np.float64]  # per merged row
+    columns: NDArray[np.int64]  # original site column of each kept column
+    row_groups: NDArray[np.int64]  # merged row of each original row, -1 if removed
+    baseline: float  # weight covered by the fixed sites
+    uncoverable: float  # weight no fixed or candidate site reaches
+    uncoverable_rows: NDArray[np.int64]  # original rows no site can reach
+
+
+def reduce(
+    cover: sparse.csr_matrix,
+    weights: NDArray[np.float64],
+    fixed: NDArray[np.bool_],
+    candidate: NDArray[np.bool_],
+    *,
+    cost: NDArray[np.float64] | None = None,
+    drop_dominated: bool = True,
+) -> Reduced:
+    """Apply the reductions in the module docstring."""
+    covered_fixed = np.asarray(cover[:, fixed].sum(axis=1)).ravel() > 0
+    cand_cols = np.flatnonzero(candidate)
+    sub = cover[:, cand_cols].tocsr()
+    reach = np.diff(sub.indptr) > 0
+    open_rows = ~covered_fixed & reach
+    uncoverable_rows = np.flatnonzero(~covered_fixed & ~reach)
+    rows = np.flatnonzero(open_rows)
+    sub = sub[rows]
+    keys = [sub.indices[sub.indptr[i] : sub.indptr[i + 1]].tobytes() for i in range(len(rows))]
+    groups = np.empty(0, dtype=np.int64)
+    first = np.empty(0, dtype=np.int64)
+    if keys:
+        _, first, groups = np.unique(
+            np.array(keys, dtype=object), return_index=True, return_inverse=True
+        )
+    merged = sub[first].tocsr()
+    merged_w = np.bincount(groups.ravel(), weights=weights[rows], minlength=len(first)).astype(
+        np.float64
+    )
+    keep = np.diff(merged.tocsc().indptr) > 0
+    if drop_dominated:
+        keep &= ~_dominated(merged, cost[cand_cols] if cost is not None else None)
+    merged = merged[:, np.flatnonzero(keep)].tocsr()
+    row_groups = np.full(cover.shape[0], -1, dtype=np.int64)
+    row_groups[rows] = groups.ravel()
+    red = Reduced(
+        cover=merged,
+        weight=merged_w,
+        columns=cand_cols[keep],
+        row_groups=row_groups,
+        baseline=float(weights[covered_fixed].sum()),
+        uncoverable=float(weights[uncoverable_rows].sum()),
+        uncoverable_rows=uncoverable_rows,
+    )
+    log.info(
+        "preprocessing: %d demand rows -> %d (merged); %d candidates -> %d (useful, not "
+        "dominated); baseline %.1f, uncoverable %.1f",
+        cover.shape[0],
+        merged.shape[0],
+        len(cand_cols),
+        merged.shape[1],
+        red.baseline,
+        red.uncoverable,
+    )
+    return red
+
+
+def _dominated(cover: sparse.csr_matrix, cost: NDArray[np.float64] | None) -> NDArray[np.bool_]:
+    """Columns whose rows are a subset of another column's rows, at no lower cost.
+
+    Equal row sets keep the lowest-index (cheapest) column. Checked pairwise only among columns
+    sharing their rarest row, which keeps the work near the number of nonzeros.
+    """
+    csc = cover.tocsc()
+    n_cols = csc.shape[1]
+    cost = np.zeros(n_cols) if cost is None else np.asarray(cost, float)
+    row_count = np.diff(cover.indptr)
+    col_rows = [csc.indices[csc.indptr[j] : csc.indptr[j + 1]] for j in range(n_cols)]
+    out = np.zeros(n_cols, dtype=bool)
+    for j, rows in enumerate(col_rows):
+        if len(rows) == 0:
+            out[j] = True
+            continue
+        rarest = rows[np.argmin(row_count[rows])]
+        for k in cover.indices[cover.indptr[rarest] : cover.indptr[rarest + 1]]:
+            if k == j or out[k] or cost[k] > cost[j] or len(col_rows[k]) < len(rows):
+                continue
+            if len(col_rows[k]) == len(rows) and (cost[k], k) > (cost[j], j):
+                continue  # equal sets: the cheaper (then lower-index) one stays
+            if np.isin(rows, col_rows[k], assume_unique=True).all():
+                out[j] = True
+                break
+    return out

@@ -1,0 +1,337 @@
+"""LSCP and target coverage: the fewest new sites reaching everyone (or a share) in reach.
+
+LSCP first reports the demand no candidate can ever reach (ids and weight): with any such
+demand the problem has no solution, so it stops and names it unless ``exclude_uncoverable``
+says to leave it out explicitly. Target coverage asks for the fewest new sites that bring the
+covered share of the elderly to ``target_share`` (0.9 for "90 % within 15 minutes").
+
+``fast``: greedy, then dropping sites the others make redundant; the lower bound comes from
+the LP relaxation (for LSCP from its dual solution, scaled to feasibility, so it is certified).
+``exact``: HiGHS branch and cut, warm-started with the fast answer. ``auto``: both when small.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import sparse
+
+from siting._errors import ModelError
+from siting._validate import preview
+from siting.models import _highs
+from siting.models._prep import Reduced, as_sparse_cost, coverage_sets, reduce, site_mask
+from siting.models._result import LSCPResult, SiteGain
+from siting.models.mclp import Method
+
+log = logging.getLogger(__name__)
+
+
+class LSCP:
+    """Location set covering: fewest new sites so every coverable demand point is in reach."""
+
+    def __init__(
+        self,
+        cover: sparse.csr_matrix,
+        weights: NDArray[np.float64],
+        *,
+        fixed: NDArray[np.bool_],
+        candidate: NDArray[np.bool_],
+        site_ids: Sequence[str],
+        demand_ids: Sequence[str],
+        target_share: float | None = None,
+    ) -> None:
+        if target_share is not None and not 0 < target_share <= 1:
+            raise ModelError(f"`target_share` must be in (0, 1], got {target_share!r}")
+        self.target_share = target_share
+        self.cover = cover
+        self.weights = weights
+        self.fixed = fixed
+        self.candidate = candidate
+        self.site_ids = list(site_ids)
+        self.demand_ids = list(demand_ids)
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        cost: sparse.spmatrix | ArrayLike,
+        *,
+        radius_m: float | ArrayLike,
+        weights: ArrayLike | None = None,
+        fixed: ArrayLike = (),
+        candidates: ArrayLike | None = None,
+        excluded: ArrayLike = (),
+        site_ids: Sequence[str] | None = None,
+        demand_ids: Sequence[str] | None = None,
+        exclude_uncoverable: bool = False,
+        **kwargs: float,
+    ) -> LSCP:
+        """Build from a demand x site matrix of metres (see :meth:`MCLP.from_cost_matrix`).
+
+        ``weights`` (elderly per row) only serve the reports; ``demand_ids`` name the rows in
+        them. Raises :class:`ModelError` listing the uncoverable demand unless
+        ``exclude_uncoverable`` is True.
+        """
+        matrix = as_sparse_cost(cost)
+        n_demand, n_sites = matrix.shape
+        w = np.ones(n_demand) if weights is None else np.asarray(weights, dtype=float)
+        if w.shape != (n_demand,) or (w < 0).any():
+            raise ModelError(f"`weights` must be {n_demand} numbers >= 0")
+        fixed_mask = site_mask(n_sites, fixed, "fixed")
+        cand = (
+            ~fixed_mask if candidates is None else site_mask(n_sites, candidates, "candidates")
+        ) & ~site_mask(n_sites, excluded, "excluded")
+        if not cand.any():
+            raise ModelError("there are no candidate sites to open")
+        ids = [str(i) for i in range(n_sites)] if site_ids is None else [str(s) for s in site_ids]
+        rows = (
+            [str(i) for i in range(n_demand)]
+            if demand_ids is None
+            else [str(d) for d in demand_ids]
+        )
+        model = cls(
+            coverage_sets(matrix, radius_m),
+            w,
+            fixed=fixed_mask,
+            candidate=cand,
+            site_ids=ids,
+            demand_ids=rows,
+            **kwargs,
+        )
+        unreachable, weight = model.uncoverable()
+        if len(unreachable) and not exclude_uncoverable:
+            raise ModelError(
+                f"{len(unreachable)} demand point(s) ({weight:,.0f} elderly) are out of reach of "
+                f"every candidate and existing site: {preview(unreachable)}; no set of sites "
+                "covers everyone. Add candidates near them, or pass exclude_uncoverable=True "
+                "(scenario: exclude_uncoverable: true) to cover everyone else"
+            )
+        return model
+
+    def uncoverable(self) -> tuple[list[str], float]:
+        """Demand ids no fixed or candidate site reaches, and their total weight."""
+        reach = np.asarray(self.cover[:, self.fixed | self.candidate].sum(axis=1)).ravel() > 0
+        rows = np.flatnonzero(~reach)
+        return [self.demand_ids[i] for i in rows], float(self.weights[rows].sum())
+
+    def _required_weight(self, red: Reduced) -> float | None:
+        """The weight to reach: None means every (merged) row, as in LSCP."""
+        if self.target_share is None:
+            return None
+        total = float(self.weights.sum())
+        reachable = red.baseline + float(red.weight.sum())
+        if self.target_share * total > reachable + 1e-9:
+            raise ModelError(
+                f"a share of {self.target_share:.1%} is out of reach: every "
+                f"candidate together covers {reachable / total:.1%} of the weight"
+            )
+        return self.target_share * total - red.baseline
+
+    def solve(
+        self,
+        *,
+        method: Method = "auto",
+        time_limit_s: float = 60.0,
+        exact_max_nonzeros: int = 300_000,
+    ) -> LSCPResult:
+        """Solve; see the module docstring for ``method``."""
+        start = time.perf_counter()
+        red = reduce(self.cover, self.weights, self.fixed, self.candidate, drop_dominated=True)
+        need = self._required_weight(red)
+        csc = red.cover.tocsc()
+        if red.cover.shape[0] == 0 or (need is not None and need <= 0):
+            chosen = np.zeros(red.cover.shape[1], dtype=bool)
+            lower, status, solver = 0, "Optimal", "trivial"
+        else:
+            chosen = _greedy_cover(csc, red.weight, need)
+            lower = self._lower_bound(red, time_limit_s)
+            status = "Heuristic; gap certified by an LP bound"
+            solver = "greedy + redundancy removal; LP bound (HiGHS)"
+            small = red.cover.nnz <= exact_max_nonzeros
+            if (method == "exact" or (method == "auto" and small)) and chosen.sum() > lower:
+                left = max(start + time_limit_s - time.perf_counter(), 1.0)
+                x, mip_lower, status = self._exact(red, chosen, need, left)
+                if x.sum() <= chosen.sum():
+                    chosen = x
+                lower = max(lower, mip_lower)
+                solver = f"{_highs.version()} branch and cut (warm start: greedy)"
+        picked = red.columns[chosen]
+        gains = self._build_order(picked)
+        n = int(chosen.sum())
+        covered = float(self.weights[self._covered(picked)].sum())
+        return LSCPResult(
+            selected=tuple(g.site for g in gains),
+            gains=tuple(gains),
+            objective=n,
+            bound=int(lower),
+            gap=(n - lower) / n if n else 0.0,
+            status=status,
+            solver=solver,
+            time_s=time.perf_counter() - start,
+            covered=covered,
+            uncoverable=red.uncoverable,
+            uncoverable_rows=tuple(red.uncoverable_rows.tolist()),
+        )
+
+    def _model(self, red: Reduced, need: float | None, *, integer: bool):
+        n_rows, n_cols = red.cover.shape
+        if need is None:  # every row: sum_{j covers i} x_j >= 1
+            return _highs.build(
+                red.cover.astype(float).tocsc(),
+                np.ones(n_cols),
+                np.zeros(n_cols),
+                np.ones(n_cols),
+                np.ones(n_rows),
+                np.full(n_rows, _highs.INF),
+                np.full(n_cols, integer),
+                maximize=False,
+            )
+        a = sparse.bmat(
+            [
+                [-red.cover.astype(float), sparse.identity(n_rows)],
+                [None, sparse.csr_matrix(red.weight.reshape(1, -1))],
+            ],
+            format="csc",
+        )
+        n_all = n_cols + n_rows
+        return _highs.build(
+            a,
+            np.r_[np.ones(n_cols), np.zeros(n_rows)],
+            np.zeros(n_all),
+            np.ones(n_all),
+            np.r_[np.full(n_rows, -_highs.INF), need],
+            np.r_[np.zeros(n_rows), _highs.INF],
+            np.r_[np.full(n_cols, integer), np.zeros(n_rows, dtype=bool)],
+            maximize=False,
+        )
+
+    def _lower_bound(self, red: Reduced, time_limit_s: float) -> int:
+        need = self._required_weight(red)
+        solved = _highs.run(
+            self._model(red, need, integer=False),
+            time_limit_s=time_limit_s,
+            relax=True,
+            ipm=need is None,
+        )
+        if need is not None:
+            return math.ceil(solved.objective - 1e-6) if solved.status == "Optimal" else 0
+        u = np.maximum(solved.row_duals, 0.0)  # dual of the covering LP: max sum u, A^T u <= 1
+        col_load = np.asarray(red.cover.T.astype(float) @ u).ravel()
+        scale = max(float(col_load.max(initial=0.0)), 1.0)
+        return math.ceil(u.sum() / scale - 1e-9)
+
+    def _exact(
+        self, red: Reduced, warm: NDArray[np.bool_], need: float | None, time_limit_s: float
+    ) -> tuple[NDArray[np.bool_], int, str]:
+        lp = self._model(red, need, integer=True)
+        start = warm.astype(float)
+        if need is not None:
+            rows = np.asarray(red.cover[:, warm].sum(axis=1)).ravel() > 0
+            start = np.r_[start, rows.astype(float)]
+        solved = _highs.run(lp, time_limit_s=time_limit_s, start=start)
+        x = solved.x[: red.cover.shape[1]] > 0.5
+        return x, math.ceil(solved.bound - 1e-6), solved.status
+
+    def _covered(self, picked: NDArray[np.int64]) -> NDArray[np.bool_]:
+        mask = self.fixed.copy()
+        mask[picked] = True
+        return np.asarray(self.cover[:, mask].sum(axis=1)).ravel() > 0
+
+    def _build_order(self, picked: NDArray[np.int64]) -> list[SiteGain]:
+        covered = self._covered(np.array([], dtype=np.int64))
+        csc = self.cover.tocsc()
+        remaining = sorted(int(c) for c in picked)
+        out = []
+        while remaining:
+            gain = [
+                float(
+                    self.weights[(rows := csc.indices[csc.indptr[c] : csc.indptr[c + 1]])][
+                        ~covered[rows]
+                    ].sum()
+                )
+                for c in remaining
+            ]
+            best = int(np.argmax(gain))
+            col = remaining.pop(best)
+            covered[csc.indices[csc.indptr[col] : csc.indptr[col + 1]]] = True
+            out.append(SiteGain(site=self.site_ids[col], newly_covered=gain[best]))
+        return out
+
+
+class TargetCoverage(LSCP):
+    """Fewest new sites so that ``target_share`` of all elderly are covered.
+
+    Demand out of every site's reach is allowed here: it simply cannot count towards the share.
+    """
+
+    @classmethod
+    def from_target(
+        cls,
+        cost: sparse.spmatrix | ArrayLike,
+        *,
+        radius_m: float | ArrayLike,
+        weights: ArrayLike,
+        target_share: float,
+        fixed: ArrayLike = (),
+        candidates: ArrayLike | None = None,
+        excluded: ArrayLike = (),
+        site_ids: Sequence[str] | None = None,
+        demand_ids: Sequence[str] | None = None,
+    ) -> LSCP:
+        """Build from a demand x site matrix of metres and the share to reach (0-1]."""
+        return cls.from_cost_matrix(
+            cost,
+            radius_m=radius_m,
+            weights=weights,
+            fixed=fixed,
+            candidates=candidates,
+            excluded=excluded,
+            site_ids=site_ids,
+            demand_ids=demand_ids,
+            exclude_uncoverable=True,
+            target_share=target_share,
+        )
+
+
+def _greedy_cover(
+    csc: sparse.csc_matrix, w: NDArray[np.float64], need: float | None
+) -> NDArray[np.bool_]:
+    """Greedy set cover (most uncovered rows, or weight for a target), then drop redundant."""
+    n_rows, n_cols = csc.shape
+    value = np.ones(n_rows) if need is None else w
+    goal = float(value.sum()) if need is None else need
+    covered = np.zeros(n_rows, dtype=bool)
+    chosen = np.zeros(n_cols, dtype=bool)
+    got = 0.0
+    while got < goal - 1e-9:
+        gains = np.array(
+            [
+                value[(r := csc.indices[csc.indptr[j] : csc.indptr[j + 1]])][~covered[r]].sum()
+                if not chosen[j]
+                else -1.0
+                for j in range(n_cols)
+            ]
+        )
+        j = int(np.argmax(gains))  # first of the best: deterministic
+        if gains[j] <= 0:
+            break
+        chosen[j] = True
+        rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
+        got += float(value[rows][~covered[rows]].sum())
+        covered[rows] = True
+    counts = np.asarray(csc[:, chosen].sum(axis=1)).ravel()
+    by_size = sorted(
+        np.flatnonzero(chosen).tolist(), key=lambda k: csc.indptr[k + 1] - csc.indptr[k]
+    )
+    for col in by_size:
+        rows = csc.indices[csc.indptr[col] : csc.indptr[col + 1]]
+        lost = float(value[rows][counts[rows] == 1].sum())
+        if got - lost >= goal - 1e-9:  # the others still cover enough without it
+            chosen[col] = False
+            counts[rows] -= 1
+            got -= lost
+    return chosen
