@@ -195,9 +195,13 @@ def run(sc: Scenario) -> RunResult:
         radius_m=radius,
         p=sc.model.p,
         fixed=existing,
+        candidates=np.flatnonzero(sites["role"].to_numpy() == "candidate"),
+        excluded=_excluded_columns(sc, sites),
         site_ids=list(sites["id"]),
+        site_cost=_site_costs(sc, inp, sites),
+        budget=sc.model.budget,
     )
-    result = model.solve(time_limit_s=sc.model.time_limit_s)
+    result = model.solve(method=sc.model.method, time_limit_s=sc.model.time_limit_s)
     t["model_s"] = time.perf_counter() - start - sum(t.values())
 
     chosen = sites.index[sites["id"].isin(result.selected)].to_numpy()
@@ -262,6 +266,38 @@ def run(sc: Scenario) -> RunResult:
         service_areas=areas,
         timings_s=t,
     )
+
+
+def _excluded_columns(sc: Scenario, sites: pd.DataFrame) -> np.ndarray:
+    """Columns of the candidates the scenario excludes; unknown ids are an error."""
+    wanted = set(sc.model.excluded)
+    unknown = sorted(wanted - set(sites.loc[sites["role"] == "candidate", "id"]))
+    if unknown:
+        raise ScenarioError(
+            f"`model.excluded` names ids that are not candidates: {preview(unknown)}"
+        )
+    return np.flatnonzero(sites["id"].isin(wanted).to_numpy())
+
+
+def _site_costs(sc: Scenario, inp: Inputs, sites: pd.DataFrame) -> np.ndarray | None:
+    """Opening cost per site column (0 for existing ones) from ``model.cost_column``."""
+    column = sc.model.cost_column
+    if column is None:
+        return None
+    if column not in inp.candidates:
+        raise InputDataError(
+            f"{sc.inputs.candidates.path}: `model.cost_column` {column!r} is not "
+            f"a column (columns: {preview(list(inp.candidates.columns), 20)})"
+        )
+    values = pd.to_numeric(inp.candidates[column], errors="coerce")
+    bad = values.isna() | (values < 0)
+    if bad.any():
+        raise InputDataError(
+            f"{sc.inputs.candidates.path}: column {column!r} needs costs >= 0; "
+            f"ids {preview(list(values.index[bad]))} have "
+            f"{preview(inp.candidates.loc[bad, column].tolist())}"
+        )
+    return sites["id"].map(values).fillna(0.0).to_numpy(dtype=float)
 
 
 def _land_figure(book: RuleBook) -> float:

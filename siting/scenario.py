@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from siting._errors import InputFileNotFoundError, ScenarioError
 from siting.rules.book import load_rules
@@ -68,9 +75,24 @@ class Coverage(_Strict):
 
 
 class Model(_Strict):
+    """MCLP: at most ``p`` new sites and/or total ``budget`` (costs from ``cost_column`` of the
+    candidates); ``excluded`` candidate ids never open; ``method`` auto, exact or fast."""
+
     name: Literal["mclp"] = "mclp"
-    p: Annotated[int, Field(ge=0)]
+    p: Annotated[int, Field(ge=0)] | None = None
+    budget: Annotated[float, Field(ge=0)] | None = None
+    cost_column: str | None = None
+    excluded: tuple[str, ...] = ()
+    method: Literal["auto", "exact", "fast"] = "auto"
     time_limit_s: Positive = 60.0
+
+    @model_validator(mode="after")
+    def _p_or_budget(self) -> Model:
+        if self.p is None and self.budget is None:
+            raise ValueError("give `p` (most new sites), `budget`, or both")
+        if self.budget is not None and self.cost_column is None:
+            raise ValueError("`budget` needs `cost_column`: the candidates' cost column")
+        return self
 
 
 class Rules(_Strict):

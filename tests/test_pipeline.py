@@ -1,0 +1,45 @@
+"""Pipeline options that change the model: budgets and excluded candidates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from siting import InputDataError, ScenarioError
+from siting.pipeline import run
+from siting.scenario import load
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_land_budget_and_excluded_candidates(demo_copy: Path, demo_result) -> None:  # noqa: ANN001
+    first = demo_result.model.selected[0]
+    _edit(
+        demo_copy,
+        "  p: 10\n",
+        f"  p: 10\n  budget: 6000\n  cost_column: land_area_m2\n  excluded: [{first}]\n",
+    )
+    res = run(load(demo_copy))
+    chosen = list(res.model.selected)
+    land = pd.read_csv(
+        demo_copy.parent.parent / "data/facilities/demo_candidates.csv", encoding="utf-8-sig"
+    ).set_index("id")["land_area_m2"]
+    assert first not in chosen
+    assert land[chosen].sum() <= 6000
+    assert len(chosen) <= 10
+    assert res.model.newly_covered < demo_result.model.newly_covered  # the budget binds
+
+
+def test_bad_model_options_are_named(demo_copy: Path) -> None:
+    _edit(demo_copy, "  p: 10\n", "  p: 10\n  excluded: [C999]\n")
+    with pytest.raises(ScenarioError, match="C999"):
+        run(load(demo_copy))
+    _edit(demo_copy, "  excluded: [C999]\n", "  budget: 100\n  cost_column: price\n")
+    with pytest.raises(InputDataError, match="'price' is not a column"):
+        run(load(demo_copy))
