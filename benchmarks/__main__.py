@@ -19,6 +19,10 @@ def main() -> int:
         action="store_true",
         help="leave out the slow baseline (ratios are then against scipy)",
     )
+    mod = sub.add_parser("models", help="MCLP/LSCP vs plain HiGHS and spopt")
+    mod.add_argument("--size", choices=["small", "medium", "large"], required=True)
+    mod.add_argument("--time-limit", type=float, default=60.0)
+    mod.add_argument("--skip-spopt", action="store_true")
     args = parser.parse_args()
     if args.what == "coverage":
         from benchmarks.coverage import main as coverage
@@ -26,6 +30,10 @@ def main() -> int:
         return coverage(
             "jinan" if args.jinan else "city", args.size, args.repeats, args.skip_networkx
         )
+    if args.what == "models":
+        from benchmarks.models import main as models
+
+        return models(args.size, args.time_limit, args.skip_spopt)
     return 2
 
 

@@ -179,3 +179,27 @@ def test_lscp_names_the_demand_no_site_can_reach() -> None:
     result = model.solve()
     assert result.objective == 2
     assert result.uncoverable == 40.0
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # PuLP on how spopt builds variables
+@pytest.mark.parametrize(("seed", "fixed"), [(0, []), (1, [2]), (2, [0, 5]), (3, [])])
+def test_same_objective_as_spopt(seed: int, fixed: list[int]) -> None:
+    """spopt (PySAL) solves the same MCLP with CBC: the covered weight must be the same."""
+    pulp = pytest.importorskip("pulp")
+    spopt_locate = pytest.importorskip("spopt.locate")
+    dist, w, _ = _instance(300 + seed, n_demand=60, n_sites=14)
+    radius = 900.0
+    ours = MCLP.from_cost_matrix(dist, w, radius_m=radius, p=3, fixed=fixed).solve(method="exact")
+    predefined = np.zeros(dist.shape[1], dtype=int)
+    predefined[fixed] = 1
+    model = spopt_locate.MCLP.from_cost_matrix(
+        np.where(np.isfinite(dist), dist, 1e9),
+        w,
+        service_radius=radius,
+        p_facilities=3 + len(fixed),
+        predefined_facilities_arr=predefined if fixed else None,
+    )
+    model = model.solve(pulp.PULP_CBC_CMD(msg=False))
+    chosen = [j for j, var in enumerate(model.fac_vars) if var.value() > 0.5]
+    theirs = float(w[(dist[:, chosen] <= radius).any(axis=1)].sum())
+    assert ours.objective == pytest.approx(theirs)

@@ -18,7 +18,7 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def test_land_budget_and_excluded_candidates(demo_copy: Path, demo_result) -> None:  # noqa: ANN001
+def test_land_budget_and_excluded_candidates(demo_copy: Path, demo_result) -> None:
     first = demo_result.model.selected[0]
     _edit(
         demo_copy,
