@@ -7,8 +7,13 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from siting._errors import OutputError, SitingError
+from siting._errors import InputFileNotFoundError, OutputError, ScenarioError, SitingError
+
+if TYPE_CHECKING:
+    from siting.pipeline import RunCache
+    from siting.scenario import Scenario
 
 log = logging.getLogger("siting")
 
@@ -38,16 +43,58 @@ def _out_dir(requested: Path | None, name: str, *, overwrite: bool) -> Path:
     return out
 
 
-def _run(args: argparse.Namespace) -> int:
-    from siting import maps, pipeline, report, scenario
+def _scenario_files(paths: list[Path]) -> list[Path]:
+    """The scenario files named, a folder standing for every ``*.yaml`` in it (sorted)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob("*.yaml"))
+            if not found:
+                raise InputFileNotFoundError(f"folder {str(path)!r} holds no *.yaml scenario")
+            files += found
+        else:
+            files.append(path)
+    return files
 
-    sc = scenario.load(args.scenario)
-    out = _out_dir(args.out, sc.name, overwrite=args.overwrite)
-    res = pipeline.run(sc)
-    written = report.write(res, out)
-    tables = report.tables(res)
-    written["map"] = maps.write_map(res, tables["proposed_sites"], out / "map.html")
-    s = report.summary(res, tables)
+
+def _run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from siting import pipeline, scenario
+
+    loaded = [scenario.load(path) for path in _scenario_files(args.scenario)]
+    names = [sc.name for sc in loaded]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ScenarioError(
+            f"scenario names must be unique in one run (they name the output "
+            f"folders); used more than once: {twice}"
+        )
+    batch = len(loaded) > 1
+    outs = [
+        _out_dir(
+            args.out / sc.name if (batch and args.out) else args.out,
+            sc.name,
+            overwrite=args.overwrite,
+        )
+        for sc in loaded
+    ]
+    cache = pipeline.RunCache()
+    for sc, out in tqdm(
+        list(zip(loaded, outs, strict=True)), desc="scenarios", unit="run", disable=not batch
+    ):
+        _run_one(sc, out, cache)
+    if batch:
+        print(f"{len(loaded)} scenarios; networks and cost matrices reused {cache.hits} time(s)")
+    return 0
+
+
+def _run_one(sc: Scenario, out: Path, cache: RunCache) -> None:
+    from siting import pipeline, report
+
+    res = pipeline.run(sc, cache=cache)
+    written = report.write_all(res, out)
+    s = report.summary(res, report.tables(res))
     before, after = s["covered_before"], s["covered_after"]
     print(
         f"scenario {sc.name}: {s['elderly_total']:,.0f} elderly (60+) in {s['communities']} 社区/村"
@@ -68,13 +115,29 @@ def _run(args: argparse.Namespace) -> int:
         f"  land at {s['land_rule']['figure']:g} m²/resident: {len(short)} of "
         f"{len(s['land_check']) - 1} 街道/乡镇 short before the proposed sites"
     )
-    comp = tables["compliance"]
-    failing = comp[comp["pass"] == False]  # noqa: E712
     print(
-        f"  rules ({res.rules.set_id}): {len(comp)} checks, {len(failing)} failing "
-        f"({failing['rule'].nunique()} rules), {int(comp['pass'].isna().sum())} without data"
+        f"  rules ({res.rules.set_id}): {s['compliance_checks']} checks, "
+        f"{s['compliance_failures']} failing, {s['compliance_no_data']} without data"
     )
     print(f"  outputs in {out}/: " + ", ".join(sorted(p.name for p in written.values())))
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from siting import scenario
+    from siting.compare import compare
+    from siting.pipeline import RunCache
+
+    folders, cache = [], RunCache()
+    for path in args.runs:
+        if path.suffix in (".yaml", ".yml"):
+            sc = scenario.load(path)
+            out = _out_dir(None, sc.name, overwrite=args.overwrite)
+            _run_one(sc, out, cache)
+            folders.append(out)
+        else:
+            folders.append(path)
+    paths = compare(folders, args.out)
+    print(f"compared {len(folders)} runs: " + ", ".join(str(p) for p in paths.values()))
     return 0
 
 
@@ -102,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log every stage")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a scenario and write its map and tables")
-    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    run.add_argument(
+        "scenario", type=Path, nargs="+", help="scenario YAML files, or folders of them"
+    )
     run.add_argument(
         "--out", type=Path, default=None, help="output folder (default maps/<scenario name>/)"
     )
@@ -112,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="write into an output folder that holds other files",
     )
     run.set_defaults(func=_run)
+    cmp = sub.add_parser("compare", help="side-by-side table and difference map of runs")
+    cmp.add_argument(
+        "runs", type=Path, nargs="+", help="run folders (maps/NAME) or scenario files (run first)"
+    )
+    cmp.add_argument("--out", type=Path, default=Path("maps") / "compare")
+    cmp.add_argument("--overwrite", action="store_true")
+    cmp.set_defaults(func=_compare)
     rules = sub.add_parser("rules", help="the rule book: sets, figures and their sources")
     rules.add_argument("action", choices=["list"])
     rules.add_argument(

@@ -10,14 +10,18 @@ HTML-escaped before it reaches a popup or tooltip, so a name can never run as sc
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import folium
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
 
 from siting._offline import make_offline
+from siting._tiles import provider, shifter
 from siting.coverage import dissolve_areas
 from siting.io.write import write_with
 from siting.pipeline import RunResult
@@ -36,6 +40,7 @@ TYPE_COLOURS = {
 }
 OTHER_COLOUR = "#737373"
 PROPOSED_COLOUR = "#e66101"
+Shift = Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame]
 
 
 def _colour(share: float) -> str:
@@ -59,9 +64,11 @@ def _table(rows: Sequence[tuple[str, object]]) -> str:
     return f"<table style='font-size:12px'>{cells}</table>"
 
 
-def _communities_layer(res: RunResult, *, when: str, show: bool) -> folium.FeatureGroup:
+def _communities_layer(
+    res: RunResult, shift: Shift, *, when: str, show: bool
+) -> folium.FeatureGroup:
     comm = res.communities.set_index("code", drop=False)
-    geo = res.inputs.communities[["geometry"]].join(comm, how="inner").reset_index(drop=True)
+    geo = shift(res.inputs.communities[["geometry"]]).join(comm, how="inner").reset_index(drop=True)
     geo["tip"] = [
         _table(
             [
@@ -92,9 +99,9 @@ def _communities_layer(res: RunResult, *, when: str, show: bool) -> folium.Featu
     return group
 
 
-def _units_layer(res: RunResult) -> folium.FeatureGroup:
+def _units_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name="街道/乡镇边界", show=True)
-    units = res.inputs.streets.reset_index(drop=True)
+    units = shift(res.inputs.streets).reset_index(drop=True)
     units["tip"] = [
         _esc(f"{n}（{k}）{c}")
         for n, k, c in zip(units["name"], units["kind"], units["code"], strict=True)
@@ -107,7 +114,7 @@ def _units_layer(res: RunResult) -> folium.FeatureGroup:
     return group
 
 
-def _compliance_layer(res: RunResult) -> folium.FeatureGroup:
+def _compliance_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
     """街道/乡镇 shaded by whether they meet every unit rule (after the proposed sites)."""
     group = folium.FeatureGroup(name="规则达标情况（街道/乡镇，规划后）", show=False)
     comp = res.compliance
@@ -115,7 +122,7 @@ def _compliance_layer(res: RunResult) -> folium.FeatureGroup:
         (comp["stage"] == "规划后")
         | ~comp["rule"].isin(comp.loc[comp["stage"] == "规划后", "rule"])
     ]
-    units = res.inputs.streets.reset_index(drop=True)
+    units = shift(res.inputs.streets).reset_index(drop=True)
     comm = res.communities.set_index("code")["street_code"]
     tips, fills = [], []
     for code, name in zip(units["code"], units["name"], strict=True):
@@ -156,66 +163,95 @@ def _fmt(value: object) -> str:
     return f"{number:.1%}" if 0 < abs(number) <= 1 and not number.is_integer() else f"{number:,.1f}"
 
 
-def _areas_layer(res: RunResult, role: str, name: str, colour: str) -> folium.FeatureGroup:
-    """The service areas of one role, dissolved per circle tier (一刻钟 / 一公里)."""
-    group = folium.FeatureGroup(name=name, show=True)
+def _areas_layers(
+    res: RunResult, shift: Shift, role: str, name: str, colour: str
+) -> list[folium.FeatureGroup]:
+    """The service areas of one role, one layer per circle tier (一刻钟 / 一公里), dissolved."""
     areas = res.service_areas[res.service_areas["role"] == role]
-    if len(areas):
-        dissolved = dissolve_areas(areas, ["tier"]).to_crs(4326)
+    groups = []
+    for tier, part in areas.groupby("tier", sort=True):
+        group = folium.FeatureGroup(name=f"{name}·{tier}", show=True)
+        dissolved = shift(dissolve_areas(part, ["tier"]).to_crs(4326))
         dissolved["tip"] = [
             _esc(f"{name}：{t}（{n} 处）")
             for t, n in zip(dissolved["tier"], dissolved["sites"], strict=True)
         ]
         folium.GeoJson(
             dissolved[["tip", "geometry"]].to_json(),
-            style_function=lambda f: {
-                "fillColor": colour,
-                "color": colour,
+            style_function=lambda f, c=colour: {
+                "fillColor": c,
+                "color": c,
                 "weight": 0.5,
                 "fillOpacity": 0.18,
             },
             tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
         ).add_to(group)
-    return group
+        groups.append(group)
+    return groups
 
 
-def _facilities_layer(res: RunResult) -> tuple[folium.FeatureGroup, folium.FeatureGroup]:
-    circle = folium.FeatureGroup(name="现有服务设施（计入服务圈）", show=True)
-    other = folium.FeatureGroup(name="其他养老设施（仅计用地）", show=True)
+def _facilities_layers(res: RunResult, shift: Shift) -> list[folium.FeatureGroup]:
+    """One layer per facility type; circle facilities in their colours, others grey."""
     types = set(res.scenario.coverage.facility_types)
-    for fid, f in res.inputs.facilities.iterrows():
-        rows = [("名称", f.get("name", fid)), ("编号", fid), ("类型", f["type"])]
-        rows += [
-            (label, f[col])
-            for col, label in (
-                ("floor_area_m2", "建筑面积 m²"),
-                ("beds", "床位"),
-                ("land_area_m2", "用地面积 m²"),
-            )
-            if col in f and pd.notna(f[col])
-        ]
-        serving = f["type"] in types
-        folium.CircleMarker(
-            location=(f.geometry.y, f.geometry.x),
-            radius=7 if serving else 6,
-            color="#ffffff",
-            weight=1.5,
-            fill=True,
-            fill_opacity=0.95,
-            fill_color=TYPE_COLOURS.get(f["type"], OTHER_COLOUR) if serving else OTHER_COLOUR,
-            popup=folium.Popup(_table(rows), max_width=320),
-            tooltip=_esc(f.get("name", fid)),
-        ).add_to(circle if serving else other)
-    return circle, other
+    fac = shift(res.inputs.facilities)
+    groups = []
+    for ftype, part in fac.groupby("type", sort=True):
+        serving = ftype in types
+        label = "计入服务圈" if serving else "仅计用地"
+        group = folium.FeatureGroup(name=f"现有：{ftype}（{len(part)}，{label}）", show=True)
+        for fid, f in part.iterrows():
+            rows = [("名称", f.get("name", fid)), ("编号", fid), ("类型", ftype)]
+            rows += [
+                (lab, f[col])
+                for col, lab in (
+                    ("floor_area_m2", "建筑面积 m²"),
+                    ("beds", "床位"),
+                    ("nursing_beds", "护理型床位"),
+                    ("land_area_m2", "用地面积 m²"),
+                )
+                if col in f and pd.notna(f[col])
+            ]
+            folium.CircleMarker(
+                location=(f.geometry.y, f.geometry.x),
+                radius=7 if serving else 6,
+                color="#ffffff",
+                weight=1.5,
+                fill=True,
+                fill_opacity=0.95,
+                fill_color=TYPE_COLOURS.get(str(ftype), OTHER_COLOUR) if serving else OTHER_COLOUR,
+                popup=folium.Popup(_table(rows), max_width=320),
+                tooltip=_esc(f.get("name", fid)),
+            ).add_to(group)
+        groups.append(group)
+    return groups
 
 
-def _proposed_layer(res: RunResult, proposed: pd.DataFrame) -> folium.FeatureGroup:
+def _required_size(res: RunResult) -> str:
+    parts = []
+    for rid, unit in (
+        ("community_facility_floor", "m² 建筑面积"),
+        ("community_facility_beds", "张床位"),
+    ):
+        rule = res.rules.get(rid)
+        if rule is not None:
+            parts.append(f"不少于 {rule.figure:g} {unit}（{rule.source}）")
+    return "；".join(parts) or "—"
+
+
+def _proposed_layer(res: RunResult, shift: Shift, proposed: pd.DataFrame) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name="建议新建站点（按建设顺序编号）", show=True)
-    for r in proposed.to_dict("records"):
+    points = shift(
+        gpd.GeoDataFrame(
+            proposed, geometry=gpd.points_from_xy(proposed["lon"], proposed["lat"]), crs=4326
+        )
+    )
+    need = _required_size(res)
+    for r, geom in zip(proposed.to_dict("records"), points.geometry, strict=True):
         badge = (
-            f"<div style='background:{PROPOSED_COLOUR};color:#fff;border:2px solid #fff;"
-            "border-radius:50%;width:24px;height:24px;line-height:20px;text-align:center;"
-            f"font:bold 12px sans-serif;box-shadow:0 0 3px #000'>{r['build_order']}</div>"
+            f"<div class='siting-site' style='background:{PROPOSED_COLOUR};color:#fff;"
+            "border:2px solid #fff;border-radius:50%;width:24px;height:24px;"
+            "line-height:20px;text-align:center;font:bold 12px sans-serif;"
+            f"box-shadow:0 0 3px #000'>{r['build_order']}</div>"
         )
         rows = [
             ("建设顺序", r["build_order"]),
@@ -223,20 +259,21 @@ def _proposed_layer(res: RunResult, proposed: pd.DataFrame) -> folium.FeatureGro
             ("名称", r["name"]),
             ("新增覆盖老人", f"{r['newly_covered']:,.0f}"),
             ("用地面积 m²", r["land_area_m2"]),
+            ("按规则应建", need),
             ("新覆盖的社区/村", r["communities_newly_covered"] or "—"),
         ]
         folium.Marker(
-            location=(float(r["lat"]), float(r["lon"])),
+            location=(float(geom.y), float(geom.x)),
             icon=folium.DivIcon(html=badge, icon_size=(24, 24), icon_anchor=(12, 12)),
-            popup=folium.Popup(_table(rows), max_width=360),
+            popup=folium.Popup(_table(rows), max_width=380),
             tooltip=_esc(f"{r['build_order']}. {r['name']}"),
         ).add_to(group)
     return group
 
 
-def _uncovered_layer(res: RunResult) -> folium.FeatureGroup:
+def _uncovered_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name="服务圈外的老人（规划后）", show=True)
-    pts = res.demand[~res.demand["covered_after"]].to_crs(4326)
+    pts = shift(res.demand[~res.demand["covered_after"]].to_crs(4326))
     names = res.inputs.communities["name"]
     for p in pts.itertuples():
         folium.CircleMarker(
@@ -253,10 +290,10 @@ def _uncovered_layer(res: RunResult) -> folium.FeatureGroup:
     return group
 
 
-def _candidates_layer(res: RunResult) -> folium.FeatureGroup:
+def _candidates_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name="候选地块（未选中）", show=False)
     chosen = set(res.model.selected)
-    for cid, c in res.inputs.candidates.iterrows():
+    for cid, c in shift(res.inputs.candidates).iterrows():
         if cid not in chosen:
             folium.CircleMarker(
                 location=(c.geometry.y, c.geometry.x),
@@ -269,7 +306,7 @@ def _candidates_layer(res: RunResult) -> folium.FeatureGroup:
     return group
 
 
-def _legend(res: RunResult, proposed: pd.DataFrame) -> str:
+def _legend(res: RunResult, proposed: pd.DataFrame, note: str = "") -> str:
     sc, m = res.scenario, res.model
     total = float(res.demand["weight"].sum())
     bins = "".join(
@@ -293,42 +330,172 @@ def _legend(res: RunResult, proposed: pd.DataFrame) -> str:
         f"<b>社区/村覆盖率</b>{bins}<hr style='margin:4px 0'>{kinds}"
         f"<div><span style='color:{OTHER_COLOUR}'>●</span> 其他养老设施</div>"
         f"<div><span style='color:{PROPOSED_COLOUR}'>①</span> 建议新建站点</div>"
-        "<div><span style='color:#d7191c'>•</span> 服务圈外的老人</div></div>"
+        "<div><span style='color:#d7191c'>•</span> 服务圈外的老人</div>"
+        + (
+            f"<hr style='margin:4px 0'><div style='color:#b35806'>{_esc(note)}</div>"
+            if note
+            else ""
+        )
+        + "</div>"
     )
 
 
 def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:
     """The folium map of a run; ``proposed`` is :func:`siting.report.proposed_table`."""
-    bounds = res.inputs.communities.total_bounds
+    tiles = provider(res.scenario.output.tiles)
+    shift = shifter(tiles.coord_system)
+    bounds = shift(res.inputs.communities).total_bounds
     fmap = folium.Map(
         location=((bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2),
         zoom_start=13,
         tiles=None,
         control_scale=True,
     )
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap 底图").add_to(fmap)
-    for layer in (
-        _communities_layer(res, when="after", show=True),
-        _communities_layer(res, when="before", show=False),
-        _units_layer(res),
-        _compliance_layer(res),
-        _areas_layer(res, "existing", "现有设施服务圈", "#2166ac"),
-        _areas_layer(res, "candidate", "新建站点服务圈", PROPOSED_COLOUR),
-        *_facilities_layer(res),
-        _uncovered_layer(res),
-        _candidates_layer(res),
-        _proposed_layer(res, proposed),
-    ):
+    folium.TileLayer(
+        tiles.url, name=tiles.label, attr=tiles.attribution, subdomains=tiles.subdomains
+    ).add_to(fmap)
+    layers = [
+        _communities_layer(res, shift, when="after", show=True),
+        _communities_layer(res, shift, when="before", show=False),
+        _units_layer(res, shift),
+        _compliance_layer(res, shift),
+        *_areas_layers(res, shift, "existing", "现有设施服务圈", "#2166ac"),
+        *_areas_layers(res, shift, "candidate", "新建站点服务圈", PROPOSED_COLOUR),
+        *_facilities_layers(res, shift),
+        _uncovered_layer(res, shift),
+        _candidates_layer(res, shift),
+        _proposed_layer(res, shift, proposed),
+    ]
+    for layer in layers:
         layer.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.fit_bounds([(bounds[1], bounds[0]), (bounds[3], bounds[2])])
-    fmap.get_root().html.add_child(  # type: ignore[attr-defined]
-        folium.Element(_legend(res, proposed))
-    )
+    root = fmap.get_root()
+    root.html.add_child(folium.Element(_legend(res, proposed, tiles.note)))  # type: ignore[attr-defined]
+    _Fullscreen(fmap).add_to(fmap)
     return make_offline(fmap)
+
+
+class _Fullscreen(MacroElement):
+    """A fullscreen button using the browser's Fullscreen API (no plugin to fetch)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this.map }};
+            var Control = L.Control.extend({
+                options: {position: 'topleft'},
+                onAdd: function () {
+                    var box = L.DomUtil.create('div', 'leaflet-bar leaflet-control');
+                    var link = L.DomUtil.create('a', 'siting-fullscreen', box);
+                    link.href = '#'; link.title = '全屏 / fullscreen'; link.textContent = '全屏';
+                    link.style.cssText = 'width:auto;padding:0 4px;font:12px sans-serif';
+                    L.DomEvent.on(link, 'click', function (e) {
+                        L.DomEvent.preventDefault(e);
+                        var el = map.getContainer();
+                        if (document.fullscreenElement) { document.exitFullscreen(); }
+                        else if (el.requestFullscreen) { el.requestFullscreen(); }
+                    });
+                    return box;
+                }
+            });
+            map.addControl(new Control());
+            document.addEventListener('fullscreenchange', function () { map.invalidateSize(); });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, fmap: folium.Map) -> None:
+        super().__init__()
+        self.map = fmap.get_name()
 
 
 def write_map(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
     """Save the map as a self-contained HTML page, atomically."""
     fmap = build_map(res, proposed)
     return write_with(path, lambda tmp: fmap.save(str(tmp)))
+
+
+def _cjk_font() -> str | None:
+    from matplotlib import font_manager
+
+    for font in font_manager.fontManager.ttflist:
+        if any(
+            k in font.name
+            for k in (
+                "Noto Sans CJK SC",
+                "Source Han Sans",
+                "WenQuanYi",
+                "SimHei",
+                "Microsoft YaHei",
+                "PingFang",
+            )
+        ):
+            return str(font.name)
+    return None
+
+
+def write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
+    """A static map for documents: coverage after the plan, facilities, proposed sites.
+
+    Chinese labels when a CJK font is installed; otherwise English, so no glyph is lost.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    font = _cjk_font()
+    zh = font is not None
+    comm = (
+        res.inputs.communities[["geometry"]]
+        .join(res.communities.set_index("code")[["share_after"]])
+        .to_crs(res.crs)
+    )
+    comm["fill"] = [_colour(s) for s in comm["share_after"]]
+    with plt.rc_context({"font.family": font or "DejaVu Sans", "axes.unicode_minus": False}):
+        fig, ax = plt.subplots(figsize=(11, 7.5), dpi=150)
+        comm.plot(ax=ax, color=comm["fill"], edgecolor="#666666", linewidth=0.3)
+        res.inputs.streets.to_crs(res.crs).boundary.plot(ax=ax, color="#222222", linewidth=1.0)
+        fac = res.inputs.facilities.to_crs(res.crs)
+        serving = fac["type"].isin(res.scenario.coverage.facility_types)
+        fac[serving].plot(ax=ax, color="#2166ac", markersize=14, zorder=3)
+        new = res.proposed.to_crs(res.crs)
+        new.plot(ax=ax, color=PROPOSED_COLOUR, markersize=60, edgecolor="white", zorder=4)
+        for order, geom in zip(new["build_order"], new.geometry, strict=True):
+            ax.annotate(
+                str(order),
+                (geom.x, geom.y),
+                ha="center",
+                va="center",
+                fontsize=6,
+                color="white",
+                weight="bold",
+                zorder=5,
+            )
+        labels = (
+            [t for _, _, t in SHARE_BINS] if zh else ["0%", "0-50%", "50-90%", "90-100%", "100%"]
+        )
+        handles = [Patch(color=c, label=t) for (_, c, _), t in zip(SHARE_BINS, labels, strict=True)]
+        ax.legend(
+            handles=handles,
+            loc="lower left",
+            fontsize=7,
+            title="规划后覆盖率" if zh else "share covered after the plan",
+        )
+        sc = res.scenario
+        title = (
+            f"{sc.name}：社区 {sc.coverage.urban_radius_m:.0f} m / 村 "
+            f"{sc.coverage.rural_radius_m:.0f} m 步行服务圈，新建 {len(proposed)} 处"
+            if zh
+            else f"{sc.name}: {sc.coverage.urban_radius_m:.0f} m urban / "
+            f"{sc.coverage.rural_radius_m:.0f} m rural walking circles, "
+            f"{len(proposed)} new sites"
+        )
+        ax.set_title(title, fontsize=10)
+        ax.set_axis_off()
+        fig.tight_layout()
+        written = write_with(path, lambda tmp: fig.savefig(tmp, format="png"))
+        plt.close(fig)
+    return written

@@ -7,11 +7,14 @@ its :class:`RunResult` into files.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import geopandas as gpd
+import networkx as nx
 import numpy as np
 import pandas as pd
 from scipy import sparse
@@ -148,16 +151,67 @@ def _sites(inp: Inputs, circle_types: tuple[str, ...]) -> pd.DataFrame:
     )
 
 
-def run(sc: Scenario) -> RunResult:
+class RunCache:
+    """What scenarios sharing inputs can reuse within one process: walking networks (by file,
+    its size and time, and the CRS) and cost matrices (by network and the exact demand and
+    site inputs, radii included). Hits and misses are logged."""
+
+    def __init__(self) -> None:
+        self.networks: dict[tuple[object, ...], tuple[nx.MultiDiGraph, costs.WalkArrays]] = {}
+        self.matrices: dict[tuple[object, ...], sparse.csr_matrix] = {}
+        self.hits = 0
+
+    @staticmethod
+    def network_key(path: Path, crs: str) -> tuple[object, ...]:
+        stat = path.stat()
+        return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, crs)
+
+    @staticmethod
+    def matrix_key(net: tuple[object, ...], *arrays: object) -> tuple[object, ...]:
+        digest = hashlib.sha256()
+        for a in arrays:
+            digest.update(np.ascontiguousarray(np.asarray(a, dtype=np.float64)).tobytes())
+        return (*net, digest.hexdigest())
+
+
+def _network(
+    sc: Scenario, crs: str, cache: RunCache | None
+) -> tuple[nx.MultiDiGraph, costs.WalkArrays, tuple[object, ...]]:
+    path = Path(sc.inputs.network.osm_file)
+    key = RunCache.network_key(path, crs)
+    if cache is not None and key in cache.networks:
+        cache.hits += 1
+        log.info("reusing the walking network of %s from an earlier scenario", path.name)
+        return (*cache.networks[key], key)
+    G = network.walk_graph_from_osm_file(path, crs=crs)
+    arrays = costs.walk_arrays(G)
+    if cache is not None:
+        cache.networks[key] = (G, arrays)
+    return G, arrays, key
+
+
+def run(sc: Scenario, *, cache: RunCache | None = None) -> RunResult:
     """Run every stage for one scenario and return the results."""
     t: dict[str, float] = {}
     start = time.perf_counter()
     book = load_rules(sc.rules.set, sc.rules.overrides)  # an unknown set fails before any work
     inp = load_inputs(sc)
+    if sc.projection is not None:
+        pr = sc.projection
+        inp = replace(
+            inp,
+            communities=demand.project_elderly(
+                inp.communities,
+                year=pr.year,
+                base_year=pr.base_year,
+                annual_rate=pr.annual_rate,
+                factors=dict(pr.factors),
+            ),
+        )
     crs = analysis_crs(float(inp.communities.to_crs(4326).union_all().centroid.x))
     t["load_s"] = time.perf_counter() - start
 
-    G = network.walk_graph_from_osm_file(sc.inputs.network.osm_file, crs=crs)
+    G, arrays, net_key = _network(sc, crs, cache)
     communities = inp.communities.to_crs(crs)
     t["network_s"] = time.perf_counter() - start - sum(t.values())
 
@@ -176,16 +230,25 @@ def run(sc: Scenario) -> RunResult:
     cv = sc.coverage
     kind = communities["kind"].reindex(pts["community"]).to_numpy()
     radius = np.where(kind == "社区", cv.urban_radius_m, cv.rural_radius_m)
-    arrays = costs.walk_arrays(G)
-    cost = costs.cost_matrix(
-        arrays,
-        pts["node"],
-        sites["node"],
-        cutoff_m=float(radius.max()),
-        demand_radius_m=radius,
-        demand_offset_m=pts["snap_m"],
-        site_offset_m=sites["snap_m"],
+    key = RunCache.matrix_key(
+        net_key, pts["node"], pts["snap_m"], radius, sites["node"], sites["snap_m"]
     )
+    if cache is not None and key in cache.matrices:
+        cache.hits += 1
+        cost = cache.matrices[key]
+        log.info("reusing the cost matrix of an earlier scenario with the same inputs")
+    else:
+        cost = costs.cost_matrix(
+            arrays,
+            pts["node"],
+            sites["node"],
+            cutoff_m=float(radius.max()),
+            demand_radius_m=radius,
+            demand_offset_m=pts["snap_m"],
+            site_offset_m=sites["snap_m"],
+        )
+        if cache is not None:
+            cache.matrices[key] = cost
     t["costs_s"] = time.perf_counter() - start - sum(t.values())
 
     existing = np.flatnonzero(sites["role"].to_numpy() == "existing")

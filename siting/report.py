@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from siting import __version__
-from siting.io.write import write_csv, write_json
+from siting.io.write import write_csv, write_json, write_with
 from siting.pipeline import RunResult
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "description": sc.description,
         "analysis_crs": res.crs,
         "walk_speed_mps": sc.coverage.walk_speed_mps,
+        "walk_speed_preset": sc.coverage.walk_speed,
+        "walk_speed_source": sc.coverage.speed_source,
         "urban_minutes": sc.coverage.urban_minutes,
         "urban_radius_m": sc.coverage.urban_radius_m,
         "rural_radius_m": sc.coverage.rural_radius_m,
@@ -119,12 +121,15 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
             for r in land.itertuples()
         ],
         "land_rule": _rule_summary(res, "land_per_capita"),
+        "projection": sc.projection.model_dump() if sc.projection else None,
+        "inputs": {key: str(path) for key, path in sc.input_paths().items()},
         "rules": {
             "set": res.rules.set_id,
             "chain": list(res.rules.titles),
             "overrides": dict(sc.rules.overrides),
         },
         "compliance": _compliance_rows(tables["compliance"]),
+        "compliance_checks": len(tables["compliance"]),
         "compliance_failures": int((tables["compliance"]["pass"] == False).sum()),  # noqa: E712
         "compliance_no_data": int(tables["compliance"]["pass"].isna().sum()),
         "timings_s": {k: round(v, 3) for k, v in res.timings_s.items()},
@@ -193,3 +198,119 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, np.floating):
         return float(obj)
     return obj
+
+
+def write_all(res: RunResult, out_dir: Path) -> dict[str, Path]:
+    """Every output the scenario asks for: tables, summary, and (by ``output``) the map."""
+    from siting import maps
+
+    paths = write(res, out_dir)
+    proposed = tables(res)["proposed_sites"]
+    out = res.scenario.output
+    if out.map:
+        paths["map"] = maps.write_map(res, proposed, out_dir / "map.html")
+    if out.report_xlsx:
+        paths["report"] = write_xlsx(res, out_dir / "report.xlsx")
+    if out.map_png:
+        paths["png"] = maps.write_png(res, proposed, out_dir / "map.png")
+    return paths
+
+
+HEADERS = {
+    "code": "代码",
+    "name": "名称",
+    "street_code": "街道/乡镇代码",
+    "kind": "类型",
+    "elderly": "60岁以上老人",
+    "radius_m": "服务半径(米)",
+    "covered_before": "规划前覆盖(人)",
+    "covered_after": "规划后覆盖(人)",
+    "share_before": "规划前覆盖率",
+    "share_after": "规划后覆盖率",
+    "nearest_before_m": "至最近设施步行距离(米)",
+    "status_after": "规划后状态",
+    "communities": "社区/村数",
+    "communities_uncovered_after": "规划后未覆盖社区/村数",
+    "build_order": "建设顺序",
+    "id": "编号",
+    "lon": "经度",
+    "lat": "纬度",
+    "newly_covered": "新增覆盖老人",
+    "land_area_m2": "用地面积(m²)",
+    "communities_newly_covered": "新覆盖的社区/村",
+    "unit": "单元",
+    "unit_name": "单元名称",
+    "level": "层级",
+    "rule": "规则",
+    "title": "规则内容",
+    "stage": "阶段",
+    "required": "要求",
+    "actual": "现值",
+    "shortfall": "差额",
+    "pass": "是否达标",
+    "measure": "单位",
+    "source": "依据",
+    "confidence": "可信度",
+    "note": "说明",
+    "residents": "常住人口",
+    "per_capita_m2": "人均用地标准(m²)",
+    "required_m2": "应配用地(m²)",
+    "provided_m2": "现有用地(m²)",
+    "shortfall_m2": "现状缺口(m²)",
+    "proposed_m2": "新建站点用地(m²)",
+    "shortfall_after_m2": "规划后缺口(m²)",
+}
+SHEETS = (
+    ("coverage_by_unit", "街道乡镇覆盖"),
+    ("coverage_by_community", "社区村覆盖"),
+    ("proposed_sites", "建议新建站点"),
+    ("compliance", "规则达标"),
+    ("land_check", "用地核查"),
+)
+
+
+def _summary_rows(s: dict[str, Any]) -> pd.DataFrame:
+    rows = [
+        ("情景", s["scenario"]),
+        ("说明", s["description"]),
+        ("步行速度 (m/s)", s["walk_speed_mps"]),
+        ("步行速度依据", s["walk_speed_source"]),
+        ("一刻钟服务半径 (m)", s["urban_radius_m"]),
+        ("一公里服务半径 (m)", s["rural_radius_m"]),
+        ("60岁以上老人", s["elderly_total"]),
+        ("规划前覆盖 (人)", s["covered_before"]["elderly"]),
+        ("规划前覆盖率", s["covered_before"]["share"]),
+        ("规划后覆盖 (人)", s["covered_after"]["elderly"]),
+        ("规划后覆盖率", s["covered_after"]["share"]),
+        ("任何候选点均无法覆盖 (人)", s["uncoverable"]["elderly"]),
+        ("新建站点数", len(s["new_sites"])),
+        ("模型", s["model"]["name"]),
+        ("模型状态", s["model"]["status"]),
+        ("最优性差距", s["model"]["gap"]),
+        ("求解器", s["model"]["solver"]),
+        ("规则集", s["rules"]["set"]),
+        ("规则检查项", s["compliance_checks"]),
+        ("未达标项", s["compliance_failures"]),
+        ("无数据项", s["compliance_no_data"]),
+        ("分析坐标系", s["analysis_crs"]),
+    ]
+    return pd.DataFrame(rows, columns=["项目", "数值"])
+
+
+def write_xlsx(res: RunResult, path: Path) -> Path:
+    """``report.xlsx``: a summary sheet and one sheet per table, with Chinese headers."""
+    tabs = tables(res)
+    s = summary(res, tabs)
+
+    def fill(tmp: Path) -> None:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+            _summary_rows(s).to_excel(xl, sheet_name="概要", index=False)
+            for key, sheet in SHEETS:
+                tabs[key].rename(columns=HEADERS).to_excel(xl, sheet_name=sheet, index=False)
+            for ws in xl.book.worksheets:
+                for col in ws.columns:
+                    width = max(len(str(c.value or "")) for c in list(col)[:200])
+                    ws.column_dimensions[col[0].column_letter].width = min(max(8, width + 2), 60)
+                ws.freeze_panes = "A2"
+
+    return write_with(path, fill)

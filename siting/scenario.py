@@ -8,7 +8,7 @@ scenario file. See the README's "Scenario files" section for every key.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -60,18 +60,55 @@ class Inputs(_Strict):
     district_stats: Layer | None = None  # code, family_care_beds, social_workers
 
 
-class Coverage(_Strict):
-    """The service circles. 社区 use ``urban_minutes x walk_speed_mps``; 村 ``rural_radius_m``."""
+WALK_SPEED_PRESETS: dict[str, tuple[float, str]] = {
+    "frail": (0.64, "frail older adults: 0.64 m/s (research literature, STANDARDS.md)"),
+    "elderly": (
+        0.76,
+        "people >= 65 at risk of mobility disability, mean: 0.76 m/s "
+        "(research literature, STANDARDS.md)",
+    ),
+    "standard": (
+        1.0,
+        "standard walking speed 1.0 m/s (r5py default; 15 min = 900 m, within "
+        "GB 50180-2018's 800-1,000 m 15-minute circle)",
+    ),
+}
+"""Walking-speed presets: name -> (metres per second, source)."""
 
+
+class Coverage(_Strict):
+    """The service circles. 社区 use ``urban_minutes x speed``; 村 ``rural_radius_m``.
+
+    The speed is a preset (``walk_speed: elderly``) or a number (``walk_speed_mps: 0.8``).
+    """
+
+    walk_speed: Literal["frail", "elderly", "standard"] | None = None
     walk_speed_mps: Positive = 1.0
     urban_minutes: Positive = 15.0
     rural_radius_m: Positive = 1000.0
     facility_types: tuple[str, ...] = ("社区日间照料中心", "街道综合养老服务中心", "农村幸福院")
     snap_warn_m: Positive = 200.0
 
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("walk_speed") is not None:
+            if "walk_speed_mps" in data:
+                raise ValueError("give `walk_speed` (a preset) or `walk_speed_mps`, not both")
+            preset = WALK_SPEED_PRESETS.get(str(data["walk_speed"]))
+            if preset is not None:
+                data = {**data, "walk_speed_mps": preset[0]}
+        return data
+
     @property
     def urban_radius_m(self) -> float:
         return self.urban_minutes * 60.0 * self.walk_speed_mps
+
+    @property
+    def speed_source(self) -> str:
+        if self.walk_speed is not None:
+            return WALK_SPEED_PRESETS[self.walk_speed][1]
+        return f"{self.walk_speed_mps:g} m/s set in the scenario"
 
 
 class Model(_Strict):
@@ -102,6 +139,42 @@ class Rules(_Strict):
     overrides: dict[str, float] = Field(default_factory=dict)
 
 
+class Projection(_Strict):
+    """Elderly grown to ``year``: by ``annual_rate`` from ``base_year``, and/or by ``factors``
+    per 街道/乡镇 or 社区/村 code (a 社区 factor wins over its 街道's)."""
+
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    base_year: Annotated[int, Field(ge=2000, le=2100)] = 2020
+    annual_rate: Annotated[float, Field(gt=-0.5, lt=0.5)] | None = None
+    factors: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _something(self) -> Projection:
+        if self.annual_rate is None and not self.factors:
+            raise ValueError("give `annual_rate` and/or `factors`")
+        if self.year < self.base_year:
+            raise ValueError("`year` must not be before `base_year`")
+        return self
+
+
+class Output(_Strict):
+    """Which outputs to write besides summary.json and the CSV tables."""
+
+    map: bool = True
+    report_xlsx: bool = True
+    map_png: bool = True
+    tiles: Literal["osm", "tianditu", "gaode", "baidu"] = "osm"
+
+    @field_validator("tiles")
+    @classmethod
+    def _known_provider(cls, v: str) -> str:
+        from siting._tiles import provider
+
+        if v == "baidu":
+            provider(v)  # raises with the reason
+        return v
+
+
 class District(_Strict):
     """The 区县 the run covers; the code defaults to the first 6 digits of the 街道 codes."""
 
@@ -119,6 +192,8 @@ class Scenario(_Strict):
     model: Model
     rules: Rules = Rules()
     district: District = District()
+    projection: Projection | None = None
+    output: Output = Output()
 
     @field_validator("name")
     @classmethod
@@ -161,11 +236,25 @@ def _resolve(data: dict[str, object], base: Path) -> None:
                     entry[key] = str((base / entry[key]).resolve())
 
 
-def load(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; every problem is reported in one error."""
-    path = Path(path)
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A scenario file's keys with its ``base:`` chain merged in, paths made absolute."""
     if not path.is_file():
-        raise InputFileNotFoundError(f"scenario file {str(path)!r} does not exist")
+        where = f" (the `base` of {seen[-1]})" if seen else ""
+        raise InputFileNotFoundError(f"scenario file {str(path)!r} does not exist{where}")
+    if path.resolve() in seen:
+        chain = " -> ".join(str(p) for p in (*seen, path.resolve()))
+        raise ScenarioError(f"{path}: `base` goes round in a circle: {chain}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -173,6 +262,30 @@ def load(path: str | Path) -> Scenario:
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: expected a mapping of keys at the top level")
     _resolve(data, path.parent)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ScenarioError(f"{path}: `base` must be the path of another scenario file")
+    inherited = _read(path.parent / base, (*seen, path.resolve()))
+    speed = data.get("coverage", {}) if isinstance(data.get("coverage"), dict) else {}
+    if isinstance(inherited.get("coverage"), dict) and {"walk_speed", "walk_speed_mps"} & set(
+        speed
+    ):
+        # the child's speed, preset or number, replaces the base's in either form
+        inherited["coverage"] = {
+            k: v
+            for k, v in inherited["coverage"].items()
+            if k not in ("walk_speed", "walk_speed_mps")
+        }
+    return _merge(inherited, data)
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (``base:`` chains merged); every problem is reported
+    in one error naming the file and the key."""
+    path = Path(path)
+    data = _read(path)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

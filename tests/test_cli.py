@@ -66,7 +66,7 @@ def test_map_is_offline_and_complete(demo_out: Path) -> None:
     for layer in (
         "社区/村覆盖率（规划后）",
         "建议新建站点（按建设顺序编号）",
-        "现有设施服务圈",
+        "现有设施服务圈·一刻钟",
         "服务圈外的老人（规划后）",
         "街道/乡镇边界",
     ):

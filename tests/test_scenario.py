@@ -88,3 +88,61 @@ def test_unknown_rule_set_or_override_is_named_with_the_file(demo_copy: Path) ->
     _edit(demo_copy, "overrides: {}", "overrides: {land_per_capta: 0.3}")
     with pytest.raises(ScenarioError, match="unknown rule 'land_per_capta'"):
         load(demo_copy)
+
+
+def test_base_inheritance_presets_and_projection(demo_copy: Path) -> None:
+    child = demo_copy.parent / "slow" / "elderly_2030.yaml"
+    child.parent.mkdir()
+    child.write_text(
+        "base: ../demo.yaml\nname: elderly-2030\n"
+        "coverage: {walk_speed: elderly}\n"
+        "model: {p: 5}\n"
+        "projection: {year: 2030, annual_rate: 0.03, factors: {'419901001': 1.1}}\n",
+        encoding="utf-8",
+    )
+    sc = load(child)
+    assert sc.name == "elderly-2030"
+    assert sc.coverage.walk_speed_mps == 0.76
+    assert sc.coverage.urban_radius_m == pytest.approx(684.0)  # 15 min x 0.76 m/s
+    assert "0.76" in sc.coverage.speed_source
+    assert sc.coverage.rural_radius_m == 1000  # inherited
+    assert sc.model.p == 5
+    assert sc.model.time_limit_s == 60  # inherited from the base's model section
+    assert sc.inputs.network.osm_file.exists()  # base paths stay relative to the base file
+    assert sc.projection.year == 2030
+
+
+def test_projection_grows_the_elderly_by_rate_and_factor() -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from siting.demand import project_elderly
+
+    comm = gpd.GeoDataFrame(
+        {"street_code": ["S1", "S1", "S2"], "elderly_60plus": [100, 200, 50]},
+        index=["A", "B", "C"],
+        geometry=[box(0, 0, 1, 1)] * 3,
+    )
+    out = project_elderly(
+        comm, year=2030, base_year=2020, annual_rate=0.02, factors={"S1": 1.5, "B": 1.0}
+    )
+    growth = 1.02**10
+    assert out.loc["A", "elderly_60plus"] == pytest.approx(100 * 1.5 * growth)
+    assert out.loc["B", "elderly_60plus"] == pytest.approx(200 * 1.0 * growth)  # own factor wins
+    assert out.loc["C", "elderly_60plus"] == pytest.approx(50 * growth)
+    from siting import InputDataError
+
+    with pytest.raises(InputDataError, match="'ZZ'"):
+        project_elderly(comm, year=2030, base_year=2020, annual_rate=None, factors={"ZZ": 2.0})
+
+
+def test_base_cycles_and_bad_presets_are_named(demo_copy: Path) -> None:
+    a, b = demo_copy.parent / "a.yaml", demo_copy.parent / "b.yaml"
+    a.write_text("base: b.yaml\n", encoding="utf-8")
+    b.write_text("base: a.yaml\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="round in a circle"):
+        load(a)
+    c = demo_copy.parent / "c.yaml"
+    c.write_text("base: demo.yaml\ncoverage: {walk_speed: brisk}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"coverage\.walk_speed"):
+        load(c)

@@ -1,0 +1,155 @@
+"""Side-by-side comparison of finished runs: a table (CSV, Excel, HTML) and a difference map.
+
+Reads each run's ``summary.json``, ``coverage_by_community.csv`` and ``land_check.csv`` (so it
+compares exactly what was reported), and the 社区/村 boundaries the first run read.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from siting._errors import InputDataError
+from siting._offline import make_offline
+from siting.io.read import read_boundaries
+from siting.io.write import write_csv, write_text, write_with
+
+
+def _load_run(folder: Path) -> dict[str, Any]:
+    summary = folder / "summary.json"
+    if not summary.is_file():
+        raise InputDataError(
+            f"{folder}: no summary.json; give folders written by `siting run` "
+            "(or scenario files, which are run first)"
+        )
+    data = json.loads(summary.read_text(encoding="utf-8"))
+    comm = pd.read_csv(
+        folder / "coverage_by_community.csv",
+        encoding="utf-8-sig",
+        dtype={"code": str, "street_code": str},
+    )
+    land = pd.read_csv(folder / "land_check.csv", encoding="utf-8-sig", dtype={"unit": str})
+    return {"summary": data, "communities": comm, "land": land, "folder": folder}
+
+
+def table(runs: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per measure, one column per scenario."""
+    rows: dict[str, list[object]] = {}
+
+    def add(label: str, values: list[object]) -> None:
+        rows[label] = values
+
+    sums = [r["summary"] for r in runs]
+    lands = [r["land"].iloc[-1] for r in runs]
+    add("步行速度 walk speed (m/s)", [s["walk_speed_mps"] for s in sums])
+    add("一刻钟半径 urban radius (m)", [round(s["urban_radius_m"]) for s in sums])
+    add("一公里半径 rural radius (m)", [round(s["rural_radius_m"]) for s in sums])
+    add("老年人口 elderly 60+", [round(s["elderly_total"]) for s in sums])
+    for key, label in (
+        ("covered_before", "规划前覆盖 covered before"),
+        ("covered_after", "规划后覆盖 covered after"),
+    ):
+        add(f"{label} (人)", [round(s[key]["elderly"]) for s in sums])
+        add(f"{label} (%)", [round(100 * s[key]["share"], 1) for s in sums])
+    add("新建站点 new sites", [len(s["new_sites"]) for s in sums])
+    add(
+        "新建站点编号 site ids (build order)",
+        [" ".join(x["id"] for x in s["new_sites"]) for s in sums],
+    )
+    add("服务圈内 served (人)", [round(s["covered_after"]["elderly"]) for s in sums])
+    add(
+        "超出容量 in reach, over capacity (人)",
+        [s.get("over_capacity", {}).get("elderly", "未建模 not modelled") for s in sums],
+    )
+    add(
+        "无法覆盖 out of every site's reach (人)",
+        [round(s["uncoverable"]["elderly"]) for s in sums],
+    )
+    add("模型状态 model status", [s["model"]["status"] for s in sums])
+    add("最优性差距 gap (%)", [round(100 * s["model"]["gap"], 2) for s in sums])
+    add("规则未达标 rule failures", [s["compliance_failures"] for s in sums])
+    add("用地缺口 land shortfall before (m²)", [round(x["shortfall_m2"]) for x in lands])
+    add("用地缺口 land shortfall after (m²)", [round(x["shortfall_after_m2"]) for x in lands])
+    return pd.DataFrame(rows, index=[s["scenario"] for s in sums]).T
+
+
+def difference_map(runs: list[dict[str, Any]]) -> folium.Map:
+    """社区/村 coloured by the change in share covered, last scenario against the first."""
+    first, last = runs[0], runs[-1]
+    path = Path(first["summary"]["inputs"]["inputs.communities.path"])
+    polys = read_boundaries(path, level="communities")[["geometry"]]
+    shares = pd.concat(
+        {r["summary"]["scenario"]: r["communities"].set_index("code")["share_after"] for r in runs},
+        axis=1,
+    )
+    geo = gpd.GeoDataFrame(polys.join(shares, how="inner"))
+    a, b = first["summary"]["scenario"], last["summary"]["scenario"]
+    geo["delta"] = geo[b] - geo[a]
+    names = first["communities"].set_index("code")["name"]
+    geo["tip"] = [
+        f"<b>{html.escape(str(names.get(code, code)))}</b> {html.escape(code)}<br>"
+        + "<br>".join(f"{html.escape(str(s))}: {row[s]:.1%}" for s in shares.columns)
+        for code, row in geo.iterrows()
+    ]
+    geo["fill"] = [
+        ("#1a9850" if d > 0.005 else "#d73027" if d < -0.005 else "#f7f7f7") for d in geo["delta"]
+    ]
+    bounds = geo.total_bounds
+    fmap = folium.Map(
+        location=((bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2),
+        zoom_start=13,
+        tiles="OpenStreetMap",
+        control_scale=True,
+    )
+    folium.GeoJson(
+        geo[["tip", "fill", "geometry"]].to_json(),
+        name=f"覆盖率变化 {b} − {a}",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "color": "#555555",
+            "weight": 0.6,
+            "fillOpacity": 0.6,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+    ).add_to(fmap)
+    legend = (
+        f"<div style='position:fixed;bottom:24px;left:12px;z-index:9999;background:#fff;"
+        f"padding:8px;border:1px solid #999;font:12px sans-serif'><b>规划后覆盖率变化</b><br>"
+        f"{html.escape(b)} 对比 {html.escape(a)}<br><span style='color:#1a9850'>■</span> 提高"
+        f" <span style='color:#d73027'>■</span> 降低 <span style='color:#999'>■</span> 不变"
+        "</div>"
+    )
+    fmap.get_root().html.add_child(folium.Element(legend))  # type: ignore[attr-defined]
+    fmap.fit_bounds([(bounds[1], bounds[0]), (bounds[3], bounds[2])])
+    return make_offline(fmap)
+
+
+def compare(folders: list[Path], out: Path) -> dict[str, Path]:
+    """Write ``compare.csv``, ``compare.xlsx``, ``compare.html`` and ``compare_map.html``."""
+    if len(folders) < 2:
+        raise InputDataError("compare needs at least two runs")
+    runs = [_load_run(f) for f in folders]
+    frame = table(runs)
+    paths = {"csv": write_csv(out / "compare.csv", frame.reset_index(names="指标 measure"))}
+    paths["xlsx"] = write_with(
+        out / "compare.xlsx",
+        lambda tmp: frame.to_excel(tmp, sheet_name="情景对比", index_label="指标 measure"),
+    )
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>情景对比</title><style>"
+        "body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid "
+        "#999;padding:4px 8px;text-align:right}th{background:#eee}</style></head><body>"
+        "<h1>情景对比 scenario comparison</h1>"
+        + frame.to_html(escape=True)
+        + "<p><a href='compare_map.html'>覆盖率变化地图 difference map</a></p></body></html>"
+    )
+    paths["html"] = write_text(out / "compare.html", page)
+    fmap = difference_map(runs)
+    paths["map"] = write_with(out / "compare_map.html", lambda tmp: fmap.save(str(tmp)))
+    return paths

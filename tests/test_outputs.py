@@ -1,0 +1,112 @@
+"""Report outputs, tile providers, batch runs and comparisons."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from siting import ScenarioError
+from siting.cli import main
+
+
+def test_excel_report_and_png(demo_out: Path) -> None:
+    sheets = pd.read_excel(demo_out / "report.xlsx", sheet_name=None)
+    assert list(sheets) == [
+        "概要",
+        "街道乡镇覆盖",
+        "社区村覆盖",
+        "建议新建站点",
+        "规则达标",
+        "用地核查",
+    ]
+    summary = sheets["概要"].set_index("项目")["数值"]
+    assert summary["情景"] == "demo"
+    assert float(summary["一刻钟服务半径 (m)"]) == 900
+    assert {"代码", "名称", "规划后覆盖率"} <= set(sheets["社区村覆盖"].columns)
+    assert {"建设顺序", "新增覆盖老人"} <= set(sheets["建议新建站点"].columns)
+    assert len(sheets["规则达标"]) == len(pd.read_csv(demo_out / "compliance.csv"))
+    png = (demo_out / "map.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(png) > 50_000
+
+
+def test_tile_providers(demo_result, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from siting import maps
+    from siting.report import tables
+
+    proposed = tables(demo_result)["proposed_sites"]
+
+    def build(tiles: str) -> str:
+        sc = demo_result.scenario
+        res = replace(
+            demo_result,
+            scenario=sc.model_copy(
+                update={"output": sc.output.model_copy(update={"tiles": tiles})}
+            ),
+        )
+        return maps.build_map(res, proposed).get_root().render()
+
+    osm, gaode = build("osm"), build("gaode")
+    assert "tile.openstreetmap.org" in osm
+    assert "autonavi.com" in gaode
+    assert "GCJ-02" in gaode  # the map says the overlays were shifted
+    first = proposed.iloc[0]
+    # the same site is drawn 300-700 m away on GCJ-02 tiles (display only)
+    from siting.coords import wgs84_to_gcj02
+
+    lon, lat = wgs84_to_gcj02(first["lon"], first["lat"])
+    assert f"{float(lat):.6f}"[:8] in gaode
+    assert np.hypot((lon - first["lon"]) * 90_000, (lat - first["lat"]) * 111_000) > 300
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    with pytest.raises(ScenarioError, match="TIANDITU_KEY"):
+        build("tianditu")
+    monkeypatch.setenv("TIANDITU_KEY", "abc123")
+    assert "tk=abc123" in build("tianditu")
+
+
+def test_baidu_tiles_are_refused_with_the_reason(demo_copy: Path) -> None:
+    from siting.scenario import load
+
+    text = demo_copy.read_text(encoding="utf-8") + "output: {tiles: baidu}\n"
+    demo_copy.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError, match="BD-09"):
+        load(demo_copy)
+
+
+def test_batch_run_reuses_and_compare_writes_everything(
+    demo_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = demo_copy.parent / "speed"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "scenarios" / "speed", folder)
+    for f in folder.glob("*.yaml"):  # a quick batch: no map, report or PNG
+        f.write_text(
+            f.read_text(encoding="utf-8")
+            + "output: {map: false, report_xlsx: false, map_png: false}\n",
+            encoding="utf-8",
+        )
+    out = tmp_path / "runs"
+    assert main(["run", str(folder), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "3 scenarios; networks and cost matrices reused 2 time(s)" in printed
+    runs = [out / f"speed-{s}" for s in ("standard", "elderly", "frail")]
+    shares = [
+        json.loads((r / "summary.json").read_text(encoding="utf-8"))["covered_after"]["share"]
+        for r in runs
+    ]
+    assert shares == sorted(shares, reverse=True)  # slower walking, smaller circles
+    assert not (runs[0] / "map.html").exists()
+    cmp = tmp_path / "cmp"
+    assert main(["compare", *map(str, runs), "--out", str(cmp)]) == 0
+    table = pd.read_csv(cmp / "compare.csv", encoding="utf-8-sig").set_index("指标 measure")
+    assert list(table.columns) == ["speed-standard", "speed-elderly", "speed-frail"]
+    assert table.loc["一刻钟半径 urban radius (m)"].astype(float).tolist() == [900, 684, 576]
+    for name in ("compare.xlsx", "compare.html", "compare_map.html"):
+        assert (cmp / name).stat().st_size > 1000
+    assert "规划后覆盖率变化" in (cmp / "compare_map.html").read_text(encoding="utf-8")
