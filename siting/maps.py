@@ -308,7 +308,10 @@ def _candidates_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
 
 def _legend(res: RunResult, proposed: pd.DataFrame, note: str = "") -> str:
     sc, m = res.scenario, res.model
-    total = float(res.demand["weight"].sum())
+    w = res.demand["weight"]
+    total = float(w.sum())
+    before = float((w * res.demand["covered_before"]).sum())
+    after = float((w * res.demand["covered_after"]).sum())
     bins = "".join(
         f"<div><span style='background:{c};display:inline-block;width:14px;"
         f"height:10px;margin-right:4px'></span>{_esc(t)}</div>"
@@ -325,7 +328,7 @@ def _legend(res: RunResult, proposed: pd.DataFrame, note: str = "") -> str:
         f"社区：一刻钟步行 {sc.coverage.urban_minutes:g} 分钟 × "
         f"{sc.coverage.walk_speed_mps:g} m/s = {sc.coverage.urban_radius_m:.0f} m<br>"
         f"村：一公里 = {sc.coverage.rural_radius_m:.0f} m（路网距离）<br>"
-        f"覆盖老人：规划前 {m.baseline / total:.1%} → 规划后 {m.objective / total:.1%}"
+        f"覆盖老人：规划前 {before / total:.1%} → 规划后 {after / total:.1%}"
         f"（新增 {len(proposed)} 处，{m.status}，gap {m.gap:.2%}）<hr style='margin:4px 0'>"
         f"<b>社区/村覆盖率</b>{bins}<hr style='margin:4px 0'>{kinds}"
         f"<div><span style='color:{OTHER_COLOUR}'>●</span> 其他养老设施</div>"

@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -24,7 +25,7 @@ from siting._errors import InputDataError, ScenarioError
 from siting._validate import preview
 from siting.coords import analysis_crs
 from siting.io import read
-from siting.models import MCLP, MCLPResult
+from siting.models import LSCP, MCLP, SiteGain, TargetCoverage
 from siting.rules import land_check
 from siting.rules.book import RuleBook, load_rules
 from siting.rules.checks import ComplianceData, check_all
@@ -55,7 +56,7 @@ class RunResult:
     demand: gpd.GeoDataFrame  # demand points with weight, radius_m, covered_before/after
     sites: pd.DataFrame  # every site column of the cost matrix: id, role, node, snap_m
     cost: sparse.csr_matrix
-    model: MCLPResult
+    model: ModelOutcome
     communities: pd.DataFrame  # coverage per 社区/村
     units: pd.DataFrame  # coverage per 街道/乡镇
     land: pd.DataFrame
@@ -149,6 +150,109 @@ def _sites(inp: Inputs, circle_types: tuple[str, ...]) -> pd.DataFrame:
         ],
         ignore_index=True,
     )
+
+
+@dataclass(frozen=True)
+class ModelOutcome:
+    """What any location model answered, in the shape the reports use."""
+
+    name: str
+    selected: tuple[str, ...]  # build order
+    gains: tuple[SiteGain, ...]
+    status: str
+    gap: float
+    solver: str
+    time_s: float
+    uncoverable: float
+    details: dict[str, Any]  # mclp: p, objective, bound; lscp/target: sites, lower_bound...
+
+
+def _solve(
+    sc: Scenario,
+    inp: Inputs,
+    sites: pd.DataFrame,
+    pts: pd.DataFrame,
+    cost: sparse.csr_matrix,
+    radius: np.ndarray,
+    existing: np.ndarray,
+) -> tuple[ModelOutcome, sparse.csr_matrix]:
+    m = sc.model
+    candidates = np.flatnonzero(sites["role"].to_numpy() == "candidate")
+    common = {
+        "fixed": existing,
+        "candidates": candidates,
+        "excluded": np.r_[_excluded_columns(sc, sites), _small_sites(sc, inp, sites)],
+        "site_ids": list(sites["id"]),
+    }
+    if m.name == "mclp":
+        model = MCLP.from_cost_matrix(
+            cost,
+            pts["weight"],
+            radius_m=radius,
+            p=m.p,
+            site_cost=_site_costs(sc, inp, sites),
+            budget=m.budget,
+            **common,
+        )
+        r = model.solve(method=m.method, time_limit_s=m.time_limit_s)
+        details = {
+            "p": r.p,
+            "objective": round(r.objective, 1),
+            "newly_covered": round(r.newly_covered, 1),
+            "bound": round(r.bound, 1),
+            "budget": m.budget,
+        }
+        return ModelOutcome(
+            "mclp", r.selected, r.gains, r.status, r.gap, r.solver, r.time_s, r.uncoverable, details
+        ), model.cover
+    demand_ids = [f"{c}#{n}" for c, n in zip(pts["community"], pts["node"], strict=True)]
+    if m.name == "lscp":
+        cov = LSCP.from_cost_matrix(
+            cost,
+            radius_m=radius,
+            weights=pts["weight"],
+            demand_ids=demand_ids,
+            exclude_uncoverable=m.exclude_uncoverable,
+            **common,
+        )
+    else:
+        cov = TargetCoverage.from_target(
+            cost,
+            radius_m=radius,
+            weights=pts["weight"],
+            target_share=float(m.target_share or 1.0),
+            demand_ids=demand_ids,
+            **common,
+        )
+    lr = cov.solve(method=m.method, time_limit_s=m.time_limit_s)
+    details = {
+        "objective": lr.objective,
+        "sites": lr.objective,
+        "lower_bound": lr.bound,
+        "target_share": m.target_share,
+    }
+    return ModelOutcome(
+        m.name,
+        lr.selected,
+        lr.gains,
+        lr.status,
+        lr.gap,
+        lr.solver,
+        lr.time_s,
+        lr.uncoverable,
+        details,
+    ), cov.cover
+
+
+def _small_sites(sc: Scenario, inp: Inputs, sites: pd.DataFrame) -> np.ndarray:
+    """Candidates with less land than ``model.min_land_area_m2`` (the candidate filter)."""
+    least = sc.model.min_land_area_m2
+    if least is None:
+        return np.array([], dtype=np.int64)
+    land = sites["id"].map(inp.candidates["land_area_m2"]).to_numpy(dtype=float)
+    small = (sites["role"].to_numpy() == "candidate") & (land < least)
+    log.info("candidate filter: %d candidate(s) under %.0f m² of land left out", small.sum(), least)
+    return np.flatnonzero(small)
 
 
 class RunCache:
@@ -252,23 +356,10 @@ def run(sc: Scenario, *, cache: RunCache | None = None) -> RunResult:
     t["costs_s"] = time.perf_counter() - start - sum(t.values())
 
     existing = np.flatnonzero(sites["role"].to_numpy() == "existing")
-    model = MCLP.from_cost_matrix(
-        cost,
-        pts["weight"],
-        radius_m=radius,
-        p=sc.model.p,
-        fixed=existing,
-        candidates=np.flatnonzero(sites["role"].to_numpy() == "candidate"),
-        excluded=_excluded_columns(sc, sites),
-        site_ids=list(sites["id"]),
-        site_cost=_site_costs(sc, inp, sites),
-        budget=sc.model.budget,
-    )
-    result = model.solve(method=sc.model.method, time_limit_s=sc.model.time_limit_s)
+    result, cover = _solve(sc, inp, sites, pts, cost, radius, existing)
     t["model_s"] = time.perf_counter() - start - sum(t.values())
 
     chosen = sites.index[sites["id"].isin(result.selected)].to_numpy()
-    cover = model.cover
     before = coverage.covered_by(cover, existing)
     after = coverage.covered_by(cover, np.r_[existing, chosen])
     nearest = coverage.nearest_m(cost, existing)
@@ -305,10 +396,11 @@ def run(sc: Scenario, *, cache: RunCache | None = None) -> RunResult:
     checked = _compliance_data(sc, inp, communities, by_unit, land, crs)
     compliance = check_all(book, checked)
     t["rules_s"] = time.perf_counter() - start - sum(t.values())
+    total = pts["weight"].sum()
     log.info(
         "elderly covered: %.1f%% before, %.1f%% after %d new site(s)",
-        100 * result.baseline / pts["weight"].sum(),
-        100 * result.objective / pts["weight"].sum(),
+        100 * (pts["weight"] * before).sum() / total,
+        100 * (pts["weight"] * after).sum() / total,
         len(result.selected),
     )
     return RunResult(

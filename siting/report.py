@@ -98,15 +98,13 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
             for r in tables["proposed_sites"].itertuples()
         ],
         "model": {
-            "name": sc.model.name,
-            "p": m.p,
-            "objective": round(m.objective, 1),
-            "newly_covered": round(m.newly_covered, 1),
-            "bound": round(m.bound, 1),
+            "name": m.name,
             "status": m.status,
             "gap": m.gap,
             "solver": m.solver,
             "time_s": round(m.time_s, 3),
+            "method": sc.model.method,
+            **m.details,
         },
         "land_check": [
             {

@@ -112,10 +112,19 @@ class Coverage(_Strict):
 
 
 class Model(_Strict):
-    """MCLP: at most ``p`` new sites and/or total ``budget`` (costs from ``cost_column`` of the
-    candidates); ``excluded`` candidate ids never open; ``method`` auto, exact or fast."""
+    """The location model.
 
-    name: Literal["mclp"] = "mclp"
+    ``mclp``: at most ``p`` new sites and/or total ``budget`` (costs from ``cost_column`` of the
+    candidates); ``lscp``: fewest sites covering every coverable elderly person
+    (``exclude_uncoverable`` to leave out those no site can reach); ``target``: fewest sites
+    reaching ``target_share``. For all: ``excluded`` candidate ids never open, candidates with
+    less than ``min_land_area_m2`` are left out, ``method`` auto, exact or fast.
+    """
+
+    name: Literal["mclp", "lscp", "target"] = "mclp"
+    target_share: Annotated[float, Field(gt=0, le=1)] | None = None
+    exclude_uncoverable: bool = False
+    min_land_area_m2: Annotated[float, Field(ge=0)] | None = None
     p: Annotated[int, Field(ge=0)] | None = None
     budget: Annotated[float, Field(ge=0)] | None = None
     cost_column: str | None = None
@@ -125,8 +134,10 @@ class Model(_Strict):
 
     @model_validator(mode="after")
     def _p_or_budget(self) -> Model:
-        if self.p is None and self.budget is None:
+        if self.name == "mclp" and self.p is None and self.budget is None:
             raise ValueError("give `p` (most new sites), `budget`, or both")
+        if self.name == "target" and self.target_share is None:
+            raise ValueError("the target model needs `target_share` (e.g. 0.9)")
         if self.budget is not None and self.cost_column is None:
             raise ValueError("`budget` needs `cost_column`: the candidates' cost column")
         return self

@@ -33,7 +33,7 @@ def test_land_budget_and_excluded_candidates(demo_copy: Path, demo_result) -> No
     assert first not in chosen
     assert land[chosen].sum() <= 6000
     assert len(chosen) <= 10
-    assert res.model.newly_covered < demo_result.model.newly_covered  # the budget binds
+    assert res.model.details["newly_covered"] < demo_result.model.details["newly_covered"]
 
 
 def test_bad_model_options_are_named(demo_copy: Path) -> None:
@@ -43,3 +43,29 @@ def test_bad_model_options_are_named(demo_copy: Path) -> None:
     _edit(demo_copy, "  excluded: [C999]\n", "  budget: 100\n  cost_column: price\n")
     with pytest.raises(InputDataError, match="'price' is not a column"):
         run(load(demo_copy))
+
+
+def test_lscp_and_target_models_in_a_scenario(demo_copy: Path) -> None:
+    from siting import ModelError
+
+    _edit(demo_copy, "  name: mclp\n  p: 10\n", "  name: lscp\n")
+    with pytest.raises(ModelError, match="out of reach of every candidate"):
+        run(load(demo_copy))  # the demo has elderly no candidate reaches: named, not dropped
+    _edit(demo_copy, "  name: lscp\n", "  name: lscp\n  exclude_uncoverable: true\n")
+    lscp = run(load(demo_copy))
+    assert lscp.model.details["sites"] == len(lscp.model.selected)
+    assert lscp.model.details["lower_bound"] <= len(lscp.model.selected)
+    assert lscp.demand.loc[~lscp.demand["covered_after"], "weight"].sum() == pytest.approx(
+        lscp.model.uncoverable
+    )  # everyone else is covered
+    _edit(
+        demo_copy,
+        "  name: lscp\n  exclude_uncoverable: true\n",
+        "  name: target\n  target_share: 0.7\n  min_land_area_m2: 1000\n",
+    )
+    target = run(load(demo_copy))
+    w = target.demand["weight"]
+    assert (w * target.demand["covered_after"]).sum() >= 0.7 * w.sum() - 1e-6
+    land = target.inputs.candidates["land_area_m2"]
+    assert (land[list(target.model.selected)] >= 1000).all()
+    assert len(target.model.selected) < len(lscp.model.selected)
