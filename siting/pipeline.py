@@ -44,6 +44,7 @@ class Inputs:
     candidates: gpd.GeoDataFrame
     compounds: pd.DataFrame | None = None
     district_stats: dict[str, float | str] | None = None
+    excluded_population: pd.DataFrame | None = None  # rows left out, with the reason
 
 
 @dataclass(frozen=True)
@@ -72,18 +73,30 @@ def load_inputs(sc: Scenario) -> Inputs:
     """Read and cross-check every input layer named by the scenario."""
     i = sc.inputs
     streets = read.read_boundaries(
-        i.streets.path, level="streets", columns=i.streets.columns, layer=i.streets.layer
+        i.streets.path,
+        level="streets",
+        columns=i.streets.columns,
+        layer=i.streets.layer,
+        repair=i.streets.repair,
+        max_area_change=i.streets.max_area_change,
     )
     communities = read.read_boundaries(
         i.communities.path,
         level="communities",
         columns=i.communities.columns,
         layer=i.communities.layer,
+        repair=i.communities.repair,
+        max_area_change=i.communities.max_area_change,
     )
     read.check_hierarchy(communities, streets, source=str(i.communities.path))
     table = read.read_table(i.population.path, id_cols=[i.population.columns.get("code", "code")])
-    communities = read.join_population(
-        communities, table, source=str(i.population.path), columns=i.population.columns
+    communities, excluded = read.join_population(
+        communities,
+        table,
+        source=str(i.population.path),
+        columns=i.population.columns,
+        nan_policy=i.population.nan_policy,
+        unmatched=i.population.unmatched,
     )
     facilities = read.read_points(
         i.facilities.path,
@@ -125,7 +138,7 @@ def load_inputs(sc: Scenario) -> Inputs:
             i.candidates.path,
         )
         candidates = candidates.assign(land_area_m2=0.0)
-    return Inputs(streets, communities, facilities, candidates, compounds, district_stats)
+    return Inputs(streets, communities, facilities, candidates, compounds, district_stats, excluded)
 
 
 def _sites(inp: Inputs, circle_types: tuple[str, ...]) -> pd.DataFrame:

@@ -102,7 +102,6 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
             "status": m.status,
             "gap": m.gap,
             "solver": m.solver,
-            "time_s": round(m.time_s, 3),
             "method": sc.model.method,
             **m.details,
         },
@@ -121,6 +120,7 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "land_rule": _rule_summary(res, "land_per_capita"),
         "projection": sc.projection.model_dump() if sc.projection else None,
         "inputs": {key: str(path) for key, path in sc.input_paths().items()},
+        "excluded_population": _excluded(res),
         "rules": {
             "set": res.rules.set_id,
             "chain": list(res.rules.titles),
@@ -130,8 +130,22 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "compliance_checks": len(tables["compliance"]),
         "compliance_failures": int((tables["compliance"]["pass"] == False).sum()),  # noqa: E712
         "compliance_no_data": int(tables["compliance"]["pass"].isna().sum()),
-        "timings_s": {k: round(v, 3) for k, v in res.timings_s.items()},
     }
+
+
+def _excluded(res: RunResult) -> list[dict[str, Any]]:
+    """Population rows the run left out, by the scenario's explicit choice, with the reason."""
+    frame = res.inputs.excluded_population
+    if frame is None or frame.empty:
+        return []
+    return [
+        {
+            "code": str(r["code"]),
+            "elderly": round(float(r["elderly_60plus"]), 1),
+            "reason": str(r["reason"]),
+        }
+        for r in frame.to_dict("records")
+    ]
 
 
 def _rule_summary(res: RunResult, rule_id: str) -> dict[str, Any]:
@@ -180,6 +194,12 @@ def write(res: RunResult, out_dir: Path) -> dict[str, Path]:
     tabs = tables(res)
     paths = {stem: write_csv(out_dir / f"{stem}.csv", t) for stem, t in tabs.items()}
     paths["summary"] = write_json(out_dir / "summary.json", _plain(summary(res, tabs)))
+    # run times vary from run to run: kept apart so the summary is byte-for-byte reproducible
+    times = {
+        **{k: round(v, 3) for k, v in res.timings_s.items()},
+        "model_solve_s": round(res.model.time_s, 3),
+    }
+    paths["timings"] = write_json(out_dir / "timings.json", times)
     return paths
 
 

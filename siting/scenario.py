@@ -39,6 +39,22 @@ class Layer(_Strict):
     layer: str | None = None
 
 
+class BoundaryLayer(Layer):
+    """Polygons: invalid ones are repaired (and reported) unless ``repair`` is false; a repair
+    changing an area by more than ``max_area_change`` (a share) is refused."""
+
+    repair: bool = True
+    max_area_change: Annotated[float, Field(ge=0, le=1)] = 0.01
+
+
+class PopulationLayer(Layer):
+    """The population table: ``nan_policy`` for missing figures (raise, zero, drop) and
+    ``unmatched`` for rows without a polygon (error, or exclude and list them)."""
+
+    nan_policy: Literal["raise", "drop", "zero"] = "raise"
+    unmatched: Literal["error", "exclude"] = "error"
+
+
 class PointLayer(Layer):
     """A facility or candidate layer; lon/lat tables must declare their coordinate system."""
 
@@ -50,9 +66,9 @@ class Network(_Strict):
 
 
 class Inputs(_Strict):
-    streets: Layer
-    communities: Layer
-    population: Layer
+    streets: BoundaryLayer
+    communities: BoundaryLayer
+    population: PopulationLayer
     facilities: PointLayer
     candidates: PointLayer
     network: Network

@@ -41,7 +41,8 @@ def test_codes_keep_leading_zeros_from_csv_and_join(tmp_path: Path) -> None:
         "code,elderly_60plus,residents,households\n011000001001,10,50,20\n011000001002,5,30,12\n",
         encoding="utf-8",
     )
-    joined = join_population(units, read_table(csv), source=str(csv))
+    joined, excluded = join_population(units, read_table(csv), source=str(csv))
+    assert excluded.empty
     assert list(joined.index) == ["011000001001", "011000001002"]
     assert joined["elderly_60plus"].tolist() == [10, 5]
 
@@ -83,8 +84,11 @@ def test_bad_population_values_are_listed_by_code(tmp_path: Path) -> None:
             "households": [1, 1],
         }
     )
-    with pytest.raises(InputDataError, match=r"elderly_60plus.*'A1', 'A2'"):
+    with pytest.raises(InputDataError) as err:
         join_population(units, table, source="pop.csv")
+    assert "negative figures for codes ['A1']" in str(err.value)
+    assert "'elderly_60plus' is empty, non-numeric or negative for ids ['A2']" in str(err.value)
+    assert "nan_policy" in str(err.value)  # the fix is named
 
 
 def test_boundaries_without_crs_duplicates_and_missing_columns(tmp_path: Path) -> None:
@@ -139,3 +143,55 @@ def test_atomic_writers_leave_no_temporary_files(tmp_path: Path) -> None:
     write_csv(tmp_path / "b.csv", pd.DataFrame({"名称": ["幸福社区"]}))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.csv"]
     assert (tmp_path / "b.csv").read_bytes().startswith("\ufeff".encode())  # BOM for Excel
+
+
+def test_nan_policy_and_zones_without_polygons(tmp_path: Path) -> None:
+    units = read_boundaries(_communities(tmp_path, ["A1", "A2"]), level="communities")
+    table = pd.DataFrame(
+        {
+            "code": ["A1", "A2", "Z9"],
+            "elderly_60plus": [10, None, 700],
+            "residents": [50, 60, 3000],
+            "households": [20, 25, 900],
+        }
+    )
+    zero, out = join_population(units, table.iloc[:2], source="p.csv", nan_policy="zero")
+    assert zero.loc["A2", "elderly_60plus"] == 0
+    assert out.empty
+    dropped, out = join_population(
+        units, table, source="p.csv", nan_policy="drop", unmatched="exclude"
+    )
+    assert list(dropped.index) == ["A1"]
+    assert sorted(out["code"]) == ["A2", "Z9"]  # both listed, with the reason
+    assert out.set_index("code").loc["Z9", "elderly_60plus"] == 700
+    assert "without a boundary polygon" in out.set_index("code").loc["Z9", "reason"]
+    with pytest.raises(InputDataError, match="unmatched: exclude"):
+        join_population(units, table, source="p.csv", nan_policy="zero")
+
+
+def test_invalid_polygons_are_repaired_and_reported(tmp_path: Path) -> None:
+    from shapely.geometry import Polygon
+
+    from siting import SitingWarning
+
+    def layer(name: str, ring: list[tuple[float, float]]) -> Path:
+        geom = Polygon([(115.0 + x * 1e-3, 35.7 + y * 1e-3) for x, y in ring])
+        frame = gpd.GeoDataFrame(
+            {"code": ["B1"], "name": ["某社区"], "street_code": ["S"], "kind": ["社区"]},
+            geometry=[geom],
+            crs=4326,
+        )
+        frame.to_file(tmp_path / name, driver="GeoJSON")
+        return tmp_path / name
+
+    # a square whose ring crosses itself in a tiny loop at one corner: a small repair
+    loop = layer("loop.geojson", [(0, 0), (10, 0), (10, 10), (0, 10), (0.1, -0.05), (0, 0)])
+    with pytest.warns(SitingWarning, match=r"repaired 1 invalid polygon.*B1 \(0\.\d\d%\)"):
+        fixed = read_boundaries(loop, level="communities")
+    assert fixed.geometry.iloc[0].is_valid
+    with pytest.raises(InputDataError, match="allow `repair`"):
+        read_boundaries(loop, level="communities", repair=False)
+    # a bow-tie has no meaningful area: its repair is refused, not guessed
+    bowtie = layer("bowtie.geojson", [(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])
+    with pytest.raises(InputDataError, match="more than 1%"):
+        read_boundaries(bowtie, level="communities")

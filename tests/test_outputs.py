@@ -110,3 +110,18 @@ def test_batch_run_reuses_and_compare_writes_everything(
     for name in ("compare.xlsx", "compare.html", "compare_map.html"):
         assert (cmp / name).stat().st_size > 1000
     assert "规划后覆盖率变化" in (cmp / "compare_map.html").read_text(encoding="utf-8")
+
+
+def test_same_inputs_same_bytes(demo_copy: Path, tmp_path: Path) -> None:
+    """Tables and summary are byte-for-byte reproducible (the map's element ids are random)."""
+    for out in ("a", "b"):
+        assert main(["run", str(demo_copy), "--out", str(tmp_path / out)]) == 0
+    for name in (
+        "summary.json",
+        "coverage_by_community.csv",
+        "coverage_by_unit.csv",
+        "proposed_sites.csv",
+        "land_check.csv",
+        "compliance.csv",
+    ):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

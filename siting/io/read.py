@@ -9,15 +9,17 @@ Problems are collected and raised together, naming the file, the column, the ids
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, NamedTuple, TypeVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
-from siting._errors import InputDataError, InputFileNotFoundError
+from siting._errors import InputDataError, InputFileNotFoundError, SitingWarning
 from siting._validate import Problems, preview, require_columns
 from siting.coords import GEOGRAPHIC_EPSG, check_lonlat, to_wgs84
 
@@ -128,8 +130,14 @@ def read_boundaries(
     level: str,
     columns: Mapping[str, str] | None = None,
     layer: str | None = None,
+    repair: bool = True,
+    max_area_change: float = 0.01,
 ) -> gpd.GeoDataFrame:
     """Read 街道/乡镇 (``level="streets"``) or 社区/村 (``level="communities"``) polygons.
+
+    Invalid polygons (self-intersections, bow-ties) are repaired (``make_valid``, polygon parts
+    kept) and reported with their area change; a change above ``max_area_change`` (a share) is
+    refused, as is any invalid polygon when ``repair`` is False.
 
     Canonical columns: ``code``, ``name``, ``kind`` (街道/乡镇 or 社区/村; ``urban``/``rural``
     also accepted) and, for communities, ``street_code`` (the 街道/乡镇 it belongs to).
@@ -169,17 +177,59 @@ def read_boundaries(
     if empty.any():
         problems.add(f"codes {preview(frame.loc[empty, 'code'].tolist())} have no geometry")
     invalid = ~empty & ~frame.geometry.is_valid
-    if invalid.any():
+    if invalid.any() and not repair:
         problems.add(
-            f"codes {preview(frame.loc[invalid, 'code'].tolist())} have invalid "
-            "polygons (self-intersections); repair them (QGIS: Fix geometries)"
+            f"{int(invalid.sum())} invalid polygon(s) (self-intersections), codes "
+            f"{preview(frame.loc[invalid, 'code'].tolist())}; repair them (QGIS: Fix "
+            "geometries) or allow `repair`"
         )
     problems.raise_if_any(InputDataError)
+    if invalid.any():
+        frame = _repair(frame, invalid, path, max_area_change)
     frame["kind"] = kinds
     out = frame.to_crs(4326).set_index("code", drop=False)
     out.index.name = "id"
     log.info("read %d %s from %s", len(out), level, path.name)
     return out
+
+
+def _polygon_parts(geom: object) -> object:
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def _repair(
+    frame: gpd.GeoDataFrame, invalid: pd.Series, path: Path, max_area_change: float
+) -> gpd.GeoDataFrame:
+    """make_valid the invalid polygons, keep their polygon parts, report the area change."""
+    frame = frame.copy()
+    metric = (
+        frame.loc[invalid].geometry.to_crs(frame.estimate_utm_crs())
+        if frame.crs.is_geographic
+        else frame.loc[invalid].geometry
+    )
+    before = metric.area.to_numpy()
+    fixed = [_polygon_parts(g) for g in shapely.make_valid(frame.loc[invalid].geometry.to_numpy())]
+    fixed_series = gpd.GeoSeries(fixed, index=frame.index[invalid], crs=frame.crs)
+    after = (fixed_series.to_crs(metric.crs) if frame.crs.is_geographic else fixed_series).area
+    change = np.abs(after.to_numpy() - before) / np.where(before > 0, before, 1.0)
+    codes = frame.loc[invalid, "code"].tolist()
+    report = ", ".join(f"{c} ({100 * x:.2f}%)" for c, x in zip(codes[:10], change, strict=False))
+    if (change > max_area_change).any():
+        bad = [c for c, x in zip(codes, change, strict=True) if x > max_area_change]
+        raise InputDataError(
+            f"{path}: repairing invalid polygons would change the area of "
+            f"codes {preview(bad)} by more than {max_area_change:.0%}: fix them "
+            "by hand (QGIS: Fix geometries) and check the result"
+        )
+    message = (
+        f"{path}: repaired {len(codes)} invalid polygon(s) (make_valid, polygon parts "
+        f"kept); area change: {report}"
+    )
+    log.warning(message)
+    warnings.warn(message, SitingWarning, stacklevel=3)
+    frame.loc[invalid, "geometry"] = fixed_series
+    return frame
 
 
 def read_points(
@@ -241,17 +291,30 @@ def read_points(
     return out
 
 
+class Joined(NamedTuple):
+    """社区/村 with their population, and every population row left out with the reason."""
+
+    units: gpd.GeoDataFrame
+    excluded: pd.DataFrame  # code, elderly_60plus, reason
+
+
 def join_population(
     units: gpd.GeoDataFrame,
     table: pd.DataFrame,
     *,
     source: str,
     columns: Mapping[str, str] | None = None,
-) -> gpd.GeoDataFrame:
+    nan_policy: Literal["raise", "drop", "zero"] = "raise",
+    unmatched: Literal["error", "exclude"] = "error",
+) -> Joined:
     """Attach ``elderly_60plus``, ``residents`` and ``households`` to 社区/村 by ``code``.
 
-    Every polygon must have a row and every row a polygon: either kind of mismatch is an error
-    that lists the codes, so no elderly are silently dropped.
+    Every polygon must have a row. A row without a polygon (a development zone with
+    statistics but no boundary) stops the run with the codes listed, unless ``unmatched`` is
+    ``exclude``: it is then left out and returned in ``excluded``. Missing or non-numeric
+    figures stop the run (``nan_policy="raise"``), or set the 社区/村 to 0 (``zero``), or leave
+    it out (``drop``, listed in ``excluded``); negative figures always stop it. Totals are
+    logged before and after, so nothing leaves silently.
     """
     table = _rename(table, columns)
     problems = Problems(source)
@@ -261,7 +324,45 @@ def join_population(
     table = table.copy()
     table["code"] = _string_ids(table["code"])
     _check_ids(problems, table["code"], "code")
-    _check_numbers(problems, table, needed[1:], "code")
+    problems.raise_if_any(InputDataError)
+    values = table[needed[1:]].apply(pd.to_numeric, errors="coerce")
+    negative = (values < 0).any(axis=1)
+    if negative.any():
+        problems.add(
+            f"negative figures for codes {preview(table.loc[negative, 'code'].tolist())}"
+            "; population counts cannot be negative"
+        )
+    missing = values.isna().any(axis=1) & ~negative
+    excluded = []
+    if missing.any() and nan_policy == "raise":
+        _check_numbers(problems, table.loc[missing].copy(), needed[1:], "code")
+        problems.add(
+            "set `nan_policy: zero` (count them as 0) or `drop` (leave the 社区/村 "
+            "out, listed) if that is what the figures mean"
+        )
+    elif missing.any():
+        codes = table.loc[missing, "code"].tolist()
+        log.warning(
+            "%s: %d row(s) with missing figures, codes %s: %s",
+            source,
+            len(codes),
+            preview(codes),
+            "set to 0" if nan_policy == "zero" else "left out",
+        )
+        if nan_policy == "zero":
+            values = values.fillna(0.0)
+        else:
+            excluded += [
+                {
+                    "code": c,
+                    "elderly_60plus": values.loc[i, "elderly_60plus"],
+                    "reason": "missing population figures (nan_policy: drop)",
+                }
+                for i, c in zip(table.index[missing], codes, strict=True)
+            ]
+            units = units.drop(index=[c for c in codes if c in units.index])
+            values, table = values[~missing], table[~missing]
+    table = table.assign(**{c: values[c] for c in needed[1:]})
     no_row = sorted(set(units.index) - set(table["code"]))
     no_polygon = sorted(set(table["code"].dropna()) - set(units.index))
     if no_row:
@@ -269,22 +370,34 @@ def join_population(
             f"{len(no_row)} 社区/村 in the boundaries have no population row: codes "
             f"{preview(no_row)}; add rows or check the codes (leading zeros?)"
         )
-    if no_polygon:
+    if no_polygon and unmatched == "error":
         lost = table.loc[table["code"].isin(no_polygon), "elderly_60plus"].sum()
         problems.add(
             f"{len(no_polygon)} population rows match no boundary polygon: codes "
-            f"{preview(no_polygon)} ({lost:,.0f} elderly); add their polygons or "
-            "remove the rows"
+            f"{preview(no_polygon)} ({lost:,.0f} elderly); add their polygons, remove the "
+            "rows, or set `unmatched: exclude` to leave them out (listed in summary.json)"
         )
     problems.raise_if_any(InputDataError)
+    for code in no_polygon:
+        excluded.append(
+            {
+                "code": code,
+                "elderly_60plus": float(table.loc[table["code"] == code, "elderly_60plus"].iloc[0]),
+                "reason": "statistics without a boundary polygon (unmatched: exclude)",
+            }
+        )
     joined = units.join(table.set_index("code")[needed[1:]], how="left")
+    out = pd.DataFrame(excluded, columns=["code", "elderly_60plus", "reason"])
     log.info(
-        "joined population: %d 社区/村, %s elderly (60+), %s residents",
+        "joined population: %d 社区/村, %s elderly (60+), %s residents; %d row(s) left out "
+        "(%s elderly)",
         len(joined),
         f"{joined['elderly_60plus'].sum():,.0f}",
         f"{joined['residents'].sum():,.0f}",
+        len(out),
+        f"{out['elderly_60plus'].sum():,.0f}",
     )
-    return joined
+    return Joined(joined, out)
 
 
 def check_hierarchy(
