@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from siting._errors import InputDataError, InputFileNotFoundError, NetworkError
+from siting.io.read import read_vector
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def walk_graph_from_road_layer(
     highway_column: str = "highway",
     layer: str | None = None,
     snap_m: float = 0.5,
+    encoding: str | None = None,
 ) -> nx.MultiDiGraph:
     """Build a projected walking graph from a road line layer (the bureau's own roads).
 
@@ -111,7 +113,7 @@ def walk_graph_from_road_layer(
     path = Path(path)
     if not path.exists():
         raise InputFileNotFoundError(f"road layer {str(path)!r} does not exist")
-    lines = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    lines = read_vector(path, layer=layer, encoding=encoding)
     if lines.crs is None:
         if layer_crs is None:
             raise InputDataError(

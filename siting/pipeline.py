@@ -79,6 +79,7 @@ def load_inputs(sc: Scenario) -> Inputs:
         layer=i.streets.layer,
         repair=i.streets.repair,
         max_area_change=i.streets.max_area_change,
+        encoding=i.streets.encoding,
     )
     communities = read.read_boundaries(
         i.communities.path,
@@ -87,6 +88,7 @@ def load_inputs(sc: Scenario) -> Inputs:
         layer=i.communities.layer,
         repair=i.communities.repair,
         max_area_change=i.communities.max_area_change,
+        encoding=i.communities.encoding,
     )
     read.check_hierarchy(communities, streets, source=str(i.communities.path))
     table = read.read_table(i.population.path, id_cols=[i.population.columns.get("code", "code")])
@@ -103,6 +105,7 @@ def load_inputs(sc: Scenario) -> Inputs:
         role="facilities",
         coord_system=i.facilities.coord_system,
         columns=i.facilities.columns,
+        encoding=i.facilities.encoding,
         numeric=["land_area_m2"],
         required=["type"],
     )
@@ -111,6 +114,7 @@ def load_inputs(sc: Scenario) -> Inputs:
         role="candidates",
         coord_system=i.candidates.coord_system,
         columns=i.candidates.columns,
+        encoding=i.candidates.encoding,
     )
     clash = sorted(set(facilities.index) & set(candidates.index))
     if clash:

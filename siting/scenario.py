@@ -37,6 +37,7 @@ class Layer(_Strict):
     path: Path
     columns: dict[str, str] = Field(default_factory=dict)
     layer: str | None = None
+    encoding: str | None = None  # a Shapefile's text encoding, if its .cpg is missing or wrong
 
 
 class BoundaryLayer(Layer):

@@ -195,3 +195,32 @@ def test_invalid_polygons_are_repaired_and_reported(tmp_path: Path) -> None:
     bowtie = layer("bowtie.geojson", [(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])
     with pytest.raises(InputDataError, match="more than 1%"):
         read_boundaries(bowtie, level="communities")
+
+
+def test_gbk_shapefile_without_cpg_is_detected(tmp_path: Path) -> None:
+    from siting import SitingWarning
+    from siting.io.encoding import shapefile_encoding
+
+    frame = gpd.GeoDataFrame(
+        {
+            "code": ["410902001001", "410902001002"],
+            "name": ["胜利路社区", "建设路社区"],
+            "street": ["S1", "S1"],
+            "kind": ["社区", "社区"],
+        },
+        geometry=[box(115.0, 35.7, 115.01, 35.71), box(115.01, 35.7, 115.02, 35.71)],
+        crs=4326,
+    )
+    path = tmp_path / "社区_gbk.shp"
+    frame.to_file(path, encoding="gbk")
+    path.with_suffix(".cpg").unlink()  # as many bureau files come: no .cpg ...
+    dbf = path.with_suffix(".dbf")
+    raw = bytearray(dbf.read_bytes())
+    raw[29] = 0  # ... and no language driver byte
+    dbf.write_bytes(bytes(raw))
+    with pytest.warns(SitingWarning, match="GB18030"):
+        units = read_boundaries(path, level="communities", columns={"street_code": "street"})
+    assert units["name"].tolist() == ["胜利路社区", "建设路社区"]  # not mojibake
+    assert shapefile_encoding(path, "gbk") == "gbk"  # an explicit encoding wins
+    path.with_suffix(".cpg").write_text("936", encoding="ascii")
+    assert shapefile_encoding(path) == "gbk"  # the .cpg code page

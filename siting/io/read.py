@@ -22,6 +22,7 @@ import shapely
 from siting._errors import InputDataError, InputFileNotFoundError, SitingWarning
 from siting._validate import Problems, preview, require_columns
 from siting.coords import GEOGRAPHIC_EPSG, check_lonlat, to_wgs84
+from siting.io.encoding import shapefile_encoding
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,21 @@ def _check_numbers(
         frame[col] = values
 
 
+def read_vector(
+    path: str | Path, *, layer: str | None = None, encoding: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read a vector layer; a Shapefile's text encoding is detected (:mod:`.encoding`)."""
+    path = Path(path)
+    options: dict[str, str] = {}
+    if path.suffix.lower() == ".shp":
+        options["encoding"] = shapefile_encoding(path, encoding)
+    elif encoding:
+        options["encoding"] = encoding
+    if layer:
+        options["layer"] = layer
+    return gpd.read_file(path, **options)
+
+
 def read_table(
     path: str | Path, *, id_cols: Sequence[str] = ("code",), sheet: str | int = 0
 ) -> pd.DataFrame:
@@ -132,6 +148,7 @@ def read_boundaries(
     layer: str | None = None,
     repair: bool = True,
     max_area_change: float = 0.01,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read 街道/乡镇 (``level="streets"``) or 社区/村 (``level="communities"``) polygons.
 
@@ -144,7 +161,7 @@ def read_boundaries(
     The result is indexed by ``code`` (text) in EPSG:4326. A file without a CRS is an error.
     """
     path = _existing(path, f"{level} boundary")
-    frame = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    frame = read_vector(path, layer=layer, encoding=encoding)
     frame = _rename(frame, columns)
     problems = Problems(str(path))
     needed = ["code", "name", "kind"] + (["street_code"] if level == "communities" else [])
@@ -240,6 +257,7 @@ def read_points(
     columns: Mapping[str, str] | None = None,
     numeric: Sequence[str] = (),
     required: Sequence[str] = (),
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read facilities or candidate sites as points in WGS-84, indexed by ``id`` (text).
 
@@ -270,7 +288,7 @@ def read_points(
             crs=GEOGRAPHIC_EPSG.get(coord_system, 4326),
         )
     else:
-        frame = _rename(gpd.read_file(path), columns)
+        frame = _rename(read_vector(path, encoding=encoding), columns)
         require_columns(problems, list(frame.columns), ["id", *numeric, *required])
         problems.raise_if_any(InputDataError)
         if frame.crs is None:
