@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from siting._errors import InputDataError, InputFileNotFoundError, NetworkError
+from siting.coords import GEOGRAPHIC_EPSG, to_wgs84
 from siting.io.read import read_vector
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ def walk_graph_from_road_layer(
     *,
     crs: str,
     layer_crs: str | None = None,
+    coord_system: str | None = None,
     highway_column: str = "highway",
     layer: str | None = None,
     snap_m: float = 0.5,
@@ -107,21 +109,25 @@ def walk_graph_from_road_layer(
         The metric analysis CRS.
     layer_crs
         The layer's CRS when the file has none (a Shapefile without ``.prj``), e.g.
-        ``"EPSG:4326"``; never assumed. A file with a CRS must not be overridden by a different
-        one.
+        ``"EPSG:4326"``; never assumed.
+    coord_system
+        Or the lon/lat system of a layer without a CRS: ``wgs84``, ``cgcs2000``, ``gcj02``,
+        ``bd09`` (the last two are converted to WGS-84 vertex by vertex).
     """
     path = Path(path)
     if not path.exists():
         raise InputFileNotFoundError(f"road layer {str(path)!r} does not exist")
     lines = read_vector(path, layer=layer, encoding=encoding)
     if lines.crs is None:
-        if layer_crs is None:
+        if layer_crs is None and coord_system is None:
             raise InputDataError(
                 f"{path}: the road layer has no coordinate reference system "
-                "(no .prj?); declare it, e.g. layer_crs='EPSG:4326' for "
-                "WGS-84 lon/lat"
+                "(no .prj?); declare its `coord_system` (wgs84, cgcs2000, "
+                "gcj02, bd09) in the scenario's inputs.network"
             )
-        lines = lines.set_crs(layer_crs)
+        lines = lines.set_crs(layer_crs or f"EPSG:{GEOGRAPHIC_EPSG.get(coord_system or '', 4326)}")
+    if coord_system in ("gcj02", "bd09"):
+        lines = _to_wgs84_lines(lines, coord_system)
     lines = lines.explode(index_parts=False)
     lines = lines[lines.geometry.geom_type == "LineString"].to_crs(crs)
     if highway_column in lines:
@@ -158,6 +164,17 @@ def walk_graph_from_road_layer(
     G = ox.graph_from_gdfs(nodes, edges, graph_attrs={"crs": crs})
     log_components(G, source=path.name)
     return G
+
+
+def _to_wgs84_lines(lines: gpd.GeoDataFrame, coord_system: str) -> gpd.GeoDataFrame:
+    def move(xy: np.ndarray) -> np.ndarray:
+        lon, lat = to_wgs84(xy[:, 0], xy[:, 1], coord_system)
+        return np.column_stack([lon, lat])
+
+    out = lines.to_crs(4326).copy()
+    out["geometry"] = shapely.transform(out.geometry.to_numpy(), move)
+    log.info("road layer: converted %d lines from %s to WGS-84", len(out), coord_system)
+    return out
 
 
 def log_components(G: nx.MultiDiGraph, *, source: str) -> None:

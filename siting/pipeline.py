@@ -298,13 +298,23 @@ class RunCache:
 def _network(
     sc: Scenario, crs: str, cache: RunCache | None
 ) -> tuple[nx.MultiDiGraph, costs.WalkArrays, tuple[object, ...]]:
-    path = Path(sc.inputs.network.osm_file)
+    path = Path(sc.inputs.network.path)
     key = RunCache.network_key(path, crs)
     if cache is not None and key in cache.networks:
         cache.hits += 1
         log.info("reusing the walking network of %s from an earlier scenario", path.name)
         return (*cache.networks[key], key)
-    G = network.walk_graph_from_osm_file(path, crs=crs)
+    net = sc.inputs.network
+    if net.osm_file is not None:
+        G = network.walk_graph_from_osm_file(path, crs=crs)
+    else:
+        G = network.walk_graph_from_road_layer(
+            path,
+            crs=crs,
+            coord_system=net.coord_system,
+            highway_column=net.highway_column,
+            encoding=net.encoding,
+        )
     arrays = costs.walk_arrays(G)
     if cache is not None:
         cache.networks[key] = (G, arrays)

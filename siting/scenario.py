@@ -63,7 +63,27 @@ class PointLayer(Layer):
 
 
 class Network(_Strict):
-    osm_file: Path
+    """The walking network: an OpenStreetMap XML file, or the bureau's own road layer.
+
+    A road layer without a CRS (a Shapefile without .prj) must declare ``coord_system``;
+    GCJ-02 and BD-09 lines are converted to WGS-84 vertex by vertex.
+    """
+
+    osm_file: Path | None = None
+    road_layer: Path | None = None
+    coord_system: CoordSystemName | None = None
+    highway_column: str = "highway"
+    encoding: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Network:
+        if (self.osm_file is None) == (self.road_layer is None):
+            raise ValueError("give exactly one of `osm_file` and `road_layer`")
+        return self
+
+    @property
+    def path(self) -> Path:
+        return self.osm_file if self.osm_file is not None else self.road_layer  # type: ignore[return-value]
 
 
 class Inputs(_Strict):
@@ -239,7 +259,9 @@ class Scenario(_Strict):
             "inputs.population.path": i.population.path,
             "inputs.facilities.path": i.facilities.path,
             "inputs.candidates.path": i.candidates.path,
-            "inputs.network.osm_file": i.network.osm_file,
+            (
+                "inputs.network.osm_file" if i.network.osm_file else "inputs.network.road_layer"
+            ): i.network.path,
         }
         for key in ("compounds", "district_stats"):
             layer = getattr(i, key)
@@ -259,7 +281,7 @@ def _resolve(data: dict[str, object], base: Path) -> None:
         return
     for entry in inputs.values():
         if isinstance(entry, dict):
-            for key in ("path", "osm_file"):
+            for key in ("path", "osm_file", "road_layer"):
                 if isinstance(entry.get(key), str):
                     entry[key] = str((base / entry[key]).resolve())
 
