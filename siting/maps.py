@@ -463,9 +463,11 @@ def write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
         res.inputs.streets.to_crs(res.crs).boundary.plot(ax=ax, color="#222222", linewidth=1.0)
         fac = res.inputs.facilities.to_crs(res.crs)
         serving = fac["type"].isin(res.scenario.coverage.facility_types)
-        fac[serving].plot(ax=ax, color="#2166ac", markersize=14, zorder=3)
+        if serving.any():
+            fac[serving].plot(ax=ax, color="#2166ac", markersize=14, zorder=3)
         new = res.proposed.to_crs(res.crs)
-        new.plot(ax=ax, color=PROPOSED_COLOUR, markersize=60, edgecolor="white", zorder=4)
+        if len(new):
+            new.plot(ax=ax, color=PROPOSED_COLOUR, markersize=60, edgecolor="white", zorder=4)
         for order, geom in zip(new["build_order"], new.geometry, strict=True):
             ax.annotate(
                 str(order),

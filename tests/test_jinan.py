@@ -5,6 +5,8 @@ Skips when the shared data folder is absent (it is never copied into the reposit
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -58,3 +60,20 @@ def test_engine_equals_networkx_on_the_real_network(workload) -> None:
     covered = np.diff(result.matrix.indptr) > 0
     share = wl.demand_w[covered].sum() / wl.demand_w.sum()
     assert 0.9 < share <= 1.0  # with a centre at every node, nearly everyone is within 900 m
+
+
+def test_example_runs_the_whole_pipeline_on_jinan(tmp_path: Path) -> None:
+    import json
+    import runpy
+
+    example = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / "jinan.py"))
+    out = tmp_path / "jinan"
+    assert example["main"]([str(jinan_dir()), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    census = pd.read_csv(jinan_dir() / "census2020_districts.csv", dtype={"区划代码": str})
+    expected = census.loc[census["区划代码"].isin(COVERED), "pop_60plus"].sum()
+    assert summary["elderly_total"] == pytest.approx(expected)
+    assert summary["urban_radius_m"] == 900
+    assert len(summary["new_sites"]) == 20
+    for name in ("map.html", "coverage_by_community.csv", "proposed_sites.csv", "report.xlsx"):
+        assert (out / name).exists()
