@@ -167,3 +167,59 @@ def analysis_crs(lon: float) -> str:
     epsg = 4534 + (cm - 75) // 3
     log.info("analysis CRS: EPSG:%d (CGCS2000 / 3-degree Gauss-Krüger CM %dE)", epsg, cm)
     return f"EPSG:{epsg}"
+
+
+def check_layer_in_china(
+    frame: object,
+    *,
+    source: str,
+    original_crs: object,
+    original_bounds: tuple[float, float, float, float],
+) -> None:
+    """Raise if a layer, reprojected to WGS-84, does not lie in China; name the likely cause.
+
+    Catches a Gauss-Krüger layer whose eastings carry the zone prefix (39500000) under a CRS
+    without it (500000) or the reverse, and projected metres labelled as degrees.
+    """
+    import geopandas as gpd
+    from pyproj import CRS
+
+    gdf = frame if isinstance(frame, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=frame)
+    if gdf.empty:
+        return
+    pts = gdf.geometry.representative_point()
+    bad = ~in_china(pts.x.to_numpy(), pts.y.to_numpy())
+    if not bad.any():
+        return
+    crs = CRS.from_user_input(original_crs)
+    min_x = original_bounds[0]
+    hint = "the coordinates do not fit the layer's CRS; check the .prj / CRS"
+    if crs.is_projected:
+        easting = (
+            next(
+                (p.value for p in crs.coordinate_operation.params if "easting" in p.name.lower()),
+                0.0,
+            )
+            if crs.coordinate_operation
+            else 0.0
+        )
+        if min_x > 1e7 > easting:
+            hint = (
+                "the eastings carry a Gauss-Krüger zone prefix (like 39500000) but the CRS "
+                f"{crs.name!r} has none: use the CRS with the zone prefix (CGCS2000 3-degree "
+                "zones: EPSG:4513-4533)"
+            )
+        elif min_x < 1e7 < easting:
+            hint = (
+                f"the CRS {crs.name!r} expects eastings with the zone prefix but the data has "
+                "none: use the CRS without it (CGCS2000 3-degree zones: EPSG:4534-4554)"
+            )
+    elif max(abs(v) for v in original_bounds) > 1000:
+        hint = (
+            "the layer says degrees but holds values like metres: give it its projected "
+            "CRS (e.g. a CGCS2000 Gauss-Krüger zone)"
+        )
+    raise InputDataError(
+        f"{source}: {int(bad.sum())} of {len(pts)} features fall outside "
+        f"China after reprojection: {hint}"
+    )

@@ -67,3 +67,28 @@ def test_analysis_crs_is_the_nearest_gauss_kruger_zone() -> None:
     assert analysis_crs(117.1) == "EPSG:4548"  # Jinan, CM 117E
     with pytest.raises(InputDataError):
         analysis_crs(2.35)
+
+
+def test_gauss_kruger_zone_prefix_and_degree_mixups_are_named(tmp_path) -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from siting.io.read import read_boundaries
+
+    def layer(name: str, geom: object, crs: str):
+        path = tmp_path / name
+        gpd.GeoDataFrame(
+            {"code": ["S1"], "name": ["某街道"], "kind": ["街道"]}, geometry=[geom], crs=crs
+        ).to_file(path, driver="GPKG")
+        return path
+
+    # CGCS2000 CM 114E without prefix (EPSG:4547) but eastings written with zone prefix 38
+    prefixed = layer("a.gpkg", box(38_500_000, 3_950_000, 38_501_000, 3_951_000), "EPSG:4547")
+    with pytest.raises(InputDataError, match=r"zone prefix.*EPSG:4513-4533"):
+        read_boundaries(prefixed, level="streets")
+    # the same metres labelled as degrees
+    degrees = layer("b.gpkg", box(500_000, 3_950_000, 501_000, 3_951_000), "EPSG:4490")
+    with pytest.raises(InputDataError, match="holds values like metres"):
+        read_boundaries(degrees, level="streets")
+    right = layer("c.gpkg", box(500_000, 3_950_000, 501_000, 3_951_000), "EPSG:4547")
+    assert len(read_boundaries(right, level="streets")) == 1

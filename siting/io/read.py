@@ -21,7 +21,7 @@ import shapely
 
 from siting._errors import InputDataError, InputFileNotFoundError, SitingWarning
 from siting._validate import Problems, preview, require_columns
-from siting.coords import GEOGRAPHIC_EPSG, check_lonlat, to_wgs84
+from siting.coords import GEOGRAPHIC_EPSG, check_layer_in_china, check_lonlat, to_wgs84
 from siting.io.encoding import shapefile_encoding
 
 log = logging.getLogger(__name__)
@@ -205,6 +205,9 @@ def read_boundaries(
         frame = _repair(frame, invalid, path, max_area_change)
     frame["kind"] = kinds
     out = frame.to_crs(4326).set_index("code", drop=False)
+    check_layer_in_china(
+        out, source=str(path), original_crs=frame.crs, original_bounds=tuple(frame.total_bounds)
+    )
     out.index.name = "id"
     log.info("read %d %s from %s", len(out), level, path.name)
     return out
