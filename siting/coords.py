@@ -195,14 +195,13 @@ def check_layer_in_china(
     min_x = original_bounds[0]
     hint = "the coordinates do not fit the layer's CRS; check the .prj / CRS"
     if crs.is_projected:
-        easting = (
-            next(
-                (p.value for p in crs.coordinate_operation.params if "easting" in p.name.lower()),
-                0.0,
-            )
-            if crs.coordinate_operation
-            else 0.0
-        )
+        op = crs.coordinate_operation
+        eastings = [
+            float(p.value)
+            for p in (op.params if op is not None else [])
+            if "easting" in p.name.lower()
+        ]
+        easting = eastings[0] if eastings else 0.0
         if min_x > 1e7 > easting:
             hint = (
                 "the eastings carry a Gauss-Krüger zone prefix (like 39500000) but the CRS "
