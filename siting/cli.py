@@ -122,6 +122,19 @@ def _run_one(sc: Scenario, out: Path, cache: RunCache) -> None:
     print(f"  outputs in {out}/: " + ", ".join(sorted(p.name for p in written.values())))
 
 
+def _check_data(args: argparse.Namespace) -> int:
+    from siting import scenario
+    from siting.checkdata import check_data, exit_code, format_report
+
+    try:
+        findings = check_data(scenario.load(args.scenario))
+    except SitingError as exc:
+        print(f"✘ must fix  scenario     {exc}\n\n1 problem(s) to fix, 0 to check")
+        return 1
+    print(format_report(findings))
+    return exit_code(findings)
+
+
 def _compare(args: argparse.Namespace) -> int:
     from siting import scenario
     from siting.compare import compare
@@ -177,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write into an output folder that holds other files",
     )
     run.set_defaults(func=_run)
+    chk = sub.add_parser("check-data", help="check every input of a scenario, compute nothing")
+    chk.add_argument("scenario", type=Path)
+    chk.set_defaults(func=_check_data)
     cmp = sub.add_parser("compare", help="side-by-side table and difference map of runs")
     cmp.add_argument(
         "runs", type=Path, nargs="+", help="run folders (maps/NAME) or scenario files (run first)"
