@@ -11,10 +11,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from siting import __version__
+from siting.io.spatial import write_gpkg, write_shapefiles
 from siting.io.write import write_csv, write_json, write_with
 from siting.pipeline import RunResult
 
@@ -231,7 +233,44 @@ def write_all(res: RunResult, out_dir: Path) -> dict[str, Path]:
         paths["report"] = write_xlsx(res, out_dir / "report.xlsx")
     if out.map_png:
         paths["png"] = maps.write_png(res, proposed, out_dir / "map.png")
+    layers = spatial_layers(res)
+    if out.gpkg:
+        paths["gpkg"] = write_gpkg(out_dir / "results.gpkg", layers)
+    if out.shapefile:
+        paths["shapefile"] = write_shapefiles(out_dir / "shapefile", layers)
     return paths
+
+
+def spatial_layers(res: RunResult) -> dict[str, gpd.GeoDataFrame]:
+    """The run's map data as layers in WGS-84, attributes from the same tables as the CSVs."""
+    tabs = tables(res)
+    comm = (
+        res.inputs.communities[["geometry"]]
+        .join(tabs["coverage_by_community"].set_index("code"), how="inner")
+        .reset_index(names="code")
+    )
+    units = (
+        res.inputs.streets[["geometry"]]
+        .join(tabs["coverage_by_unit"].set_index("code"), how="inner")
+        .reset_index(names="code")
+    )
+    proposed = tabs["proposed_sites"]
+    sites = gpd.GeoDataFrame(
+        proposed, geometry=gpd.points_from_xy(proposed["lon"], proposed["lat"]), crs=4326
+    )
+    facilities = res.inputs.facilities.reset_index(drop=True)
+    uncovered = res.demand[~res.demand["covered_after"]].to_crs(4326)[
+        ["community", "node", "weight", "radius_m", "geometry"]
+    ]
+    areas = res.service_areas.to_crs(4326).reset_index(drop=True)
+    return {
+        "communities": gpd.GeoDataFrame(comm, crs=4326),
+        "units": gpd.GeoDataFrame(units, crs=4326),
+        "facilities": facilities,
+        "proposed_sites": sites,
+        "service_areas": areas,
+        "uncovered_demand": uncovered,
+    }
 
 
 HEADERS = {

@@ -211,6 +211,8 @@ class Output(_Strict):
     map: bool = True
     report_xlsx: bool = True
     map_png: bool = True
+    gpkg: bool = True  # results.gpkg: the run's layers with their attributes
+    shapefile: bool = False  # shapefile/: the same layers, ASCII field names, codebook.csv
     tiles: Literal["osm", "tianditu", "gaode", "baidu"] = "osm"
 
     @field_validator("tiles")

@@ -125,3 +125,29 @@ def test_same_inputs_same_bytes(demo_copy: Path, tmp_path: Path) -> None:
         "compliance.csv",
     ):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_geopackage_and_shapefile_export(demo_result, tmp_path: Path) -> None:
+    import geopandas as gpd
+    import pyogrio
+
+    from siting.io.spatial import write_gpkg, write_shapefiles
+    from siting.report import spatial_layers, tables
+
+    layers = spatial_layers(demo_result)
+    gpkg = write_gpkg(tmp_path / "results.gpkg", layers)
+    assert [name for name, _ in pyogrio.list_layers(gpkg)] == list(layers)
+    comm = gpd.read_file(gpkg, layer="communities")
+    csv = tables(demo_result)["coverage_by_community"]
+    assert comm["share_after"].round(4).tolist() == csv["share_after"].round(4).tolist()
+    assert comm["name"].iloc[0] == csv["name"].iloc[0]  # Chinese text intact
+    folder = write_shapefiles(tmp_path / "shp", layers)
+    codebook = pd.read_csv(folder / "codebook.csv", encoding="utf-8-sig")
+    assert codebook["field"].map(lambda f: f.isascii() and len(f.encode()) <= 10).all()
+    fields = codebook[codebook["layer"] == "communities"].set_index("column")["field"]
+    shp = gpd.read_file(folder / "communities.shp")
+    assert shp[fields["name"]].iloc[0] == csv["name"].iloc[0]  # via the .cpg: UTF-8
+    assert shp[fields["share_after"]].round(4).tolist() == csv["share_after"].round(4).tolist()
+    notes = codebook.set_index(["layer", "column"])["note"].fillna("")
+    assert "cut to 254 bytes" in notes[("proposed_sites", "communities_newly_covered")]
+    assert not list(tmp_path.glob("**/.*tmp*"))  # nothing half-written left behind
