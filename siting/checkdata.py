@@ -29,7 +29,7 @@ def check_data(sc: Scenario) -> list[Finding]:
     """Read and check every input of ``sc``; errors are what must be fixed before a run."""
     import warnings
 
-    from siting import network, pipeline
+    from siting import pipeline
 
     found: list[Finding] = []
     with warnings.catch_warnings(record=True) as caught:
@@ -68,18 +68,7 @@ def check_data(sc: Scenario) -> list[Finding]:
             )
         crs = analysis_crs(float(comm.to_crs(4326).union_all().centroid.x))
         try:
-            net = sc.inputs.network
-            G = (
-                network.walk_graph_from_osm_file(net.path, crs=crs)
-                if net.osm_file
-                else network.walk_graph_from_road_layer(
-                    net.path,
-                    crs=crs,
-                    coord_system=net.coord_system,
-                    highway_column=net.highway_column,
-                    encoding=net.encoding,
-                )
-            )
+            G, _, _ = pipeline.network_for(sc, crs, None, inp.streets)
         except SitingError as exc:
             found.append(Finding("error", "network", str(exc)))
             G = None

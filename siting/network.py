@@ -191,3 +191,82 @@ def log_components(G: nx.MultiDiGraph, *, source: str) -> None:
         parts[0],
         outside,
     )
+
+
+def walk_graph_from_download(
+    polygon: shapely.Geometry,
+    *,
+    crs: str,
+    cache_dir: str | Path,
+    attempts: int = 3,
+    deadline_s: float = 600.0,
+    backoff_s: float = 5.0,
+) -> nx.MultiDiGraph:
+    """Download the walking network inside ``polygon`` (WGS-84) with osmnx, when online.
+
+    The download is cached as GraphML in ``cache_dir`` (written atomically, so an interrupted
+    run leaves no partial file; an unreadable cache file is deleted and fetched again). At most
+    ``attempts`` tries, the whole download bounded by ``deadline_s`` (osmnx itself re-tries
+    some server answers without limit). A failure raises :class:`NetworkError` pointing to the
+    offline way: an OSM extract given as ``inputs.network.osm_file``.
+    """
+    import concurrent.futures
+    import hashlib
+    import time
+
+    import requests
+
+    from siting.io.write import write_with
+
+    key = hashlib.sha256(shapely.to_wkb(polygon) + ox.__version__.encode()).hexdigest()[:16]
+    cached = Path(cache_dir) / f"walk_{key}.graphml"
+    if cached.exists():
+        try:
+            stored = ox.load_graphml(cached)
+            log.info("walking network from the download cache %s", cached)
+            return ox.project_graph(stored, to_crs=crs)
+        except Exception as exc:  # a damaged cache file is never used
+            log.warning("download cache %s is unreadable (%s): fetching again", cached, exc)
+            cached.unlink()
+    saved = (ox.settings.use_cache, ox.settings.overpass_rate_limit)
+    ox.settings.use_cache, ox.settings.overpass_rate_limit = False, False
+    failures: list[str] = []
+    start = time.monotonic()
+    G: nx.MultiDiGraph | None = None
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        for attempt in range(1, attempts + 1):
+            left = deadline_s - (time.monotonic() - start)
+            if left <= 0:
+                failures.append(f"the {deadline_s:.0f} s deadline passed")
+                break
+            job = pool.submit(
+                ox.graph_from_polygon, polygon, network_type="walk", retain_all=True, simplify=True
+            )
+            try:
+                G = job.result(timeout=left)
+                break
+            except concurrent.futures.TimeoutError:
+                failures.append(f"attempt {attempt}: no answer within {left:.0f} s")
+                break
+            except (
+                requests.RequestException,
+                ox._errors.InsufficientResponseError,
+                ox._errors.ResponseStatusCodeError,
+                ValueError,
+            ) as exc:
+                failures.append(f"attempt {attempt}: {type(exc).__name__}: {exc}"[:300])
+                if attempt < attempts:
+                    time.sleep(min(backoff_s * attempt, max(left - 1.0, 0.0)))
+    finally:
+        ox.settings.use_cache, ox.settings.overpass_rate_limit = saved
+        pool.shutdown(wait=False, cancel_futures=True)
+    if G is None:
+        raise NetworkError(
+            "downloading the walking network failed (" + "; ".join(failures) + "). Work "
+            "offline instead: save an OpenStreetMap extract of the district as .osm XML and set "
+            "`inputs.network.osm_file` (or use the bureau's road layer, `road_layer`)"
+        )
+    write_with(cached, lambda tmp: ox.save_graphml(G, tmp))
+    log_components(G, source="download")
+    return ox.project_graph(G, to_crs=crs)

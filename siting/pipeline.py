@@ -295,26 +295,35 @@ class RunCache:
         return (*net, digest.hexdigest())
 
 
-def _network(
-    sc: Scenario, crs: str, cache: RunCache | None
+def network_for(
+    sc: Scenario, crs: str, cache: RunCache | None, streets: gpd.GeoDataFrame
 ) -> tuple[nx.MultiDiGraph, costs.WalkArrays, tuple[object, ...]]:
-    path = Path(sc.inputs.network.path)
-    key = RunCache.network_key(path, crs)
+    """The walking graph a scenario names (OSM file, road layer or download), with a key
+    for reuse across the scenarios of a batch."""
+    net = sc.inputs.network
+    area_wgs = None
+    if net.path is not None:
+        key = RunCache.network_key(Path(net.path), crs)
+    else:  # a download: the district and 1 km around it, so circles at the edge see streets
+        area = gpd.GeoSeries([streets.to_crs(crs).union_all().buffer(1000.0)], crs=crs)
+        area_wgs = area.to_crs(4326).iloc[0]
+        key = ("download", hashlib.sha256(area_wgs.wkb).hexdigest(), crs)
     if cache is not None and key in cache.networks:
         cache.hits += 1
-        log.info("reusing the walking network of %s from an earlier scenario", path.name)
+        log.info("reusing the walking network of an earlier scenario")
         return (*cache.networks[key], key)
-    net = sc.inputs.network
     if net.osm_file is not None:
-        G = network.walk_graph_from_osm_file(path, crs=crs)
-    else:
+        G = network.walk_graph_from_osm_file(net.osm_file, crs=crs)
+    elif net.road_layer is not None:
         G = network.walk_graph_from_road_layer(
-            path,
+            net.road_layer,
             crs=crs,
             coord_system=net.coord_system,
             highway_column=net.highway_column,
             encoding=net.encoding,
         )
+    else:
+        G = network.walk_graph_from_download(area_wgs, crs=crs, cache_dir=net.cache_dir)
     arrays = costs.walk_arrays(G)
     if cache is not None:
         cache.networks[key] = (G, arrays)
@@ -342,7 +351,7 @@ def run(sc: Scenario, *, cache: RunCache | None = None) -> RunResult:
     crs = analysis_crs(float(inp.communities.to_crs(4326).union_all().centroid.x))
     t["load_s"] = time.perf_counter() - start
 
-    G, arrays, net_key = _network(sc, crs, cache)
+    G, arrays, net_key = network_for(sc, crs, cache, inp.streets)
     communities = inp.communities.to_crs(crs)
     t["network_s"] = time.perf_counter() - start - sum(t.values())
 

@@ -71,19 +71,23 @@ class Network(_Strict):
 
     osm_file: Path | None = None
     road_layer: Path | None = None
+    download: bool = False  # osmnx download for the district (+1 km), when online
+    cache_dir: Path = Path(".siting-cache")
     coord_system: CoordSystemName | None = None
     highway_column: str = "highway"
     encoding: str | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> Network:
-        if (self.osm_file is None) == (self.road_layer is None):
-            raise ValueError("give exactly one of `osm_file` and `road_layer`")
+        given = (self.osm_file is not None) + (self.road_layer is not None) + self.download
+        if given != 1:
+            raise ValueError("give exactly one of `osm_file`, `road_layer` and `download: true`")
         return self
 
     @property
-    def path(self) -> Path:
-        return self.osm_file if self.osm_file is not None else self.road_layer  # type: ignore[return-value]
+    def path(self) -> Path | None:
+        """The network file, or None for a download."""
+        return self.osm_file if self.osm_file is not None else self.road_layer
 
 
 class Inputs(_Strict):
@@ -261,10 +265,10 @@ class Scenario(_Strict):
             "inputs.population.path": i.population.path,
             "inputs.facilities.path": i.facilities.path,
             "inputs.candidates.path": i.candidates.path,
-            (
-                "inputs.network.osm_file" if i.network.osm_file else "inputs.network.road_layer"
-            ): i.network.path,
         }
+        if i.network.path is not None:
+            key = "inputs.network.osm_file" if i.network.osm_file else "inputs.network.road_layer"
+            paths[key] = i.network.path
         for key in ("compounds", "district_stats"):
             layer = getattr(i, key)
             if layer is not None:
@@ -283,7 +287,7 @@ def _resolve(data: dict[str, object], base: Path) -> None:
         return
     for entry in inputs.values():
         if isinstance(entry, dict):
-            for key in ("path", "osm_file", "road_layer"):
+            for key in ("path", "osm_file", "road_layer", "cache_dir"):
                 if isinstance(entry.get(key), str):
                     entry[key] = str((base / entry[key]).resolve())
 
