@@ -70,6 +70,11 @@ def demand_points(
         the weights of a community add up to its elderly), ``snap_m`` (0 for street nodes),
         ``how`` (``street``, ``any-node``, ``nearest``).
     """
+    if communities.crs is None or not communities.crs.equals(G.graph["crs"]):
+        raise InputDataError(
+            f"the 社区/村 polygons are in {communities.crs} but the walking "
+            f"graph in {G.graph['crs']}: project them to the graph's CRS first"
+        )
     nodes = _node_frame(G, highways)
     polygons = communities[["geometry"]].rename_axis("community")
     inside = gpd.sjoin(nodes, polygons, predicate="within", how="inner")

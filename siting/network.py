@@ -50,7 +50,8 @@ def walk_graph_from_osm_file(path: str | Path, *, crs: str) -> nx.MultiDiGraph:
     Parameters
     ----------
     path
-        OpenStreetMap XML, such as an extract from a planet mirror or the demo city's file.
+        OpenStreetMap XML (``.osm``), such as the demo city's file, or a ``.osm.pbf`` extract
+        (converted to XML with pyosmium first).
     crs
         The metric analysis CRS to project to (see :func:`siting.coords.analysis_crs`).
 
@@ -62,6 +63,11 @@ def walk_graph_from_osm_file(path: str | Path, *, crs: str) -> nx.MultiDiGraph:
     path = Path(path)
     if not path.exists():
         raise InputFileNotFoundError(f"network file {str(path)!r} does not exist")
+    if path.name.lower().endswith(".pbf"):
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            return walk_graph_from_osm_file(_pbf_to_xml(path, Path(tmp)), crs=crs)
     saved = list(ox.settings.useful_tags_way)
     ox.settings.useful_tags_way = saved + [t for t in _EXTRA_WAY_TAGS if t not in saved]
     try:
@@ -175,6 +181,23 @@ def _to_wgs84_lines(lines: gpd.GeoDataFrame, coord_system: str) -> gpd.GeoDataFr
     out["geometry"] = shapely.transform(out.geometry.to_numpy(), move)
     log.info("road layer: converted %d lines from %s to WGS-84", len(out), coord_system)
     return out
+
+
+def _pbf_to_xml(path: Path, folder: Path) -> Path:
+    """Convert an ``.osm.pbf`` extract to OSM XML with pyosmium (``pip install siting[pbf]``)."""
+    try:
+        import osmium
+    except ImportError as exc:
+        raise NetworkError(
+            f"{path}: reading .osm.pbf needs pyosmium: pip install "
+            "'siting[pbf]' (or convert it to .osm XML with osmium-tool)"
+        ) from exc
+    xml = folder / (path.name.removesuffix(".pbf").removesuffix(".osm") + ".osm")
+    with osmium.SimpleWriter(str(xml)) as writer:
+        for obj in osmium.FileProcessor(str(path)):
+            writer.add(obj)
+    log.info("converted %s to OSM XML for osmnx", path.name)
+    return xml
 
 
 def log_components(G: nx.MultiDiGraph, *, source: str) -> None:

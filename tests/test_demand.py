@@ -62,3 +62,16 @@ def test_sites_far_from_the_network_are_reported() -> None:
         snapped = snap_sites(sites, _grid(), role="facilities", warn_beyond_m=200)
     assert snapped.loc["F1", "snap_m"] == pytest.approx(10.0)
     assert snapped.loc["F1", "node"] == 5
+
+
+def test_layers_in_another_crs_than_the_graph_are_refused() -> None:
+    from siting import InputDataError
+
+    communities = gpd.GeoDataFrame(
+        {"elderly_60plus": [10]},
+        index=["A"],
+        geometry=[box(115.0, 35.7, 115.01, 35.71)],
+        crs="EPSG:4326",
+    )
+    with pytest.raises(InputDataError, match=r"EPSG:4326.*EPSG:4547"):
+        demand_points(communities, _grid())

@@ -111,3 +111,19 @@ def test_bureau_road_layer_in_gcj02_gives_the_osm_answer(demo_copy: Path, demo_r
 
     with pytest.raises(InputDataError, match="declare its `coord_system`"):
         run(load(demo_copy))
+
+
+def test_osm_pbf_extract_reads_like_the_xml(tmp_path: Path) -> None:
+    osmium = pytest.importorskip("osmium")
+    xml = Path(__file__).resolve().parents[1] / "data" / "network" / "demo.osm"
+    pbf = tmp_path / "demo.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:  # the same data, as a PBF extract
+        for obj in osmium.FileProcessor(str(xml)):
+            writer.add(obj)
+    from_xml = walk_graph_from_osm_file(xml, crs="EPSG:4547")
+    from_pbf = walk_graph_from_osm_file(pbf, crs="EPSG:4547")
+    assert from_pbf.number_of_nodes() == from_xml.number_of_nodes()
+    assert from_pbf.number_of_edges() == from_xml.number_of_edges()
+    assert sum(d for _, _, d in from_pbf.edges(data="length")) == pytest.approx(
+        sum(d for _, _, d in from_xml.edges(data="length"))
+    )

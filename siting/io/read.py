@@ -103,6 +103,19 @@ def _check_numbers(
         frame[col] = values
 
 
+def _log_reprojection(path: Path, crs: object) -> None:
+    from pyproj import CRS
+
+    source = CRS.from_user_input(crs)
+    if source.to_epsg() != 4326:
+        log.info(
+            "%s: %s (%s) reprojected to WGS-84 for the pipeline",
+            path.name,
+            source.name,
+            source.to_string(),
+        )
+
+
 def read_vector(
     path: str | Path, *, layer: str | None = None, encoding: str | None = None
 ) -> gpd.GeoDataFrame:
@@ -204,6 +217,7 @@ def read_boundaries(
     if invalid.any():
         frame = _repair(frame, invalid, path, max_area_change)
     frame["kind"] = kinds
+    _log_reprojection(path, frame.crs)
     out = frame.to_crs(4326).set_index("code", drop=False)
     check_layer_in_china(
         out, source=str(path), original_crs=frame.crs, original_bounds=tuple(frame.total_bounds)
