@@ -62,10 +62,17 @@ def table(runs: list[dict[str, Any]]) -> pd.DataFrame:
         "新建站点编号 site ids (build order)",
         [" ".join(x["id"] for x in s["new_sites"]) for s in sums],
     )
-    add("服务圈内 served (人)", [round(s["covered_after"]["elderly"]) for s in sums])
+    add("服务圈内 in reach (人)", [round(s["covered_after"]["elderly"]) for s in sums])
+    add(
+        "已服务 served within capacity (人)",
+        [s["served"]["elderly"] if "served" in s else "未建模 capacity not modelled" for s in sums],
+    )
     add(
         "超出容量 in reach, over capacity (人)",
-        [s.get("over_capacity", {}).get("elderly", "未建模 not modelled") for s in sums],
+        [
+            s["over_capacity"]["elderly"] if "over_capacity" in s else "未建模 not modelled"
+            for s in sums
+        ],
     )
     add(
         "无法覆盖 out of every site's reach (人)",

@@ -25,7 +25,7 @@ from siting._errors import InputDataError, ScenarioError
 from siting._validate import preview
 from siting.coords import analysis_crs
 from siting.io import read
-from siting.models import LSCP, MCLP, SiteGain, TargetCoverage
+from siting.models import LSCP, MCLP, CapacitatedMCLP, SiteGain, TargetCoverage
 from siting.rules import land_check
 from siting.rules.book import RuleBook, load_rules
 from siting.rules.checks import ComplianceData, check_all
@@ -222,6 +222,8 @@ def _solve(
         return ModelOutcome(
             "mclp", r.selected, r.gains, r.status, r.gap, r.solver, r.time_s, r.uncoverable, details
         ), model.cover
+    if m.name == "cmclp":
+        return _solve_capacitated(sc, inp, sites, pts, cost, radius, common)
     demand_ids = [f"{c}#{n}" for c, n in zip(pts["community"], pts["node"], strict=True)]
     if m.name == "lscp":
         cov = LSCP.from_cost_matrix(
@@ -259,6 +261,75 @@ def _solve(
         lr.uncoverable,
         details,
     ), cov.cover
+
+
+def _capacities(sc: Scenario, inp: Inputs, sites: pd.DataFrame) -> np.ndarray:
+    """Elderly each site can serve: places (``capacity_column``) x ``elderly_per_place``."""
+    m = sc.model
+    column = str(m.capacity_column)
+    places = pd.Series(np.nan, index=sites["id"].to_numpy())
+    for frame, path in (
+        (inp.facilities, sc.inputs.facilities.path),
+        (inp.candidates, sc.inputs.candidates.path),
+    ):
+        if column in frame:
+            places.update(pd.to_numeric(frame[column], errors="coerce"))
+        elif frame is inp.facilities:
+            raise InputDataError(f"{path}: `model.capacity_column` {column!r} is not a column")
+    is_candidate = (sites["role"] == "candidate").to_numpy()
+    if m.candidate_capacity is not None:
+        places[is_candidate & places.isna().to_numpy()] = m.candidate_capacity
+    missing = places.index[places.isna()]
+    if len(missing):
+        raise InputDataError(
+            f"no capacity for sites {preview(list(missing))}: fill column "
+            f"{column!r}, or set `model.candidate_capacity` for new sites"
+        )
+    return places.to_numpy(dtype=float) * m.elderly_per_place
+
+
+def _solve_capacitated(
+    sc: Scenario,
+    inp: Inputs,
+    sites: pd.DataFrame,
+    pts: pd.DataFrame,
+    cost: sparse.csr_matrix,
+    radius: np.ndarray,
+    common: dict[str, Any],
+) -> tuple[ModelOutcome, sparse.csr_matrix]:
+    m = sc.model
+    model = CapacitatedMCLP.from_cost_matrix(
+        cost,
+        pts["weight"],
+        radius_m=radius,
+        capacity=_capacities(sc, inp, sites),
+        p=int(m.p or 0),
+        **common,
+    )
+    r = model.solve(time_limit_s=m.time_limit_s)
+    order = sorted(r.selected, key=lambda s: (-r.load[s], s))  # most elderly served first
+    gains = tuple(SiteGain(site=s, newly_covered=r.load[s]) for s in order)
+    details = {
+        "p": m.p,
+        "objective": round(r.objective, 1),
+        "bound": round(r.bound, 1),
+        "served": round(float(r.served.sum()), 1),
+        "over_capacity": round(float(r.over_capacity.sum()), 1),
+        "out_of_reach": round(float(r.out_of_reach.sum()), 1),
+        "capacity_column": m.capacity_column,
+        "elderly_per_place": m.elderly_per_place,
+    }
+    return ModelOutcome(
+        "cmclp",
+        tuple(order),
+        gains,
+        r.status,
+        r.gap,
+        r.solver,
+        r.time_s,
+        float(r.out_of_reach.sum()),
+        details,
+    ), model.cover
 
 
 def _small_sites(sc: Scenario, inp: Inputs, sites: pd.DataFrame) -> np.ndarray:

@@ -93,6 +93,14 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "covered_before": _covered(float(comm["covered_before"].sum()), total),
         "covered_after": _covered(float(comm["covered_after"].sum()), total),
         "uncoverable": _covered(m.uncoverable, total),
+        **(
+            {
+                key: _covered(float(m.details[key]), total)
+                for key in ("served", "over_capacity", "out_of_reach")
+            }
+            if "served" in m.details
+            else {}
+        ),
         "communities_uncovered_before": int((comm["share_before"] <= 0).sum()),
         "communities_uncovered_after": int((comm["share_after"] <= 0).sum()),
         "new_sites": [

@@ -162,7 +162,10 @@ class Model(_Strict):
     less than ``min_land_area_m2`` are left out, ``method`` auto, exact or fast.
     """
 
-    name: Literal["mclp", "lscp", "target"] = "mclp"
+    name: Literal["mclp", "lscp", "target", "cmclp"] = "mclp"
+    capacity_column: str | None = None  # cmclp: places (托位/beds) per site, e.g. beds
+    elderly_per_place: Annotated[float, Field(gt=0)] = 1.0  # cmclp: elderly one place serves
+    candidate_capacity: Annotated[float, Field(ge=0)] | None = None  # cmclp: planned places
     target_share: Annotated[float, Field(gt=0, le=1)] | None = None
     exclude_uncoverable: bool = False
     min_land_area_m2: Annotated[float, Field(ge=0)] | None = None
@@ -177,6 +180,8 @@ class Model(_Strict):
     def _p_or_budget(self) -> Model:
         if self.name == "mclp" and self.p is None and self.budget is None:
             raise ValueError("give `p` (most new sites), `budget`, or both")
+        if self.name == "cmclp" and (self.p is None or self.capacity_column is None):
+            raise ValueError("the capacitated model (cmclp) needs `p` and `capacity_column`")
         if self.name == "target" and self.target_share is None:
             raise ValueError("the target model needs `target_share` (e.g. 0.9)")
         if self.budget is not None and self.cost_column is None:

@@ -203,3 +203,43 @@ def test_same_objective_as_spopt(seed: int, fixed: list[int]) -> None:
     chosen = [j for j, var in enumerate(model.fac_vars) if var.value() > 0.5]
     theirs = float(w[(dist[:, chosen] <= radius).any(axis=1)].sum())
     assert ours.objective == pytest.approx(theirs)
+
+
+def _served_by_flow(cover: np.ndarray, w: np.ndarray, cap: np.ndarray, open_: list[int]) -> float:
+    import networkx as nx
+
+    g = nx.DiGraph()
+    for i, wi in enumerate(w):
+        g.add_edge("s", ("d", i), capacity=float(wi))
+        for j in open_:
+            if cover[i, j]:
+                g.add_edge(("d", i), ("f", j), capacity=float("inf"))
+    for j in open_:
+        g.add_edge(("f", j), "t", capacity=float(cap[j]))
+    if "t" not in g:
+        return 0.0
+    return float(nx.maximum_flow_value(g, "s", "t"))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_capacitated_mclp_equals_brute_force_max_flow(seed: int) -> None:
+    from siting.models import CapacitatedMCLP
+
+    dist, w, radius = _instance(400 + seed, n_demand=25, n_sites=7)
+    cap = np.random.default_rng(seed).uniform(50, 400, 7).round()
+    cover = dist <= radius[:, None]
+    fixed = [0]
+    result = CapacitatedMCLP.from_cost_matrix(
+        dist, w, radius_m=radius, capacity=cap, p=2, fixed=fixed
+    ).solve()
+    best = max(
+        _served_by_flow(cover, w, cap, [*fixed, *combo])
+        for k in range(3)
+        for combo in itertools.combinations(range(1, 7), k)
+    )
+    assert result.status == "Optimal"
+    assert result.objective == pytest.approx(best, abs=1e-6)
+    # every elderly person is served, over capacity or out of reach: nothing is lost
+    total = result.served + result.over_capacity + result.out_of_reach
+    np.testing.assert_allclose(total, w, atol=1e-6)
+    assert all(load <= cap[int(s)] + 1e-6 for s, load in result.load.items())

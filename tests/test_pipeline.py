@@ -69,3 +69,27 @@ def test_lscp_and_target_models_in_a_scenario(demo_copy: Path) -> None:
     land = target.inputs.candidates["land_area_m2"]
     assert (land[list(target.model.selected)] >= 1000).all()
     assert len(target.model.selected) < len(lscp.model.selected)
+
+
+def test_capacitated_model_splits_served_over_capacity_and_out_of_reach(demo_copy: Path) -> None:
+    import json
+
+    from siting.cli import main
+
+    _edit(
+        demo_copy,
+        "  name: mclp\n  p: 10\n",
+        "  name: cmclp\n  p: 10\n  capacity_column: beds\n  elderly_per_place: 20\n"
+        "  candidate_capacity: 30\n",
+    )
+    out = demo_copy.parent / "out"
+    assert main(["run", str(demo_copy), "--out", str(out)]) == 0
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    total = s["elderly_total"]
+    parts = s["served"]["elderly"] + s["over_capacity"]["elderly"] + s["out_of_reach"]["elderly"]
+    assert parts == pytest.approx(total, abs=1.0)  # every elderly person is in one of three
+    assert s["over_capacity"]["elderly"] > 0  # 20 elderly per bed: centres fill up
+    assert s["model"]["name"] == "cmclp"
+    assert s["model"]["status"] == "Optimal"
+    loads = [x["newly_covered"] for x in s["new_sites"]]
+    assert all(load <= 30 * 20 + 1e-6 for load in loads)  # no new site serves beyond capacity
