@@ -26,6 +26,7 @@ from siting._validate import preview
 from siting.coords import analysis_crs
 from siting.io import read
 from siting.models import LSCP, MCLP, CapacitatedMCLP, SiteGain, TargetCoverage
+from siting.models.candidates import generate_candidates
 from siting.rules import land_check
 from siting.rules.book import RuleBook, load_rules
 from siting.rules.checks import ComplianceData, check_all
@@ -109,17 +110,22 @@ def load_inputs(sc: Scenario) -> Inputs:
         numeric=["land_area_m2"],
         required=["type"],
     )
-    candidates = read.read_points(
-        i.candidates.path,
-        role="candidates",
-        coord_system=i.candidates.coord_system,
-        columns=i.candidates.columns,
-        encoding=i.candidates.encoding,
-    )
+    if i.candidates is not None:
+        candidates = read.read_points(
+            i.candidates.path,
+            role="candidates",
+            coord_system=i.candidates.coord_system,
+            columns=i.candidates.columns,
+            encoding=i.candidates.encoding,
+        )
+    elif sc.candidate_generation is not None:
+        candidates = gpd.GeoDataFrame({"id": [], "name": []}, geometry=[], crs=4326)
+    else:
+        raise ScenarioError("give `inputs.candidates` or `candidate_generation`")
     clash = sorted(set(facilities.index) & set(candidates.index))
     if clash:
         raise InputDataError(
-            f"{i.candidates.path}: candidate ids {preview(clash)} are also "
+            f"{_candidates_source(sc)}: candidate ids {preview(clash)} are also "
             f"facility ids in {i.facilities.path}; ids must be distinct"
         )
     compounds = None
@@ -139,7 +145,7 @@ def load_inputs(sc: Scenario) -> Inputs:
     if "land_area_m2" not in candidates:
         log.warning(
             "%s has no land_area_m2 column: proposed sites add no land in the land check",
-            i.candidates.path,
+            i.candidates.path if i.candidates is not None else "generated candidates",
         )
         candidates = candidates.assign(land_area_m2=0.0)
     return Inputs(streets, communities, facilities, candidates, compounds, district_stats, excluded)
@@ -270,7 +276,7 @@ def _capacities(sc: Scenario, inp: Inputs, sites: pd.DataFrame) -> np.ndarray:
     places = pd.Series(np.nan, index=sites["id"].to_numpy())
     for frame, path in (
         (inp.facilities, sc.inputs.facilities.path),
-        (inp.candidates, sc.inputs.candidates.path),
+        (inp.candidates, _candidates_source(sc)),
     ):
         if column in frame:
             places.update(pd.to_numeric(frame[column], errors="coerce"))
@@ -330,6 +336,55 @@ def _solve_capacitated(
         float(r.out_of_reach.sum()),
         details,
     ), model.cover
+
+
+def _candidates_source(sc: Scenario) -> str:
+    """Where the candidates came from, for messages."""
+    layer = sc.inputs.candidates
+    return str(layer.path) if layer is not None else "the generated candidates"
+
+
+def _generated(
+    sc: Scenario,
+    inp: Inputs,
+    G: nx.MultiDiGraph,
+    arrays: costs.WalkArrays,
+    pts: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+) -> gpd.GeoDataFrame:
+    """Generate candidates (``candidate_generation``) from what the existing sites leave."""
+    gen = sc.candidate_generation
+    assert gen is not None
+    cv = sc.coverage
+    kind = communities["kind"].reindex(pts["community"]).to_numpy()
+    radius = np.where(kind == "社区", cv.urban_radius_m, cv.rural_radius_m)
+    serving = inp.facilities[inp.facilities["type"].isin(cv.facility_types)]
+    uncovered = np.ones(len(pts), dtype=bool)
+    if len(serving):
+        snapped = demand.snap_sites(
+            serving.to_crs(G.graph["crs"]), G, role="facilities", warn_beyond_m=cv.snap_warn_m
+        )
+        reach = costs.cost_matrix(
+            arrays,
+            pts["node"],
+            snapped["node"],
+            cutoff_m=float(radius.max()),
+            demand_radius_m=radius,
+            demand_offset_m=pts["snap_m"],
+            site_offset_m=snapped["snap_m"],
+        )
+        uncovered = np.diff(reach.indptr) == 0
+    areas = read.read_vector(gen.excluded_areas) if gen.excluded_areas is not None else None
+    made = generate_candidates(
+        G,
+        pts,
+        method=gen.method,
+        k=gen.k,
+        every=gen.every,
+        uncovered=uncovered,
+        excluded_areas=areas,
+    )
+    return made.drop(columns="node").assign(land_area_m2=0.0)
 
 
 def _small_sites(sc: Scenario, inp: Inputs, sites: pd.DataFrame) -> np.ndarray:
@@ -427,6 +482,8 @@ def run(sc: Scenario, *, cache: RunCache | None = None) -> RunResult:
     t["network_s"] = time.perf_counter() - start - sum(t.values())
 
     pts = demand.demand_points(communities, G)
+    if sc.candidate_generation is not None and sc.inputs.candidates is None:
+        inp = replace(inp, candidates=_generated(sc, inp, G, arrays, pts, communities))
     sites = _sites(inp, sc.coverage.facility_types)
     located = pd.concat([inp.facilities.geometry, inp.candidates.geometry]).to_crs(crs)
     located = gpd.GeoDataFrame(
@@ -548,14 +605,14 @@ def _site_costs(sc: Scenario, inp: Inputs, sites: pd.DataFrame) -> np.ndarray | 
         return None
     if column not in inp.candidates:
         raise InputDataError(
-            f"{sc.inputs.candidates.path}: `model.cost_column` {column!r} is not "
+            f"{_candidates_source(sc)}: `model.cost_column` {column!r} is not "
             f"a column (columns: {preview(list(inp.candidates.columns), 20)})"
         )
     values = pd.to_numeric(inp.candidates[column], errors="coerce")
     bad = values.isna() | (values < 0)
     if bad.any():
         raise InputDataError(
-            f"{sc.inputs.candidates.path}: column {column!r} needs costs >= 0; "
+            f"{_candidates_source(sc)}: column {column!r} needs costs >= 0; "
             f"ids {preview(list(values.index[bad]))} have "
             f"{preview(inp.candidates.loc[bad, column].tolist())}"
         )

@@ -95,7 +95,7 @@ class Inputs(_Strict):
     communities: BoundaryLayer
     population: PopulationLayer
     facilities: PointLayer
-    candidates: PointLayer
+    candidates: PointLayer | None = None  # none: `candidate_generation` makes them
     network: Network
     compounds: Layer | None = None  # 小区: id, name, community_code, households, status...
     district_stats: Layer | None = None  # code, family_care_beds, social_workers
@@ -189,6 +189,17 @@ class Model(_Strict):
         return self
 
 
+class CandidateGeneration(_Strict):
+    """Candidates when the bureau has none: ``kmeans`` clusters the elderly the existing
+    facilities leave uncovered (``k`` sites); ``nodes`` takes every ``every``-th residential
+    street node. Candidates inside ``excluded_areas`` (a polygon layer) are dropped."""
+
+    method: Literal["kmeans", "nodes"] = "kmeans"
+    k: Annotated[int, Field(ge=1)] = 30
+    every: Annotated[int, Field(ge=1)] = 10
+    excluded_areas: Path | None = None
+
+
 class Rules(_Strict):
     """The rule set in force (``national``, ``henan``, ``henan/puyang``...) and overrides."""
 
@@ -252,6 +263,7 @@ class Scenario(_Strict):
     rules: Rules = Rules()
     district: District = District()
     projection: Projection | None = None
+    candidate_generation: CandidateGeneration | None = None
     output: Output = Output()
 
     @field_validator("name")
@@ -269,8 +281,11 @@ class Scenario(_Strict):
             "inputs.communities.path": i.communities.path,
             "inputs.population.path": i.population.path,
             "inputs.facilities.path": i.facilities.path,
-            "inputs.candidates.path": i.candidates.path,
         }
+        if i.candidates is not None:
+            paths["inputs.candidates.path"] = i.candidates.path
+        if self.candidate_generation and self.candidate_generation.excluded_areas:
+            paths["candidate_generation.excluded_areas"] = self.candidate_generation.excluded_areas
         if i.network.path is not None:
             key = "inputs.network.osm_file" if i.network.osm_file else "inputs.network.road_layer"
             paths[key] = i.network.path
@@ -323,6 +338,9 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: expected a mapping of keys at the top level")
     _resolve(data, path.parent)
+    gen = data.get("candidate_generation")
+    if isinstance(gen, dict) and isinstance(gen.get("excluded_areas"), str):
+        gen["excluded_areas"] = str((path.parent / gen["excluded_areas"]).resolve())
     base = data.pop("base", None)
     if base is None:
         return data

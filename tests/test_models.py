@@ -243,3 +243,38 @@ def test_capacitated_mclp_equals_brute_force_max_flow(seed: int) -> None:
     total = result.served + result.over_capacity + result.out_of_reach
     np.testing.assert_allclose(total, w, atol=1e-6)
     assert all(load <= cap[int(s)] + 1e-6 for s, load in result.load.items())
+
+
+def test_candidates_from_uncovered_demand(demo_result) -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from siting.models.candidates import generate_candidates
+    from siting.network import walk_graph_from_osm_file
+
+    G = walk_graph_from_osm_file(demo_result.scenario.inputs.network.osm_file, crs=demo_result.crs)
+    demand = demo_result.demand
+    gap = ~demand["covered_before"].to_numpy()
+    first = generate_candidates(G, demand, method="kmeans", k=12, uncovered=gap)
+    again = generate_candidates(G, demand, method="kmeans", k=12, uncovered=gap)
+    assert first["node"].tolist() == again["node"].tolist()  # fixed seed: same answer
+    assert 1 <= len(first) <= 12
+    assert set(first["node"]) <= set(G.nodes)  # on the street network
+    # they sit where the unmet need is: nearer the uncovered elderly than the covered ones
+    cand = first.to_crs(demo_result.crs)
+    d_gap = demand[gap].distance(cand.union_all()).mean()
+    d_cov = demand[~gap].distance(cand.union_all()).mean()
+    assert d_gap < d_cov
+    # excluded land removes what falls in it
+    bounds = cand.total_bounds
+    west = gpd.GeoDataFrame(
+        geometry=[box(bounds[0] - 1, bounds[1] - 1, (bounds[0] + bounds[2]) / 2, bounds[3] + 1)],
+        crs=demo_result.crs,
+    )
+    kept = generate_candidates(
+        G, demand, method="kmeans", k=12, uncovered=gap, excluded_areas=west
+    ).to_crs(demo_result.crs)
+    assert len(kept) < len(first)
+    assert (kept.geometry.x > (bounds[0] + bounds[2]) / 2).all()
+    every = generate_candidates(G, demand, method="nodes", every=10)
+    assert len(every) == len(range(0, demand["node"].nunique(), 10))

@@ -93,3 +93,22 @@ def test_capacitated_model_splits_served_over_capacity_and_out_of_reach(demo_cop
     assert s["model"]["status"] == "Optimal"
     loads = [x["newly_covered"] for x in s["new_sites"]]
     assert all(load <= 30 * 20 + 1e-6 for load in loads)  # no new site serves beyond capacity
+
+
+def test_generated_candidates_where_the_gaps_are(demo_copy: Path) -> None:
+    _edit(
+        demo_copy,
+        "  candidates: {path: ../data/facilities/demo_candidates.csv, coord_system: wgs84}\n",
+        "",
+    )
+    with pytest.raises(ScenarioError, match="candidate_generation"):
+        run(load(demo_copy))
+    text = demo_copy.read_text(encoding="utf-8") + "candidate_generation: {method: kmeans, k: 15}\n"
+    demo_copy.write_text(text, encoding="utf-8")
+    res = run(load(demo_copy))
+    assert 0 < len(res.model.selected) <= 10
+    assert all(s.startswith("K") for s in res.model.selected)
+    w = res.demand["weight"]
+    before = (w * res.demand["covered_before"]).sum()
+    after = (w * res.demand["covered_after"]).sum()
+    assert after > before + 10_000  # the generated sites close real gaps
