@@ -278,3 +278,28 @@ def test_candidates_from_uncovered_demand(demo_result) -> None:
     assert (kept.geometry.x > (bounds[0] + bounds[2]) / 2).all()
     every = generate_candidates(G, demand, method="nodes", every=10)
     assert len(every) == len(range(0, demand["node"].nunique(), 10))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pmedian_equals_brute_force(seed: int) -> None:
+    from siting.models import PMedian
+
+    dist, w, _ = _instance(500 + seed, n_demand=20, n_sites=7)
+    cutoff = 1200.0
+    result = PMedian.from_cost_matrix(dist, w, p=2, cutoff_m=cutoff, fixed=[0]).solve()
+
+    def total(open_: list[int]) -> float:
+        near = np.min(np.where(np.isfinite(dist[:, open_]), dist[:, open_], np.inf), axis=1)
+        return float((w * np.where(np.isfinite(near), near, cutoff + 1.0)).sum())
+
+    best = min(
+        total([0, *combo]) for k in range(3) for combo in itertools.combinations(range(1, 7), k)
+    )
+    assert result.status == "Optimal"
+    assert result.objective == pytest.approx(best, rel=1e-9)
+    chosen = [0, *map(int, result.selected)]
+    near = np.min(np.where(np.isfinite(dist[:, chosen]), dist[:, chosen], np.inf), axis=1)
+    reach = np.isfinite(near)
+    assert result.unassigned == pytest.approx(w[~reach].sum())
+    assert result.worst_walk_m == pytest.approx(near[reach].max())
+    assert result.mean_walk_m == pytest.approx((w[reach] * near[reach]).sum() / w[reach].sum())

@@ -1,5 +1,5 @@
-"""Location models: MCLP (with budgets), capacitated MCLP, LSCP and target coverage, each
-with a proven bound.
+"""Location models: MCLP (with budgets), capacitated MCLP, LSCP, target coverage and p-median,
+each with a proven bound.
 
 Every model has ``from_cost_matrix(...)`` (a demand x site matrix of metres, no geography) and
 ``solve()`` returning a frozen result with ``.selected``, ``.objective``, ``.bound``, ``.gap``
@@ -11,6 +11,7 @@ from siting.models._result import LSCPResult, MCLPResult, SiteGain
 from siting.models.capacitated import CapacitatedMCLP, CapacitatedResult
 from siting.models.lscp import LSCP, TargetCoverage
 from siting.models.mclp import MCLP
+from siting.models.pmedian import PMedian, PMedianResult
 
 __all__ = [
     "LSCP",
@@ -19,6 +20,8 @@ __all__ = [
     "CapacitatedResult",
     "LSCPResult",
     "MCLPResult",
+    "PMedian",
+    "PMedianResult",
     "SiteGain",
     "TargetCoverage",
     "coverage_sets",
