@@ -338,6 +338,21 @@ def _solve_capacitated(
     ), model.cover
 
 
+def _demand_costs(
+    arrays: costs.WalkArrays, pts: pd.DataFrame, sites: pd.DataFrame, radius: np.ndarray
+) -> sparse.csr_matrix:
+    """Walking metres from each demand point to each site, within the point's own radius."""
+    return costs.cost_matrix(
+        arrays,
+        pts["node"],
+        sites["node"],
+        cutoff_m=float(radius.max()),
+        demand_radius_m=radius,
+        demand_offset_m=pts["snap_m"],
+        site_offset_m=sites["snap_m"],
+    )
+
+
 def _candidates_source(sc: Scenario) -> str:
     """Where the candidates came from, for messages."""
     layer = sc.inputs.candidates
@@ -364,15 +379,7 @@ def _generated(
         snapped = demand.snap_sites(
             serving.to_crs(G.graph["crs"]), G, role="facilities", warn_beyond_m=cv.snap_warn_m
         )
-        reach = costs.cost_matrix(
-            arrays,
-            pts["node"],
-            snapped["node"],
-            cutoff_m=float(radius.max()),
-            demand_radius_m=radius,
-            demand_offset_m=pts["snap_m"],
-            site_offset_m=snapped["snap_m"],
-        )
+        reach = _demand_costs(arrays, pts, snapped, radius)
         uncovered = np.diff(reach.indptr) == 0
     areas = read.read_vector(gen.excluded_areas) if gen.excluded_areas is not None else None
     made = generate_candidates(
@@ -506,15 +513,7 @@ def run(sc: Scenario, *, cache: RunCache | None = None) -> RunResult:
         cost = cache.matrices[key]
         log.info("reusing the cost matrix of an earlier scenario with the same inputs")
     else:
-        cost = costs.cost_matrix(
-            arrays,
-            pts["node"],
-            sites["node"],
-            cutoff_m=float(radius.max()),
-            demand_radius_m=radius,
-            demand_offset_m=pts["snap_m"],
-            site_offset_m=sites["snap_m"],
-        )
+        cost = _demand_costs(arrays, pts, sites, radius)
         if cache is not None:
             cache.matrices[key] = cost
     t["costs_s"] = time.perf_counter() - start - sum(t.values())

@@ -65,6 +65,25 @@ def site_mask(n_sites: int, columns: ArrayLike | None, name: str) -> NDArray[np.
     return mask
 
 
+def site_sets(
+    n_sites: int, fixed: ArrayLike, candidates: ArrayLike | None, excluded: ArrayLike
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Masks of the fixed (always open) and candidate columns.
+
+    Candidates default to every column not fixed; excluded columns are never candidates; a
+    column both fixed and named a candidate is an error.
+    """
+    fixed_mask = site_mask(n_sites, fixed, "fixed")
+    named = site_mask(n_sites, candidates, "candidates")
+    both = np.flatnonzero(named & fixed_mask)
+    if len(both):
+        raise ModelError(f"columns {both[:10].tolist()} are both fixed and candidates")
+    cand = (~fixed_mask if candidates is None else named) & ~site_mask(
+        n_sites, excluded, "excluded"
+    )
+    return fixed_mask, cand
+
+
 @dataclass(frozen=True)
 class Reduced:
     """A covering problem after preprocessing, with the maps back to the original."""

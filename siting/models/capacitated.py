@@ -25,7 +25,7 @@ from scipy import sparse
 
 from siting._errors import ModelError
 from siting.models import _highs
-from siting.models._prep import as_sparse_cost, coverage_sets, site_mask
+from siting.models._prep import as_sparse_cost, coverage_sets, site_sets
 
 
 @dataclass(frozen=True)
@@ -87,10 +87,7 @@ class CapacitatedMCLP:
             raise ModelError(
                 f"`capacity` must be {n_sites} finite numbers >= 0 (elderly each site can serve)"
             )
-        fixed_mask = site_mask(n_sites, fixed, "fixed")
-        cand = (
-            ~fixed_mask if candidates is None else site_mask(n_sites, candidates, "candidates")
-        ) & ~site_mask(n_sites, excluded, "excluded")
+        fixed_mask, cand = site_sets(n_sites, fixed, candidates, excluded)
         if not isinstance(p, int | np.integer) or p < 0 or p > cand.sum():
             raise ModelError(
                 f"`p` must be between 0 and the {int(cand.sum())} candidates, got {p!r}"

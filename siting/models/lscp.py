@@ -24,7 +24,7 @@ from scipy import sparse
 from siting._errors import ModelError
 from siting._validate import preview
 from siting.models import _highs
-from siting.models._prep import Reduced, as_sparse_cost, coverage_sets, reduce, site_mask
+from siting.models._prep import Reduced, as_sparse_cost, coverage_sets, reduce, site_sets
 from siting.models._result import LSCPResult, SiteGain
 from siting.models.mclp import Method
 
@@ -81,10 +81,7 @@ class LSCP:
         w = np.ones(n_demand) if weights is None else np.asarray(weights, dtype=float)
         if w.shape != (n_demand,) or (w < 0).any():
             raise ModelError(f"`weights` must be {n_demand} numbers >= 0")
-        fixed_mask = site_mask(n_sites, fixed, "fixed")
-        cand = (
-            ~fixed_mask if candidates is None else site_mask(n_sites, candidates, "candidates")
-        ) & ~site_mask(n_sites, excluded, "excluded")
+        fixed_mask, cand = site_sets(n_sites, fixed, candidates, excluded)
         if not cand.any():
             raise ModelError("there are no candidate sites to open")
         ids = [str(i) for i in range(n_sites)] if site_ids is None else [str(s) for s in site_ids]

@@ -25,7 +25,7 @@ from scipy import sparse
 from siting._errors import ModelError
 from siting.models import _heuristic as heur
 from siting.models import _highs
-from siting.models._prep import Reduced, as_sparse_cost, coverage_sets, reduce, site_mask
+from siting.models._prep import Reduced, as_sparse_cost, coverage_sets, reduce, site_sets
 from siting.models._result import MCLPResult, SiteGain
 
 log = logging.getLogger(__name__)
@@ -104,14 +104,7 @@ class MCLP:
                 f"`weights` must be {n_demand} finite numbers >= 0 (one per "
                 f"demand row), got shape {w.shape}"
             )
-        fixed_mask = site_mask(n_sites, fixed, "fixed")
-        excluded_mask = site_mask(n_sites, excluded, "excluded")
-        cand = (
-            ~fixed_mask if candidates is None else site_mask(n_sites, candidates, "candidates")
-        ) & ~excluded_mask
-        both = np.flatnonzero(site_mask(n_sites, candidates, "candidates") & fixed_mask)
-        if candidates is not None and len(both):
-            raise ModelError(f"columns {both[:10].tolist()} are both fixed and candidates")
+        fixed_mask, cand = site_sets(n_sites, fixed, candidates, excluded)
         if p is None and budget is None:
             raise ModelError("give `p` (most new sites), `budget` (most cost), or both")
         if p is not None and (not isinstance(p, int | np.integer) or p < 0):

@@ -20,7 +20,7 @@ from scipy import sparse
 
 from siting._errors import ModelError
 from siting.models import _highs
-from siting.models._prep import as_sparse_cost, site_mask
+from siting.models._prep import as_sparse_cost, site_sets
 
 
 @dataclass(frozen=True)
@@ -78,10 +78,7 @@ class PMedian:
             raise ModelError(f"`weights` must be {n_demand} numbers >= 0")
         if not cutoff_m > 0:
             raise ModelError("`cutoff_m` must be > 0")
-        fixed_mask = site_mask(n_sites, fixed, "fixed")
-        cand = (
-            ~fixed_mask if candidates is None else site_mask(n_sites, candidates, "candidates")
-        ) & ~site_mask(n_sites, excluded, "excluded")
+        fixed_mask, cand = site_sets(n_sites, fixed, candidates, excluded)
         if not isinstance(p, int | np.integer) or p < 0 or p > cand.sum():
             raise ModelError(f"`p` must be between 0 and the {int(cand.sum())} candidates")
         coo = matrix.tocoo()
