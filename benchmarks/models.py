@@ -20,6 +20,7 @@ import numpy as np
 from scipy import sparse
 
 from benchmarks._data import Workload, city
+from siting._errors import SolverError
 from siting.costs import search
 from siting.models import LSCP, MCLP, _highs, coverage_sets
 
@@ -50,7 +51,15 @@ def _plain_highs(
         maximize=True,
     )
     start = time.perf_counter()
-    solved = _highs.run(lp, time_limit_s=limit)
+    try:
+        solved = _highs.run(lp, time_limit_s=limit)
+    except SolverError:  # HiGHS's own verdict: not even a feasible answer in the time
+        return {
+            "seconds": time.perf_counter() - start,
+            "objective": 0.0,
+            "status": "no feasible solution within the limit",
+            "gap": float("inf"),
+        }
     return {
         "seconds": time.perf_counter() - start,
         "objective": solved.objective,
@@ -137,10 +146,14 @@ def main(size: str, limit: float, skip_spopt: bool) -> int:
     start = time.perf_counter()
     ours = model.solve(method="fast", time_limit_s=limit)
     ours_s = time.perf_counter() - start
+    print(
+        f"siting MCLP fast: {ours.objective:,.0f} covered, certified gap {ours.gap:.2%}, "
+        f"{ours_s:.1f} s",
+        flush=True,
+    )
     bound = ours.bound
     rows = [("siting MCLP fast", ours_s, ours.objective, ours.gap, ours.status)]
     plain = _plain_highs(cost, w, wl.radius_m, p, limit)
-    bound = min(bound, plain["objective"] * (1 + plain["gap"]) if plain["gap"] > 0 else bound)
     rows.append(
         ("HiGHS, plain model", plain["seconds"], plain["objective"], plain["gap"], plain["status"])
     )
