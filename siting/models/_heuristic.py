@@ -213,3 +213,76 @@ def _fractional_knapsack(
         total += take * v[j]
         left -= take * k[j]
     return total
+
+
+def lagrangian_set_cover(
+    cover: sparse.csr_matrix,
+    *,
+    iterations: int = 2000,
+    start: NDArray[np.bool_] | None = None,
+    u0: NDArray[np.float64] | None = None,
+) -> tuple[NDArray[np.bool_], float]:
+    """Beasley's Lagrangian heuristic for covering every row with the fewest columns.
+
+    Subgradient steps on multipliers ``u >= 0`` of the rows; every step gives a lower bound
+    ``sum(u) + sum_j min(0, 1 - (A^T u)_j)`` (valid for any ``u``) and a cover: the columns of
+    negative reduced cost, uncovered rows repaired with their cheapest column in reduced cost,
+    then columns the others make redundant dropped (most expensive in reduced cost first).
+    Returns the best cover found (or ``start`` if none is better) and the best lower bound.
+    """
+    a = sparse.csr_matrix(cover, dtype=np.float64)
+    at = a.T.tocsr()
+    csc = a.tocsc()
+    n_rows, n_cols = a.shape
+    col_size = np.diff(csc.indptr).astype(float)
+    u = np.zeros(n_rows)
+    if u0 is not None:  # the LP's duals: an optimal start for the multipliers
+        u = np.maximum(np.asarray(u0, dtype=np.float64), 0.0)
+    else:
+        for i in range(n_rows):  # u_i = min over covering columns of 1 / |column|
+            cols = a.indices[a.indptr[i] : a.indptr[i + 1]]
+            u[i] = float((1.0 / col_size[cols]).min())
+    best = start.copy() if start is not None else np.ones(n_cols, dtype=bool)
+    best_lb, f, stall = 0.0, 2.0, 0
+    for it in range(iterations):
+        reduced = 1.0 - at @ u
+        lb = float(u.sum() + np.minimum(reduced, 0.0).sum())
+        if lb > best_lb + 1e-9:
+            best_lb, stall = lb, 0
+        else:
+            stall += 1
+            if stall >= 30:
+                f, stall = f / 2.0, 0
+        x = reduced < 0
+        if it % 5 == 0:
+            cand = _repair_and_prune(a, csc, x.copy(), reduced)
+            if cand.sum() < best.sum():
+                best = cand
+        if best.sum() <= np.ceil(best_lb - 1e-9) or f < 1e-4:
+            break
+        g = 1.0 - a @ x.astype(float)
+        g[(u <= 0) & (g < 0)] = 0.0
+        norm = float(g @ g)
+        if norm == 0:
+            break
+        u = np.maximum(u + f * (best.sum() - lb) / norm * g, 0.0)
+    return best, best_lb
+
+
+def _repair_and_prune(
+    a: sparse.csr_matrix, csc: sparse.csc_matrix, x: NDArray[np.bool_], reduced: NDArray[np.float64]
+) -> NDArray[np.bool_]:
+    count = a @ x.astype(float)
+    for i in np.flatnonzero(count == 0):  # cheapest column (in reduced cost) for each hole
+        if count[i] > 0:
+            continue
+        cols = a.indices[a.indptr[i] : a.indptr[i + 1]]
+        j = int(cols[np.argmin(reduced[cols])])
+        x[j] = True
+        count[csc.indices[csc.indptr[j] : csc.indptr[j + 1]]] += 1
+    for j in sorted(np.flatnonzero(x).tolist(), key=lambda k: -reduced[k]):
+        rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
+        if (count[rows] >= 2).all():
+            x[j] = False
+            count[rows] -= 1
+    return x
