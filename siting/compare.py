@@ -19,6 +19,7 @@ from siting._errors import InputDataError
 from siting._offline import make_offline
 from siting.io.read import read_boundaries
 from siting.io.write import write_csv, write_text, write_with
+from siting.maps import filled_layer
 
 
 def _load_run(folder: Path) -> dict[str, Any]:
@@ -114,17 +115,9 @@ def difference_map(runs: list[dict[str, Any]]) -> folium.Map:
         tiles="OpenStreetMap",
         control_scale=True,
     )
-    folium.GeoJson(
-        geo[["tip", "fill", "geometry"]].to_json(),
-        name=f"覆盖率变化 {b} − {a}",
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "color": "#555555",
-            "weight": 0.6,
-            "fillOpacity": 0.6,
-        },
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
-    ).add_to(fmap)
+    filled_layer(geo, edge="#555555", weight=0.6, opacity=0.6, name=f"覆盖率变化 {b} − {a}").add_to(
+        fmap
+    )
     legend = (
         f"<div style='position:fixed;bottom:24px;left:12px;z-index:9999;background:#fff;"
         f"padding:8px;border:1px solid #999;font:12px sans-serif'><b>规划后覆盖率变化</b><br>"

@@ -64,6 +64,30 @@ def _table(rows: Sequence[tuple[str, object]]) -> str:
     return f"<table style='font-size:12px'>{cells}</table>"
 
 
+def filled_layer(
+    frame: gpd.GeoDataFrame,
+    *,
+    edge: str,
+    weight: float,
+    opacity: float,
+    highlight: bool = False,
+    name: str | None = None,
+) -> folium.GeoJson:
+    """Polygons filled with their ``fill`` column's colour, ``tip`` (escaped HTML) on hover."""
+    return folium.GeoJson(
+        frame[["tip", "fill", "geometry"]].to_json(),
+        name=name,
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "color": edge,
+            "weight": weight,
+            "fillOpacity": opacity,
+        },
+        highlight_function=(lambda f: {"weight": 2.5, "color": "#000000"}) if highlight else None,
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+    )
+
+
 def _communities_layer(
     res: RunResult, shift: Shift, *, when: str, show: bool
 ) -> folium.FeatureGroup:
@@ -85,17 +109,7 @@ def _communities_layer(
     geo["fill"] = [_colour(s) for s in geo[f"share_{when}"]]
     label = "社区/村覆盖率（规划后）" if when == "after" else "社区/村覆盖率（规划前）"
     group = folium.FeatureGroup(name=label, show=show)
-    folium.GeoJson(
-        geo[["tip", "fill", "geometry"]].to_json(),
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "color": "#555555",
-            "weight": 0.6,
-            "fillOpacity": 0.55,
-        },
-        highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
-    ).add_to(group)
+    filled_layer(geo, edge="#555555", weight=0.6, opacity=0.55, highlight=True).add_to(group)
     return group
 
 
@@ -142,17 +156,8 @@ def _compliance_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
         failing = bool((own["pass"] == False).any()) or len(lacking) > 0  # noqa: E712
         tips.append(f"<b>{_esc(name)}</b>（{_esc(code)}）" + _table(rows))
         fills.append("#d7301f" if failing else "#1a9850")
-    frame = units.assign(tip=tips, fill=fills)[["tip", "fill", "geometry"]]
-    folium.GeoJson(
-        frame.to_json(),
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "color": "#333333",
-            "weight": 1.5,
-            "fillOpacity": 0.35,
-        },
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
-    ).add_to(group)
+    frame = units.assign(tip=tips, fill=fills)
+    filled_layer(frame, edge="#333333", weight=1.5, opacity=0.35).add_to(group)
     return group
 
 

@@ -245,6 +245,24 @@ _SIZE_RULES = (  # rule id, facility role, column, only facilities of this grade
 )
 
 
+def _per_facility(
+    rule: Rule, facilities: pd.DataFrame, values: pd.Series, *, missing: str
+) -> list[dict[str, Any]]:
+    """One row per facility: its value against the rule's figure."""
+    return [
+        _row(
+            rule,
+            str(fid),
+            str(f.get("name", fid)),
+            str(f["type"]),
+            required=rule.figure,
+            actual=value,
+            note="" if pd.notna(value) else f"缺少 {missing} 数据",
+        )
+        for (fid, f), value in zip(facilities.iterrows(), values, strict=True)
+    ]
+
+
 def check_facility_sizes(book: RuleBook, fac: pd.DataFrame) -> list[dict[str, Any]]:
     """Floor area and beds of each facility against its role's minimums."""
     rows = []
@@ -255,34 +273,12 @@ def check_facility_sizes(book: RuleBook, fac: pd.DataFrame) -> list[dict[str, An
         mine = fac[fac["role"] == role]
         if grade is not None:
             mine = mine[mine.get("grade", pd.Series(index=mine.index, dtype=object)) == grade]
-        values = _num(mine, col)
-        for (fid, f), value in zip(mine.iterrows(), values, strict=True):
-            rows.append(
-                _row(
-                    rule,
-                    str(fid),
-                    str(f.get("name", fid)),
-                    str(f["type"]),
-                    required=rule.figure,
-                    actual=value,
-                    note="" if pd.notna(value) else f"缺少 {col} 数据",
-                )
-            )
+        rows += _per_facility(rule, mine, _num(mine, col), missing=col)
     rule = book.get("county_home_floor_per_bed")
     if rule is not None:
         homes = fac[fac["role"] == "county_home"]
         per_bed = _num(homes, "floor_area_m2") / _num(homes, "beds").replace(0, np.nan)
-        for (fid, f), value in zip(homes.iterrows(), per_bed, strict=True):
-            rows.append(
-                _row(
-                    rule,
-                    str(fid),
-                    str(f.get("name", fid)),
-                    str(f["type"]),
-                    required=rule.figure,
-                    actual=value,
-                )
-            )
+        rows += _per_facility(rule, homes, per_bed, missing="floor_area_m2 / beds")
     return rows
 
 
