@@ -286,3 +286,46 @@ def _repair_and_prune(
             x[j] = False
             count[rows] -= 1
     return x
+
+
+def subgradient_bound(
+    csc: sparse.csc_matrix,
+    w: NDArray[np.float64],
+    *,
+    p: int,
+    target: float,
+    iterations: int = 800,
+    seconds: float = 20.0,
+) -> tuple[float, NDArray[np.float64]]:
+    """Minimise the Lagrangian bound of the cardinality MCLP over ``lam`` by subgradient steps.
+
+    Every iterate gives a valid upper bound (see :func:`lagrangian_bound`); Polyak steps towards
+    ``target`` (the best covered weight found). Returns the best bound and its multipliers.
+    """
+    import time
+
+    a = sparse.csr_matrix(csc)
+    at = csc.T.tocsr()
+    lam = 0.5 * w
+    best, best_lam = float("inf"), lam.copy()
+    f, stall = 1.0, 0
+    start = time.perf_counter()
+    for _ in range(iterations):
+        c = at @ lam
+        top = np.argpartition(-c, p - 1)[:p] if p < len(c) else np.arange(len(c))
+        top = top[c[top] > 0]
+        bound = float(np.maximum(w - lam, 0.0).sum() + c[top].sum())
+        if bound < best - 1e-9:
+            best, best_lam, stall = bound, lam.copy(), 0
+        else:
+            stall += 1
+            if stall >= 20:
+                f, stall = f / 2.0, 0
+        x = np.zeros(csc.shape[1])
+        x[top] = 1.0
+        g = (a @ x) - (w > lam)  # dL/dlam
+        norm = float(g @ g)
+        if norm == 0 or f < 1e-5 or time.perf_counter() - start > seconds:
+            break
+        lam = np.clip(lam - f * (bound - target) / norm * g, 0.0, w)
+    return best, best_lam

@@ -72,11 +72,13 @@ def run(
     relax: bool = False,
     start: NDArray[np.float64] | None = None,
     ipm: bool = False,
+    partial: bool = False,
 ) -> Solved:
     """Solve ``lp`` (as an LP if ``relax``), stopping at ``time_limit_s``.
 
     A MIP stopped by the time limit returns its best solution with HiGHS's proven gap; no
-    feasible solution at all raises :class:`SolverError`.
+    feasible solution at all raises :class:`SolverError`, unless ``partial`` asks for whatever
+    the solver has (an unfinished LP's duals still give a valid Lagrangian bound).
     """
     h = highspy.Highs()
     h.silent()
@@ -98,7 +100,7 @@ def run(
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
     solution = h.getSolution()
-    if info.primal_solution_status != 2:  # 2 = feasible
+    if info.primal_solution_status != 2 and not partial:  # 2 = feasible
         raise SolverError(
             f"HiGHS found no feasible solution (status {status!r}); raise "
             "`time_limit_s` or use the fast solver"

@@ -153,7 +153,7 @@ class LSCP:
                 lagr, lagr_lb = heur.lagrangian_set_cover(red.cover, start=chosen)
                 chosen = lagr if lagr.sum() < chosen.sum() else chosen
                 lower = max(lower, math.ceil(lagr_lb - 1e-9))
-            status = "Heuristic; gap certified by an LP bound"
+            status = "Heuristic; gap certified by LP and Lagrangian bounds"
             solver = "greedy, then Lagrangian heuristic (Beasley); LP and Lagrangian bounds"
             small = red.cover.nnz <= exact_max_nonzeros
             if (method == "exact" or (method == "auto" and small)) and chosen.sum() > lower:

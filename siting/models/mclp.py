@@ -208,36 +208,51 @@ class MCLP:
     def _fast(
         self, red: Reduced, cost: NDArray[np.float64], deadline: float
     ) -> tuple[NDArray[np.bool_], float, float, str]:
+        """Greedy + swaps; a subgradient Lagrangian bound; then, in the time left, the LP (its
+        duals tighten the bound, its rounding + swaps may find more). Every bound is
+        evaluated from multipliers by :func:`heur.lagrangian_bound`, so all are certified."""
         csc = red.cover.tocsc()
         w = red.weight
         greedy = heur.lazy_greedy(csc, w, p=self.p, cost=cost, budget=self.budget)
         best, _ = heur.swap_search(csc, w, greedy, p=self.p, cost=cost, budget=self.budget)
-        lp = self._model(red, cost, integer=False)
-        solved = _highs.run(
-            lp, time_limit_s=max(deadline - time.perf_counter(), 1.0), relax=True, ipm=True
-        )
-        n_cols = red.cover.shape[1]
-        rounded = np.zeros(n_cols, dtype=bool)
-        order = np.argsort(-solved.x[:n_cols], kind="stable")
-        spent = 0.0
-        for j in order[: self.p]:
-            if spent + cost[j] <= self.budget:
-                rounded[j] = True
-                spent += cost[j]
-        rounded, _ = heur.swap_search(csc, w, rounded, p=self.p, cost=cost, budget=self.budget)
         value_best = heur.covered_weight(csc, w, best)
-        value_round = heur.covered_weight(csc, w, rounded)
-        if value_round > value_best + 1e-9:
-            best, value_best = rounded, value_round
-        lam = np.abs(solved.row_duals[: red.cover.shape[0]])
-        bound = heur.lagrangian_bound(csc, w, lam, p=self.p, cost=cost, budget=self.budget)
+        bound = np.inf
+        if not np.isfinite(self.budget) or not (cost > 0).any():
+            left = deadline - time.perf_counter()
+            sub, lam = heur.subgradient_bound(
+                csc, w, p=self.p, target=value_best, seconds=max(min(10.0, 0.3 * left), 0.5)
+            )
+            bound = min(bound, sub)
+        lp_status = "not run: no time left"
+        left = deadline - time.perf_counter()
+        if left > 1.0:
+            solved = _highs.run(
+                self._model(red, cost, integer=False),
+                time_limit_s=left,
+                relax=True,
+                ipm=True,
+                partial=True,
+            )
+            lp_status = solved.status
+            lam = np.abs(solved.row_duals[: red.cover.shape[0]])
+            bound = min(
+                bound, heur.lagrangian_bound(csc, w, lam, p=self.p, cost=cost, budget=self.budget)
+            )
+            if len(solved.x) >= red.cover.shape[1]:  # an unfinished LP may have no values
+                rounded = self._round(solved.x[: red.cover.shape[1]], cost)
+                rounded, _ = heur.swap_search(
+                    csc, w, rounded, p=self.p, cost=cost, budget=self.budget
+                )
+                value_round = heur.covered_weight(csc, w, rounded)
+                if value_round > value_best + 1e-9:
+                    best, value_best = rounded, value_round
         bound = max(bound, value_best)
         log.info(
             "MCLP fast: greedy %.1f, best after swaps %.1f, certified bound %.1f (LP %s)",
             heur.covered_weight(csc, w, greedy),
             value_best,
             bound,
-            solved.status,
+            lp_status,
         )
         status = (
             "Optimal (proven by the Lagrangian bound)"
@@ -245,6 +260,16 @@ class MCLP:
             else "Heuristic; gap certified by a Lagrangian bound"
         )
         return best, value_best, bound, status
+
+    def _round(self, x: NDArray[np.float64], cost: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """The ``p`` largest LP values that fit the budget: a start for the swap search."""
+        rounded = np.zeros(len(x), dtype=bool)
+        spent = 0.0
+        for j in np.argsort(-x, kind="stable")[: self.p]:
+            if spent + cost[j] <= self.budget:
+                rounded[j] = True
+                spent += cost[j]
+        return rounded
 
     def _model(self, red: Reduced, cost: NDArray[np.float64], *, integer: bool):
         """max w.y  s.t.  y_i <= sum_{j covers i} x_j,  sum x <= p,  cost.x <= budget."""
