@@ -214,7 +214,10 @@ class MCLP:
         csc = red.cover.tocsc()
         w = red.weight
         greedy = heur.lazy_greedy(csc, w, p=self.p, cost=cost, budget=self.budget)
+        swap_start = time.perf_counter()
         best, _ = heur.swap_search(csc, w, greedy, p=self.p, cost=cost, budget=self.budget)
+        # what the LP's rounding will need afterwards: another swap search and a bound
+        reserve = 1.5 * (time.perf_counter() - swap_start) + 1.0
         value_best = heur.covered_weight(csc, w, best)
         bound = np.inf
         if not np.isfinite(self.budget) or not (cost > 0).any():
@@ -224,7 +227,7 @@ class MCLP:
             )
             bound = min(bound, sub)
         lp_status = "not run: no time left"
-        left = deadline - time.perf_counter()
+        left = deadline - time.perf_counter() - reserve
         if left > 1.0:
             solved = _highs.run(
                 self._model(red, cost, integer=False),
