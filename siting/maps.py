@@ -325,11 +325,13 @@ def _legend(res: RunResult, proposed: pd.DataFrame, note: str = "") -> str:
     kinds = "".join(
         f"<div><span style='color:{c}'>●</span> {_esc(t)}</div>" for t, c in TYPE_COLOURS.items()
     )
+    # a <details> box: open by default, one click folds it away from the map's corner
     return (
-        "<div style='position:fixed;bottom:24px;left:12px;z-index:9999;background:#fff;"
-        "padding:8px 10px;border:1px solid #999;border-radius:4px;font:12px sans-serif;"
-        "max-width:300px'>"
-        f"<b>{_esc(sc.name)}</b>：养老服务圈覆盖<br>"
+        "<details open id='siting-legend' style='position:fixed;bottom:24px;left:12px;"
+        "z-index:9999;background:#fff;padding:8px 10px;border:1px solid #999;"
+        "border-radius:4px;font:12px sans-serif;max-width:300px'>"
+        f"<summary style='cursor:pointer'><b>{_esc(sc.name)}</b>：养老服务圈覆盖"
+        "（图例，点击收起）</summary>"
         f"社区：一刻钟步行 {sc.coverage.urban_minutes:g} 分钟 × "
         f"{sc.coverage.walk_speed_mps:g} m/s = {sc.coverage.urban_radius_m:.0f} m<br>"
         f"村：一公里 = {sc.coverage.rural_radius_m:.0f} m（路网距离）<br>"
@@ -344,7 +346,7 @@ def _legend(res: RunResult, proposed: pd.DataFrame, note: str = "") -> str:
             if note
             else ""
         )
-        + "</div>"
+        + "</details>"
     )
 
 

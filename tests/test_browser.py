@@ -62,3 +62,28 @@ def test_map_works_offline_in_chromium(demo_out: Path) -> None:
     assert shapes > 100
     assert notice == 1  # the map says the base tiles need a network
     assert (demo_out / "map_screenshot.png").stat().st_size > 10_000
+
+
+def test_legend_folds_away(demo_out: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_context().new_page()
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith(("file:", "data:"))
+                else route.abort()
+            ),
+        )
+        page.goto((demo_out / "map.html").resolve().as_uri())
+        legend = page.locator("#siting-legend")
+        assert legend.get_attribute("open") is not None
+        tall = legend.bounding_box()["height"]
+        page.locator("#siting-legend summary").click()
+        assert legend.get_attribute("open") is None
+        assert legend.bounding_box()["height"] < tall / 3  # folded to its one-line summary
+        browser.close()
