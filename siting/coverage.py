@@ -28,9 +28,11 @@ def coverage_sets(cost: sparse.csr_matrix, radius_m: ArrayLike) -> sparse.csr_ma
     radius = np.broadcast_to(np.asarray(radius_m, float), (cost.shape[0],))
     row_of = np.repeat(np.arange(cost.shape[0]), np.diff(cost.indptr))
     keep = cost.data <= radius[row_of]
-    return sparse.csr_matrix(
+    out = sparse.csr_matrix(
         (np.ones(int(keep.sum()), dtype=bool), (row_of[keep], cost.indices[keep])), shape=cost.shape
     )
+    out.sort_indices()  # row sets compare by their index bytes when models merge rows
+    return out
 
 
 def covered_by(cover: sparse.csr_matrix, open_sites: ArrayLike) -> NDArray[np.bool_]:

@@ -30,7 +30,7 @@ from siting.models.candidates import generate_candidates
 from siting.rules import land_check
 from siting.rules.book import RuleBook, load_rules
 from siting.rules.checks import ComplianceData, check_all
-from siting.scenario import Scenario
+from siting.scenario import BoundaryLayer, Scenario
 
 log = logging.getLogger(__name__)
 
@@ -70,27 +70,23 @@ class RunResult:
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
+def _boundaries(layer: BoundaryLayer, level: str) -> gpd.GeoDataFrame:
+    return read.read_boundaries(
+        layer.path,
+        level=level,
+        columns=layer.columns,
+        layer=layer.layer,
+        repair=layer.repair,
+        max_area_change=layer.max_area_change,
+        encoding=layer.encoding,
+    )
+
+
 def load_inputs(sc: Scenario) -> Inputs:
     """Read and cross-check every input layer named by the scenario."""
     i = sc.inputs
-    streets = read.read_boundaries(
-        i.streets.path,
-        level="streets",
-        columns=i.streets.columns,
-        layer=i.streets.layer,
-        repair=i.streets.repair,
-        max_area_change=i.streets.max_area_change,
-        encoding=i.streets.encoding,
-    )
-    communities = read.read_boundaries(
-        i.communities.path,
-        level="communities",
-        columns=i.communities.columns,
-        layer=i.communities.layer,
-        repair=i.communities.repair,
-        max_area_change=i.communities.max_area_change,
-        encoding=i.communities.encoding,
-    )
+    streets = _boundaries(i.streets, "streets")
+    communities = _boundaries(i.communities, "communities")
     read.check_hierarchy(communities, streets, source=str(i.communities.path))
     table = read.read_table(i.population.path, id_cols=[i.population.columns.get("code", "code")])
     communities, excluded = read.join_population(

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
+from siting import coverage
 from siting._errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -37,18 +38,11 @@ def as_sparse_cost(cost: sparse.spmatrix | ArrayLike) -> sparse.csr_matrix:
 
 
 def coverage_sets(cost: sparse.csr_matrix, radius_m: ArrayLike) -> sparse.csr_matrix:
-    """Boolean demand x site matrix: True where the site is within the point's radius."""
-    cost = sparse.csr_matrix(cost)
-    radius = np.broadcast_to(np.asarray(radius_m, float), (cost.shape[0],))
+    """:func:`siting.coverage.coverage_sets`, with the radius checked as a model input."""
+    radius = np.asarray(radius_m, float)
     if (radius <= 0).any() or not np.isfinite(radius).all():
         raise ModelError("`radius_m` must be > 0 and finite")
-    row_of = np.repeat(np.arange(cost.shape[0]), np.diff(cost.indptr))
-    keep = cost.data <= radius[row_of]
-    out = sparse.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=bool), (row_of[keep], cost.indices[keep])), shape=cost.shape
-    )
-    out.sort_indices()
-    return out
+    return coverage.coverage_sets(cost, radius)
 
 
 def site_mask(n_sites: int, columns: ArrayLike | None, name: str) -> NDArray[np.bool_]:
