@@ -21,7 +21,15 @@ def main() -> int:
     )
     mod = sub.add_parser("models", help="MCLP/LSCP vs plain HiGHS and spopt")
     mod.add_argument("--size", choices=["small", "medium", "large"], required=True)
-    mod.add_argument("--time-limit", type=float, default=60.0)
+    mod.add_argument(
+        "--time-limit", type=float, default=60.0, help="seconds for each baseline (HiGHS, spopt)"
+    )
+    mod.add_argument(
+        "--our-limit",
+        type=float,
+        default=None,
+        help="seconds for siting's solvers (default: the issue's target for the size)",
+    )
     mod.add_argument("--skip-spopt", action="store_true")
     args = parser.parse_args()
     if args.what == "coverage":
@@ -33,7 +41,7 @@ def main() -> int:
     if args.what == "models":
         from benchmarks.models import main as models
 
-        return models(args.size, args.time_limit, args.skip_spopt)
+        return models(args.size, args.time_limit, args.skip_spopt, args.our_limit)
     return 2
 
 

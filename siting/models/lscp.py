@@ -5,8 +5,10 @@ demand the problem has no solution, so it stops and names it unless ``exclude_un
 says to leave it out explicitly. Target coverage asks for the fewest new sites that bring the
 covered share of the elderly to ``target_share`` (0.9 for "90 % within 15 minutes").
 
-``fast``: greedy, then dropping sites the others make redundant; the lower bound comes from
-the LP relaxation (for LSCP from its dual solution, scaled to feasibility, so it is certified).
+``fast``: greedy, then a local search for fewer sites (:mod:`._local`): for LSCP a
+row-weighting swap search, for a target share the iterated swap search of MCLP at one site fewer
+at a time. The lower bound comes from the LP relaxation, solved meanwhile in a second thread
+(for LSCP from its dual solution, scaled to feasibility, so it is certified).
 ``exact``: HiGHS branch and cut, warm-started with the fast answer. ``auto``: both when small.
 """
 
@@ -16,6 +18,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -25,6 +28,7 @@ from siting._errors import ModelError
 from siting._validate import preview
 from siting.models import _heuristic as heur
 from siting.models import _highs
+from siting.models import _local as local
 from siting.models._prep import Reduced, as_sparse_cost, coverage_sets, reduce, site_sets
 from siting.models._result import LSCPResult, SiteGain
 from siting.models.mclp import Method
@@ -135,8 +139,13 @@ class LSCP:
         method: Method = "auto",
         time_limit_s: float = 60.0,
         exact_max_nonzeros: int = 300_000,
+        search_steps: int = 1_000_000,
     ) -> LSCPResult:
-        """Solve; see the module docstring for ``method``."""
+        """Solve; see the module docstring for ``method``.
+
+        The search is seeded, so the same input gives the same sites unless the time limit
+        stops it first (it gets four fifths of the limit, checked between chunks of steps).
+        """
         start = time.perf_counter()
         red = reduce(self.cover, self.weights, self.fixed, self.candidate, drop_dominated=True)
         need = self._required_weight(red)
@@ -146,15 +155,22 @@ class LSCP:
             lower, status, solver = 0, "Optimal", "trivial"
         else:
             chosen = _greedy_cover(csc, red.weight, need)
-            lower, _ = self._lower_bound(red, time_limit_s)
-            if need is None:  # full covering: Lagrangian heuristic, its bound as a second proof
-                # a naive start explores more covers than the LP duals (156 vs 164 on medium);
-                # the LP bound is kept either way
-                lagr, lagr_lb = heur.lagrangian_set_cover(red.cover, start=chosen)
-                chosen = lagr if lagr.sum() < chosen.sum() else chosen
-                lower = max(lower, math.ceil(lagr_lb - 1e-9))
-            status = "Heuristic; gap certified by LP and Lagrangian bounds"
-            solver = "greedy, then Lagrangian heuristic (Beasley); LP and Lagrangian bounds"
+            pool = ThreadPoolExecutor(max_workers=1)  # the LP bound, beside the search
+            bound = pool.submit(self._lower_bound, red, max(time_limit_s * 0.8, 0.5))
+            pool.shutdown(wait=False)
+            deadline = start + 0.8 * time_limit_s
+            if need is None:
+                chosen, done, finished = _cover_search(csc, chosen, search_steps, deadline)
+                solver = f"greedy, then a row-weighting swap search ({done:,} steps); LP bound"
+            else:
+                chosen, done, finished = _target_search(csc, red.weight, chosen, need, deadline)
+                solver = f"greedy, then swap search at ever fewer sites ({done} rounds); LP bound"
+            lower = bound.result()
+            status = "Heuristic; gap certified by the LP bound"
+            if chosen.sum() <= lower:
+                status = "Optimal (proven by the LP bound)"
+            elif not finished:
+                status += "; search stopped by the time limit"
             small = red.cover.nnz <= exact_max_nonzeros
             if (method == "exact" or (method == "auto" and small)) and chosen.sum() > lower:
                 left = max(start + time_limit_s - time.perf_counter(), 1.0)
@@ -162,7 +178,7 @@ class LSCP:
                 if x.sum() <= chosen.sum():
                     chosen = x
                 lower = max(lower, mip_lower)
-                solver = f"{_highs.version()} branch and cut (warm start: greedy)"
+                solver = f"{_highs.version()} branch and cut (warm start: the search)"
         picked = red.columns[chosen]
         gains = self._build_order(picked)
         n = int(chosen.sum())
@@ -213,9 +229,7 @@ class LSCP:
             maximize=False,
         )
 
-    def _lower_bound(
-        self, red: Reduced, time_limit_s: float
-    ) -> tuple[int, NDArray[np.float64] | None]:
+    def _lower_bound(self, red: Reduced, time_limit_s: float) -> int:
         need = self._required_weight(red)
         solved = _highs.run(
             self._model(red, need, integer=False),
@@ -224,11 +238,11 @@ class LSCP:
             ipm=need is None,
         )
         if need is not None:
-            return (math.ceil(solved.objective - 1e-6) if solved.status == "Optimal" else 0), None
+            return math.ceil(solved.objective - 1e-6) if solved.status == "Optimal" else 0
         u = np.maximum(solved.row_duals, 0.0)  # dual of the covering LP: max sum u, A^T u <= 1
         col_load = np.asarray(red.cover.T.astype(float) @ u).ravel()
         scale = max(float(col_load.max(initial=0.0)), 1.0)
-        return math.ceil(u.sum() / scale - 1e-9), u
+        return math.ceil(u.sum() / scale - 1e-9)
 
     def _exact(
         self, red: Reduced, warm: NDArray[np.bool_], need: float | None, time_limit_s: float
@@ -306,30 +320,14 @@ class TargetCoverage(LSCP):
 def _greedy_cover(
     csc: sparse.csc_matrix, w: NDArray[np.float64], need: float | None
 ) -> NDArray[np.bool_]:
-    """Greedy set cover (most uncovered rows, or weight for a target), then drop redundant."""
+    """Lazy greedy set cover (most uncovered rows, or weight for a target), then drop the
+    sites the others make redundant."""
     n_rows, n_cols = csc.shape
     value = np.ones(n_rows) if need is None else w
     goal = float(value.sum()) if need is None else need
-    covered = np.zeros(n_rows, dtype=bool)
-    chosen = np.zeros(n_cols, dtype=bool)
-    got = 0.0
-    while got < goal - 1e-9:
-        gains = np.array(
-            [
-                value[(r := csc.indices[csc.indptr[j] : csc.indptr[j + 1]])][~covered[r]].sum()
-                if not chosen[j]
-                else -1.0
-                for j in range(n_cols)
-            ]
-        )
-        j = int(np.argmax(gains))  # first of the best: deterministic
-        if gains[j] <= 0:
-            break
-        chosen[j] = True
-        rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
-        got += float(value[rows][~covered[rows]].sum())
-        covered[rows] = True
+    chosen = heur.lazy_greedy(csc, value, p=n_cols, cost=np.zeros(n_cols), budget=np.inf, goal=goal)
     counts = np.asarray(csc[:, chosen].sum(axis=1)).ravel()
+    got = float(value[counts > 0].sum())
     by_size = sorted(
         np.flatnonzero(chosen).tolist(), key=lambda k: csc.indptr[k + 1] - csc.indptr[k]
     )
@@ -341,3 +339,54 @@ def _greedy_cover(
             counts[rows] -= 1
             got -= lost
     return chosen
+
+
+_STEPS = 100_000  # cover-search steps between looks at the clock
+
+
+def _cover_search(
+    csc: sparse.csc_matrix, start: NDArray[np.bool_], steps: int, deadline: float
+) -> tuple[NDArray[np.bool_], int, bool]:
+    """The row-weighting search in chunks (each from the best cover so far, its own seed)."""
+    best, done = start, 0
+    while done < steps:
+        if time.perf_counter() > deadline:
+            return best, done, False
+        chunk = min(_STEPS, steps - done)
+        best = local.weighted_cover_search(csc, best, steps=chunk, seed=done)
+        done += chunk
+    return best, done, True
+
+
+def _target_search(
+    csc: sparse.csc_matrix,
+    w: NDArray[np.float64],
+    start: NDArray[np.bool_],
+    need: float,
+    deadline: float,
+    rounds: int = 300,
+) -> tuple[NDArray[np.bool_], int, bool]:
+    """Fewer sites for a target share: drop the site losing least, let the iterated swap
+    search (MCLP with one site fewer) recover the weight; repeat while it reaches ``need``."""
+    best, done = start, 0
+    cost = np.zeros(csc.shape[1])
+    while best.sum() > 1:
+        if time.perf_counter() > deadline:
+            return best, done, False
+        trial = best.copy()
+        counts = np.asarray(csc[:, trial].sum(axis=1)).ravel()
+        opened = np.flatnonzero(trial)
+        loss = [
+            float(w[(r := csc.indices[csc.indptr[j] : csc.indptr[j + 1]])][counts[r] == 1].sum())
+            for j in opened
+        ]
+        trial[opened[int(np.argmin(loss))]] = False
+        p = int(trial.sum())
+        trial, value = local.iterated_swap_search(
+            csc, w, trial, p=p, cost=cost, budget=np.inf, rounds=rounds, seed=done
+        )
+        done += rounds
+        if value < need - 1e-9:
+            break
+        best = trial
+    return best, done, True

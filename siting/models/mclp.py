@@ -5,8 +5,8 @@ do. Three ways to solve, chosen by ``method``:
 
 * ``exact`` -- HiGHS branch and cut on the reduced model, warm-started with the fast answer;
   status, bound and gap are HiGHS's own (``Time limit reached`` with its proven gap if it stops);
-* ``fast`` -- lazy greedy and LP rounding, each improved by add/swap local search; the bound is
-  the Lagrangian bound evaluated from the LP duals (certified, see :mod:`._heuristic`);
+* ``fast`` -- lazy greedy, then an iterated add/swap local search (:mod:`._local`); the bound
+  is the Lagrangian bound evaluated from the LP duals (certified, see :mod:`._heuristic`);
 * ``auto`` -- ``fast``, then ``exact`` when the reduced model is small enough to expect HiGHS to
   finish (at most ``exact_max_nonzeros``), keeping the better answer and the tighter bound.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -25,12 +26,14 @@ from scipy import sparse
 from siting._errors import ModelError
 from siting.models import _heuristic as heur
 from siting.models import _highs
+from siting.models import _local as local
 from siting.models._prep import Reduced, as_sparse_cost, coverage_sets, reduce, site_sets
 from siting.models._result import MCLPResult, SiteGain
 
 log = logging.getLogger(__name__)
 
 Method = Literal["auto", "exact", "fast"]
+_CHUNK = 100  # search rounds between looks at the clock
 
 
 class MCLP:
@@ -146,8 +149,14 @@ class MCLP:
         time_limit_s: float = 60.0,
         mip_rel_gap: float = 0.0,
         exact_max_nonzeros: int = 300_000,
+        search_rounds: int = 2000,
     ) -> MCLPResult:
-        """Solve (see the module docstring for ``method``); deterministic for the same input."""
+        """Solve (see the module docstring for ``method``).
+
+        ``search_rounds`` rounds of the iterated swap search run from a fixed seed, so the same
+        input gives the same sites unless the time limit stops the search first (the status
+        says so). The bound, from the LP, is reported with every answer.
+        """
         if method not in ("auto", "exact", "fast"):
             raise ModelError(f"`method` must be 'auto', 'exact' or 'fast', got {method!r}")
         start = time.perf_counter()
@@ -165,9 +174,8 @@ class MCLP:
             value, bound, gap, status, solver = 0.0, 0.0, 0.0, "Optimal", "trivial"
         else:
             deadline = start + time_limit_s
-            chosen, value, bound, status = self._fast(red, cost, deadline)
+            chosen, value, bound, status, solver = self._fast(red, cost, deadline, search_rounds)
             gap = _gap(value, bound)
-            solver = "greedy + swap search; Lagrangian bound from HiGHS LP duals"
             run_exact = method == "exact" or (
                 method == "auto" and red.cover.nnz <= exact_max_nonzeros
             )
@@ -206,73 +214,67 @@ class MCLP:
         )
 
     def _fast(
-        self, red: Reduced, cost: NDArray[np.float64], deadline: float
-    ) -> tuple[NDArray[np.bool_], float, float, str]:
-        """Greedy + swaps; a subgradient Lagrangian bound; then, in the time left, the LP (its
-        duals tighten the bound, its rounding + swaps may find more). Every bound is
+        self, red: Reduced, cost: NDArray[np.float64], deadline: float, rounds: int
+    ) -> tuple[NDArray[np.bool_], float, float, str, str]:
+        """Greedy, then the iterated swap search; meanwhile, in a second thread, the LP
+        relaxation by interior point, whose duals give the bound. If the LP has not finished
+        when the search has, subgradient steps look for a bound of their own. Every bound is
         evaluated from multipliers by :func:`heur.lagrangian_bound`, so all are certified."""
         csc = red.cover.tocsc()
         w = red.weight
-        greedy = heur.lazy_greedy(csc, w, p=self.p, cost=cost, budget=self.budget)
-        swap_start = time.perf_counter()
-        best, _ = heur.swap_search(csc, w, greedy, p=self.p, cost=cost, budget=self.budget)
-        # what the LP's rounding will need afterwards: another swap search and a bound
-        reserve = 1.5 * (time.perf_counter() - swap_start) + 1.0
+        budget = self.budget
+        greedy = heur.lazy_greedy(csc, w, p=self.p, cost=cost, budget=budget)
+        pool = ThreadPoolExecutor(max_workers=1)  # HiGHS releases the GIL; so does the search
+        lp = pool.submit(
+            _highs.run,
+            self._model(red, cost, integer=False),
+            time_limit_s=max(deadline - time.perf_counter(), 0.5),
+            relax=True,
+            ipm=True,
+            partial=True,
+        )
+        pool.shutdown(wait=False)
+        total = max(deadline - time.perf_counter(), 0.0)
+        stop_search = deadline - 0.2 * total  # keep a fifth of the time for the bound
+        best, done = greedy, 0
+        while done < rounds:  # in chunks, to watch the clock; each chunk has its own seed
+            chunk = min(_CHUNK, rounds - done)
+            best, _ = local.iterated_swap_search(
+                csc, w, best, p=self.p, cost=cost, budget=budget, rounds=chunk, seed=done
+            )
+            done += chunk
+            if time.perf_counter() > stop_search:
+                break
         value_best = heur.covered_weight(csc, w, best)
         bound = np.inf
-        if not np.isfinite(self.budget) or not (cost > 0).any():
-            left = deadline - time.perf_counter()
-            sub, lam = heur.subgradient_bound(
-                csc, w, p=self.p, target=value_best, seconds=max(min(10.0, 0.3 * left), 0.5)
-            )
-            bound = min(bound, sub)
-        lp_status = "not run: no time left"
-        left = deadline - time.perf_counter() - reserve
-        if left > 1.0:
-            solved = _highs.run(
-                self._model(red, cost, integer=False),
-                time_limit_s=left,
-                relax=True,
-                ipm=True,
-                partial=True,
-            )
-            lp_status = solved.status
-            lam = np.abs(solved.row_duals[: red.cover.shape[0]])
-            bound = min(
-                bound, heur.lagrangian_bound(csc, w, lam, p=self.p, cost=cost, budget=self.budget)
-            )
-            if len(solved.x) >= red.cover.shape[1]:  # an unfinished LP may have no values
-                rounded = self._round(solved.x[: red.cover.shape[1]], cost)
-                rounded, _ = heur.swap_search(
-                    csc, w, rounded, p=self.p, cost=cost, budget=self.budget
-                )
-                value_round = heur.covered_weight(csc, w, rounded)
-                if value_round > value_best + 1e-9:
-                    best, value_best = rounded, value_round
+        if not lp.done() and (not np.isfinite(budget) or not (cost > 0).any()):
+            seconds = max(deadline - time.perf_counter() - 0.1, 0.2)
+            bound, _ = heur.subgradient_bound(csc, w, p=self.p, target=value_best, seconds=seconds)
+        solved = lp.result()
+        lam = np.abs(solved.row_duals[: red.cover.shape[0]])
+        bound = min(bound, heur.lagrangian_bound(csc, w, lam, p=self.p, cost=cost, budget=budget))
         bound = max(bound, value_best)
         log.info(
-            "MCLP fast: greedy %.1f, best after swaps %.1f, certified bound %.1f (LP %s)",
+            "MCLP fast: greedy %.1f, best after %d search rounds %.1f, certified bound %.1f "
+            "(LP %s)",
             heur.covered_weight(csc, w, greedy),
+            done,
             value_best,
             bound,
-            lp_status,
+            solved.status,
         )
         status = (
             "Optimal (proven by the Lagrangian bound)"
             if _gap(value_best, bound) == 0
             else "Heuristic; gap certified by a Lagrangian bound"
         )
-        return best, value_best, bound, status
-
-    def _round(self, x: NDArray[np.float64], cost: NDArray[np.float64]) -> NDArray[np.bool_]:
-        """The ``p`` largest LP values that fit the budget: a start for the swap search."""
-        rounded = np.zeros(len(x), dtype=bool)
-        spent = 0.0
-        for j in np.argsort(-x, kind="stable")[: self.p]:
-            if spent + cost[j] <= self.budget:
-                rounded[j] = True
-                spent += cost[j]
-        return rounded
+        if done < rounds:
+            status += f"; search stopped by the time limit after {done} of {rounds} rounds"
+        solver = (
+            f"greedy + iterated swap search ({done} rounds, seed 0); Lagrangian bound from "
+            "HiGHS LP duals"
+        )
+        return best, value_best, bound, status, solver
 
     def _model(self, red: Reduced, cost: NDArray[np.float64], *, integer: bool):
         """max w.y  s.t.  y_i <= sum_{j covers i} x_j,  sum x <= p,  cost.x <= budget."""

@@ -1,0 +1,589 @@
+"""Local search for the covering models, compiled with numba (written here: no library has it).
+
+* :func:`swap_search` -- vertex substitution for MCLP: repeatedly make the best single add or
+  swap (close one open site, open another) while it covers more weight;
+* :func:`iterated_swap_search` -- iterated local search around it: close a few open sites that
+  sit near each other, refill and descend again, keep the answer if it covers no less; a fixed
+  number of rounds from a fixed seed, so the same input gives the same answer;
+* :func:`weighted_cover_search` -- for LSCP: take one site away from a full cover and swap sites
+  until everything is covered again, raising the weight of rows left uncovered so the search is
+  pushed towards them (a row-weighting scheme as used for unicost set covering).
+
+How :func:`swap_search` evaluates every move in one pass over the nonzeros: per demand row it
+keeps the number of open sites covering it and the *sum* of their indices (for a row covered
+once, that sum is the one site covering it). Closing open site ``s`` loses ``loss[s]``, the
+weight of rows only ``s`` covers; opening ``c`` gains ``g0[c]``, the weight of uncovered rows it
+covers, and keeps ``extra[c, s]``, the rows only ``s`` covered that ``c`` also covers. So a swap
+gains ``g0 - loss[s] + extra``; ``extra`` is non-zero only for the few sites sharing rows with
+``c``, and among the others the best to close is the one of least loss.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+from scipy import sparse
+
+
+@njit(cache=True, nogil=True)
+def _rand(state, n):
+    """A uniform integer in [0, n) from a splitmix64 stream: the same numbers on every platform
+    and numba version, so a seed fixes the search."""
+    state[0] += np.uint64(0x9E3779B97F4A7C15)
+    z = state[0]
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return np.int64(z % np.uint64(n))
+
+
+@njit(cache=True, nogil=True)
+def _state(col_ptr, col_rows, row_ptr, row_cols, w, is_open):
+    """Per row: open sites covering it and the sum of their indices; per site: ``g0`` (weight
+    of uncovered rows it covers) and ``loss`` (weight of rows only it covers, if open)."""
+    n_rows = w.shape[0]
+    n_cols = is_open.shape[0]
+    cnt = np.zeros(n_rows, dtype=np.int32)
+    idsum = np.zeros(n_rows, dtype=np.int64)
+    for j in range(n_cols):
+        if is_open[j]:
+            for k in range(col_ptr[j], col_ptr[j + 1]):
+                cnt[col_rows[k]] += 1
+                idsum[col_rows[k]] += j
+    g0 = np.zeros(n_cols)
+    loss = np.zeros(n_cols)
+    for r in range(n_rows):
+        if cnt[r] == 0:
+            for q in range(row_ptr[r], row_ptr[r + 1]):
+                g0[row_cols[q]] += w[r]
+        elif cnt[r] == 1:
+            loss[idsum[r]] += w[r]
+    return cnt, idsum, g0, loss
+
+
+@njit(cache=True, nogil=True)
+def _open(col_ptr, col_rows, row_ptr, row_cols, w, cnt, idsum, g0, loss, j):
+    for k in range(col_ptr[j], col_ptr[j + 1]):
+        r = col_rows[k]
+        if cnt[r] == 0:
+            for q in range(row_ptr[r], row_ptr[r + 1]):
+                g0[row_cols[q]] -= w[r]
+            loss[j] += w[r]
+        elif cnt[r] == 1:
+            loss[idsum[r]] -= w[r]
+        cnt[r] += 1
+        idsum[r] += j
+
+
+@njit(cache=True, nogil=True)
+def _close(col_ptr, col_rows, row_ptr, row_cols, w, cnt, idsum, g0, loss, j):
+    for k in range(col_ptr[j], col_ptr[j + 1]):
+        r = col_rows[k]
+        cnt[r] -= 1
+        idsum[r] -= j
+        if cnt[r] == 0:
+            for q in range(row_ptr[r], row_ptr[r + 1]):
+                g0[row_cols[q]] += w[r]
+            loss[j] -= w[r]
+        elif cnt[r] == 1:
+            loss[idsum[r]] += w[r]
+
+
+@njit(cache=True, nogil=True)
+def _best_move(
+    col_ptr,
+    col_rows,
+    w,
+    is_open,
+    cnt,
+    idsum,
+    g0,
+    loss,
+    cost,
+    budget,
+    spent,
+    n_open,
+    p,
+    eps,
+    extra,
+    seen,
+):
+    """The best add or swap: (gain, site to open, site to close or -1).
+
+    A swap (c, s) gains at most ``g0[c]`` (what it keeps of s's rows never exceeds s's loss),
+    so only sites whose ``g0`` beats the best move found so far are looked at in detail."""
+    n_cols = is_open.shape[0]
+    budgeted = np.isfinite(budget)
+    opened = np.flatnonzero(is_open)
+    s_min = -1
+    for s in opened:
+        if s_min < 0 or loss[s] < loss[s_min]:
+            s_min = s
+    best, best_c, best_s = eps, -1, -1
+    seen[:] = -1  # stale marks from an earlier call would pass for this call's
+    for c in range(n_cols):
+        if is_open[c]:
+            continue
+        if n_open < p and spent + cost[c] <= budget and g0[c] > best:
+            best, best_c, best_s = g0[c], c, -1
+        if not budgeted and s_min >= 0 and g0[c] - loss[s_min] > best:
+            best, best_c, best_s = g0[c] - loss[s_min], c, s_min  # at least this much
+    for c in range(n_cols):
+        if is_open[c] or g0[c] <= best or opened.shape[0] == 0:
+            continue
+        for k in range(col_ptr[c], col_ptr[c + 1]):
+            r = col_rows[k]
+            if cnt[r] == 1:
+                s = idsum[r]
+                if seen[s] != c:
+                    seen[s] = c
+                    extra[s] = 0.0
+                extra[s] += w[r]
+        if budgeted:  # which closures are affordable depends on the costs: try them all
+            for s in opened:
+                if spent - cost[s] + cost[c] <= budget:
+                    d = g0[c] - loss[s] + (extra[s] if seen[s] == c else 0.0)
+                    if d > best:
+                        best, best_c, best_s = d, c, s
+            continue
+        d = g0[c] - loss[s_min] + (extra[s_min] if seen[s_min] == c else 0.0)
+        if d > best:
+            best, best_c, best_s = d, c, s_min
+        for k in range(col_ptr[c], col_ptr[c + 1]):  # the sites sharing rows with c
+            r = col_rows[k]
+            if cnt[r] == 1:
+                s = idsum[r]
+                d = g0[c] - loss[s] + extra[s]
+                if d > best:
+                    best, best_c, best_s = d, c, s
+    return best, best_c, best_s
+
+
+@njit(cache=True, nogil=True)
+def _best_add_per_cost(g0, is_open, cost, left, eps):
+    """Under a budget, the affordable site adding most weight per unit cost (free sites
+    first), as the greedy does; -1 if none adds anything."""
+    best, best_ratio, best_free = -1, 0.0, False
+    for c in range(is_open.shape[0]):
+        if is_open[c] or g0[c] <= eps or cost[c] > left:
+            continue
+        free = cost[c] <= 0
+        ratio = g0[c] if free else g0[c] / cost[c]
+        if best < 0 or (free and not best_free) or (free == best_free and ratio > best_ratio):
+            best, best_ratio, best_free = c, ratio, free
+    return best
+
+
+@njit(cache=True, nogil=True)
+def _descend(
+    col_ptr,
+    col_rows,
+    row_ptr,
+    row_cols,
+    w,
+    is_open,
+    cnt,
+    idsum,
+    g0,
+    loss,
+    cost,
+    budget,
+    p,
+    eps,
+    max_moves,
+    extra,
+    seen,
+    log_open,
+    log_close,
+    n_log,
+):
+    """Best moves until none gains; every flip is appended to the logs (for undoing)."""
+    spent = 0.0
+    n_open = 0
+    for j in range(is_open.shape[0]):
+        if is_open[j]:
+            spent += cost[j]
+            n_open += 1
+    moves = 0
+    budgeted = np.isfinite(budget)
+    while moves < max_moves:
+        c, s = -1, -1
+        if budgeted and n_open < p:
+            c = _best_add_per_cost(g0, is_open, cost, budget - spent, eps)
+        if c < 0:
+            _, c, s = _best_move(
+                col_ptr,
+                col_rows,
+                w,
+                is_open,
+                cnt,
+                idsum,
+                g0,
+                loss,
+                cost,
+                budget,
+                spent,
+                n_open,
+                p,
+                eps,
+                extra,
+                seen,
+            )
+        if c < 0:
+            break
+        if s >= 0:
+            is_open[s] = False
+            spent -= cost[s]
+            n_open -= 1
+            _close(col_ptr, col_rows, row_ptr, row_cols, w, cnt, idsum, g0, loss, s)
+            if n_log >= 0:
+                log_close[n_log] = s
+        elif n_log >= 0:
+            log_close[n_log] = -1
+        is_open[c] = True
+        spent += cost[c]
+        n_open += 1
+        _open(col_ptr, col_rows, row_ptr, row_cols, w, cnt, idsum, g0, loss, c)
+        if n_log >= 0:
+            log_open[n_log] = c
+            n_log += 1
+        moves += 1
+    return moves, n_log
+
+
+@njit(cache=True, nogil=True)
+def _ils(col_ptr, col_rows, row_ptr, row_cols, w, start, cost, budget, p, eps, rounds, seed, k_max):
+    state = np.full(1, seed, dtype=np.uint64)
+    n_cols = start.shape[0]
+    extra = np.zeros(n_cols)
+    seen = np.full(n_cols, -1, dtype=np.int64)
+    mark = np.full(n_cols, -1, dtype=np.int64)
+    near = np.empty(n_cols, dtype=np.int64)
+    is_open = start.copy()
+    cnt, idsum, g0, loss = _state(col_ptr, col_rows, row_ptr, row_cols, w, is_open)
+    log_open = np.empty(0, dtype=np.int64)
+    _descend(
+        col_ptr,
+        col_rows,
+        row_ptr,
+        row_cols,
+        w,
+        is_open,
+        cnt,
+        idsum,
+        g0,
+        loss,
+        cost,
+        budget,
+        p,
+        eps,
+        1_000_000,
+        extra,
+        seen,
+        log_open,
+        log_open,
+        -1,
+    )
+    value = 0.0
+    for r in range(w.shape[0]):
+        if cnt[r] > 0:
+            value += w[r]
+    best = is_open.copy()
+    best_value = value
+    log_open = np.empty(4 * n_cols + 16, dtype=np.int64)
+    log_close = np.empty(4 * n_cols + 16, dtype=np.int64)
+    closed = np.empty(k_max + 1, dtype=np.int64)
+    for it in range(rounds):
+        opened = np.flatnonzero(is_open)
+        if opened.shape[0] == 0:
+            break
+        s0 = opened[_rand(state, opened.shape[0])]
+        n_near = 0  # open sites sharing a row with s0's rows: its neighbourhood
+        for k in range(col_ptr[s0], col_ptr[s0 + 1]):
+            r = col_rows[k]
+            for q in range(row_ptr[r], row_ptr[r + 1]):
+                j = row_cols[q]
+                if is_open[j] and j != s0 and mark[j] != it:
+                    mark[j] = it
+                    near[n_near] = j
+                    n_near += 1
+        n_close = min(1 + _rand(state, k_max), n_near)
+        for i in range(n_close):  # a random subset of the neighbourhood
+            pick = i + _rand(state, n_near - i)
+            near[i], near[pick] = near[pick], near[i]
+        near[n_close] = s0
+        for i in range(n_close + 1):
+            j = near[i]
+            closed[i] = j
+            is_open[j] = False
+            _close(col_ptr, col_rows, row_ptr, row_cols, w, cnt, idsum, g0, loss, j)
+        _, n_log = _descend(
+            col_ptr,
+            col_rows,
+            row_ptr,
+            row_cols,
+            w,
+            is_open,
+            cnt,
+            idsum,
+            g0,
+            loss,
+            cost,
+            budget,
+            p,
+            eps,
+            log_open.shape[0],
+            extra,
+            seen,
+            log_open,
+            log_close,
+            0,
+        )
+        trial_value = 0.0
+        for r in range(w.shape[0]):
+            if cnt[r] > 0:
+                trial_value += w[r]
+        if trial_value >= value - eps:  # no worse: move there (plateaus are crossed)
+            value = trial_value
+            if value > best_value + eps:
+                best[:] = is_open
+                best_value = value
+            continue
+        for i in range(n_log - 1, -1, -1):  # undo, last move first
+            c = log_open[i]
+            is_open[c] = False
+            _close(col_ptr, col_rows, row_ptr, row_cols, w, cnt, idsum, g0, loss, c)
+            s = log_close[i]
+            if s >= 0:
+                is_open[s] = True
+                _open(col_ptr, col_rows, row_ptr, row_cols, w, cnt, idsum, g0, loss, s)
+        for i in range(n_close + 1):
+            j = closed[i]
+            is_open[j] = True
+            _open(col_ptr, col_rows, row_ptr, row_cols, w, cnt, idsum, g0, loss, j)
+    return best, best_value
+
+
+def _arrays(
+    csc: sparse.csc_matrix,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    csr = csc.tocsr()
+    return (
+        csc.indptr.astype(np.int64),
+        csc.indices.astype(np.int64),
+        csr.indptr.astype(np.int64),
+        csr.indices.astype(np.int64),
+    )
+
+
+def swap_search(
+    csc: sparse.csc_matrix,
+    w: NDArray[np.float64],
+    chosen: NDArray[np.bool_],
+    *,
+    p: int,
+    cost: NDArray[np.float64],
+    budget: float,
+    max_moves: int = 1_000_000,
+) -> tuple[NDArray[np.bool_], int]:
+    """Best-improvement adds and swaps from ``chosen`` until none covers more weight."""
+    col_ptr, col_rows, row_ptr, row_cols = _arrays(csc)
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    out = chosen.copy()
+    cnt, idsum, g0, loss = _state(col_ptr, col_rows, row_ptr, row_cols, w, out)
+    n_cols = csc.shape[1]
+    none = np.empty(0, dtype=np.int64)
+    moves, _ = _descend(
+        col_ptr,
+        col_rows,
+        row_ptr,
+        row_cols,
+        w,
+        out,
+        cnt,
+        idsum,
+        g0,
+        loss,
+        np.ascontiguousarray(cost, dtype=np.float64),
+        float(budget),
+        int(p),
+        _eps(w),
+        int(max_moves),
+        np.zeros(n_cols),
+        np.full(n_cols, -1, dtype=np.int64),
+        none,
+        none,
+        -1,
+    )
+    return out, int(moves)
+
+
+def iterated_swap_search(
+    csc: sparse.csc_matrix,
+    w: NDArray[np.float64],
+    start: NDArray[np.bool_],
+    *,
+    p: int,
+    cost: NDArray[np.float64],
+    budget: float,
+    rounds: int,
+    seed: int = 0,
+    max_close: int = 6,
+) -> tuple[NDArray[np.bool_], float]:
+    """``rounds`` rounds of: close 1..``max_close`` + 1 open sites around a random open site,
+    refill by the best adds, descend by swaps; keep the result when it covers no less."""
+    best, value = _ils(
+        *_arrays(csc),
+        np.ascontiguousarray(w, dtype=np.float64),
+        start.copy(),
+        np.ascontiguousarray(cost, dtype=np.float64),
+        float(budget),
+        int(p),
+        _eps(w),
+        int(rounds),
+        int(seed),
+        int(max_close),
+    )
+    return best, float(value)
+
+
+def _eps(w: NDArray[np.float64]) -> float:
+    return 1e-9 * max(float(np.sum(w)), 1.0)
+
+
+@njit(cache=True, nogil=True)
+def _cover_flip(col_ptr, col_rows, row_ptr, row_cols, x, cnt, rw, score, unc, pos, n_unc, j):
+    """Add (``x[j]`` False) or remove column ``j``; keeps counts, scores and the uncovered list.
+
+    ``score`` is, for a column out of the cover, the weight of the uncovered rows it would cover;
+    for a column in it, minus the weight of the rows only it covers."""
+    adding = not x[j]
+    x[j] = adding
+    for k in range(col_ptr[j], col_ptr[j + 1]):
+        r = col_rows[k]
+        before = cnt[r]
+        cnt[r] += 1 if adding else -1
+        if (adding and before == 0) or (not adding and before == 1):
+            for q in range(row_ptr[r], row_ptr[r + 1]):  # r becomes covered / uncovered
+                if row_cols[q] != j:
+                    score[row_cols[q]] += -rw[r] if adding else rw[r]
+            if adding:
+                last = unc[n_unc - 1]
+                unc[pos[r]] = last
+                pos[last] = pos[r]
+                pos[r] = -1
+                n_unc -= 1
+            else:
+                unc[n_unc] = r
+                pos[r] = n_unc
+                n_unc += 1
+        elif (adding and before == 1) or (not adding and before == 2):
+            for q in range(row_ptr[r], row_ptr[r + 1]):  # the other column covering r alone
+                s = row_cols[q]
+                if s != j and x[s]:
+                    score[s] += rw[r] if adding else -rw[r]
+                    break
+    own = 0.0
+    for k in range(col_ptr[j], col_ptr[j + 1]):
+        r = col_rows[k]
+        if adding and cnt[r] == 1:
+            own -= rw[r]
+        elif not adding and cnt[r] == 0:
+            own += rw[r]
+    score[j] = own
+    return n_unc
+
+
+@njit(cache=True, nogil=True)
+def _cover_search(col_ptr, col_rows, row_ptr, row_cols, start, steps, seed, lower):
+    state = np.full(1, seed, dtype=np.uint64)
+    n_cols = start.shape[0]
+    n_rows = row_ptr.shape[0] - 1
+    x = np.zeros(n_cols, dtype=np.bool_)
+    cnt = np.zeros(n_rows, dtype=np.int32)
+    rw = np.ones(n_rows)
+    score = np.zeros(n_cols)
+    unc = np.arange(n_rows)
+    pos = np.arange(n_rows)
+    n_unc = n_rows
+    for r in range(n_rows):  # every row starts uncovered
+        for q in range(row_ptr[r], row_ptr[r + 1]):
+            score[row_cols[q]] += 1.0
+    for j in range(n_cols):
+        if start[j]:
+            n_unc = _cover_flip(
+                col_ptr, col_rows, row_ptr, row_cols, x, cnt, rw, score, unc, pos, n_unc, j
+            )
+    stamp = np.zeros(n_cols, dtype=np.int64)
+    best = x.copy()
+    n_in = int(x.sum())
+    best_n = n_in if n_unc == 0 else n_cols + 1
+    last_added, last_removed = -1, -1
+    for step in range(1, steps + 1):
+        if n_unc == 0 and n_in < best_n:
+            best[:] = x
+            best_n = n_in
+        if best_n <= lower or n_in == 0:
+            break
+        # take out the column losing least (not the one just put in; ties: the oldest)
+        out = -1
+        for j in range(n_cols):
+            if not x[j] or j == last_added:
+                continue
+            if (
+                out < 0
+                or score[j] > score[out]
+                or (score[j] == score[out] and stamp[j] < stamp[out])
+            ):
+                out = j
+        if out < 0:
+            break
+        n_unc = _cover_flip(
+            col_ptr, col_rows, row_ptr, row_cols, x, cnt, rw, score, unc, pos, n_unc, out
+        )
+        stamp[out] = step
+        n_in -= 1
+        last_removed = out
+        if n_unc == 0:
+            continue  # still a cover with one column fewer: record it next step
+        if n_in < best_n - 1:
+            # a cover this small is not needed yet: put one back for a random uncovered row
+            r = unc[_rand(state, n_unc)]
+            add = -1
+            for q in range(row_ptr[r], row_ptr[r + 1]):
+                j = row_cols[q]
+                if j == last_removed and row_ptr[r + 1] - row_ptr[r] > 1:
+                    continue
+                if (
+                    add < 0
+                    or score[j] > score[add]
+                    or (score[j] == score[add] and stamp[j] < stamp[add])
+                ):
+                    add = j
+            n_unc = _cover_flip(
+                col_ptr, col_rows, row_ptr, row_cols, x, cnt, rw, score, unc, pos, n_unc, add
+            )
+            stamp[add] = step
+            n_in += 1
+            last_added = add
+        for i in range(n_unc):  # rows left out get heavier
+            r = unc[i]
+            rw[r] += 1.0
+            for q in range(row_ptr[r], row_ptr[r + 1]):
+                score[row_cols[q]] += 1.0
+    return best, best_n
+
+
+def weighted_cover_search(
+    csc: sparse.csc_matrix,
+    start: NDArray[np.bool_],
+    *,
+    steps: int,
+    seed: int = 0,
+    lower: int = 0,
+) -> NDArray[np.bool_]:
+    """From the full cover ``start``, search for covers with fewer columns (see the module
+    docstring); ``steps`` swaps at most, stopping early at ``lower`` columns."""
+    best, n = _cover_search(*_arrays(csc), start.copy(), int(steps), int(seed), int(lower))
+    return best if n <= int(start.sum()) else start.copy()
