@@ -1,8 +1,10 @@
 """Models benchmark: MCLP and LSCP on the shared cities, against plain HiGHS and spopt.
 
-* siting  -- :class:`siting.models.MCLP` (``fast``: greedy/LP rounding + swaps, certified
-             Lagrangian bound) and :class:`siting.models.LSCP` (greedy + LP bound);
-* HiGHS   -- the textbook MCLP model (no preprocessing) straight to HiGHS, time-limited;
+* siting  -- :class:`siting.models.MCLP` (``fast``: greedy + iterated swap search, certified
+             Lagrangian bound from the LP) and :class:`siting.models.LSCP` (greedy +
+             row-weighting search, LP bound), each within the time of issue 4's targets
+             (``--our-limit`` to change it);
+* HiGHS   -- the textbook MCLP model (no preprocessing) straight to HiGHS, ``--time-limit``;
 * spopt   -- ``spopt.locate.MCLP.from_cost_matrix`` solved by CBC through PuLP, time-limited,
              in a child process; when building its model alone would exceed the limit, the
              build rate measured on a slice of the rows is reported instead.

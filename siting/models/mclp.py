@@ -174,11 +174,15 @@ class MCLP:
             value, bound, gap, status, solver = 0.0, 0.0, 0.0, "Optimal", "trivial"
         else:
             deadline = start + time_limit_s
-            chosen, value, bound, status, solver = self._fast(red, cost, deadline, search_rounds)
-            gap = _gap(value, bound)
             run_exact = method == "exact" or (
                 method == "auto" and red.cover.nnz <= exact_max_nonzeros
             )
+            # when branch and cut follows, the fast part gets at most half of the time
+            fast_deadline = start + 0.5 * time_limit_s if run_exact else deadline
+            chosen, value, bound, status, solver = self._fast(
+                red, cost, fast_deadline, search_rounds
+            )
+            gap = _gap(value, bound)
             if run_exact and gap > mip_rel_gap:
                 left = max(deadline - time.perf_counter(), 1.0)
                 x, value_x, bound_x, status, gap_x = self._exact(
@@ -188,7 +192,7 @@ class MCLP:
                     chosen, value = x, value_x
                 bound = min(bound, bound_x)
                 gap = gap_x if bound == bound_x else _gap(value, bound)
-                solver = f"{_highs.version()} branch and cut (warm start: fast heuristic)"
+                solver = f"{_highs.version()} branch and cut (warm start: the fast search)"
         picked = red.columns[chosen]
         gains = self._build_order(picked)
         objective = red.baseline + float(sum(g.newly_covered for g in gains))
