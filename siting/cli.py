@@ -109,6 +109,19 @@ def _run_one(sc: Scenario, out: Path, cache: RunCache) -> None:
         f"{len(s['new_sites'])} new site(s); model {s['model']['status']}, "
         f"gap {s['model']['gap']:.2%}"
     )
+    model = s["model"]
+    if model["name"] == "pcenter":
+        print(
+            f"  longest walk to a site: {model['worst_walk_m']:,.0f} m (no {model['p']} new "
+            f"sites do better than {model['bound_m']:,.0f} m; walks up to "
+            f"{model['max_walk_m']:,.0f} m considered)"
+        )
+    elif model["name"] == "pmedian":
+        print(
+            f"  walk to the nearest site: mean {model['mean_walk_m']:,.0f} m, longest "
+            f"{model['worst_walk_m']:,.0f} m; {model['unassigned']:,.0f} elderly beyond "
+            f"{model['max_walk_m']:,.0f} m of every site"
+        )
     print(f"  out of reach of every candidate: {s['uncoverable']['elderly']:,.0f} elderly")
     short = [r for r in s["land_check"] if r["shortfall_m2"] > 0 and r["unit"] != "total"]
     print(

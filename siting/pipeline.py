@@ -25,7 +25,16 @@ from siting._errors import InputDataError, ScenarioError
 from siting._validate import preview
 from siting.coords import analysis_crs
 from siting.io import read
-from siting.models import LSCP, MCLP, CapacitatedMCLP, SiteGain, TargetCoverage
+from siting.models import (
+    LSCP,
+    MCLP,
+    CapacitatedMCLP,
+    PCenter,
+    PMedian,
+    SiteGain,
+    TargetCoverage,
+    build_order,
+)
 from siting.models.candidates import generate_candidates
 from siting.rules import land_check
 from siting.rules.book import RuleBook, load_rules
@@ -263,6 +272,89 @@ def _solve(
         lr.uncoverable,
         details,
     ), cov.cover
+
+
+def _solve_walk(
+    sc: Scenario,
+    inp: Inputs,
+    sites: pd.DataFrame,
+    pts: pd.DataFrame,
+    arrays: costs.WalkArrays,
+    cost: sparse.csr_matrix,
+    radius: np.ndarray,
+    existing: np.ndarray,
+) -> tuple[ModelOutcome, sparse.csr_matrix]:
+    """p-median / p-center on walks up to ``max_walk_m``; the sites are then explained like
+    the covering models' (build order by the elderly each newly brings inside its circle)."""
+    m = sc.model
+    longest = float(m.max_walk_m or 2.0 * radius.max())
+    wide = costs.cost_matrix(
+        arrays,
+        pts["node"],
+        sites["node"],
+        cutoff_m=longest,
+        demand_offset_m=pts["snap_m"],
+        site_offset_m=sites["snap_m"],
+    )
+    ids = list(sites["id"])
+    common = {
+        "p": int(m.p or 0),
+        "fixed": existing,
+        "candidates": np.flatnonzero(sites["role"].to_numpy() == "candidate"),
+        "excluded": np.r_[_excluded_columns(sc, sites), _small_sites(sc, inp, sites)],
+        "site_ids": ids,
+    }
+    weights = pts["weight"].to_numpy(dtype=float)
+    details: dict[str, Any] = {"p": m.p, "max_walk_m": longest}
+    if m.name == "pmedian":
+        pm = PMedian.from_cost_matrix(wide, weights, cutoff_m=longest, **common)
+        r = pm.solve(time_limit_s=m.time_limit_s)
+        selected, status, gap, solver, time_s = r.selected, r.status, r.gap, r.solver, r.time_s
+        details |= {
+            "mean_walk_m": round(r.mean_walk_m, 1),
+            "worst_walk_m": round(r.worst_walk_m, 1),
+            "unassigned": round(r.unassigned, 1),
+            "objective": round(r.objective, 1),
+            "bound": round(r.bound, 1),
+        }
+    else:
+        demand_ids = [f"{c}#{n}" for c, n in zip(pts["community"], pts["node"], strict=True)]
+        pc = PCenter.from_cost_matrix(
+            wide,
+            weights,
+            demand_ids=demand_ids,
+            exclude_uncoverable=m.exclude_uncoverable,
+            **common,
+        )
+        c = pc.solve(method=m.method, time_limit_s=m.time_limit_s)
+        selected, status, gap, solver, time_s = c.selected, c.status, c.gap, c.solver, c.time_s
+        details |= {
+            "worst_walk_m": round(c.worst_walk_m, 1),
+            "bound_m": round(c.bound, 1),
+            "objective": round(c.worst_walk_m, 1),
+        }
+    cover = coverage.coverage_sets(cost, radius)
+    column = {s: i for i, s in enumerate(ids)}
+    fixed = np.zeros(len(ids), dtype=bool)
+    fixed[existing] = True
+    usable = fixed.copy()
+    usable[common["candidates"]] = True
+    usable[common["excluded"]] = False
+    # as for the covering models: elderly no usable site reaches within their circle
+    uncoverable = float(weights[np.diff(cover[:, usable].tocsr().indptr) == 0].sum())
+    gains = build_order(cover, weights, fixed, [column[s] for s in selected], ids)
+    outcome = ModelOutcome(
+        m.name,
+        tuple(g.site for g in gains),
+        tuple(gains),
+        status,
+        gap,
+        solver,
+        time_s,
+        uncoverable,
+        details,
+    )
+    return outcome, cover
 
 
 def _capacities(sc: Scenario, inp: Inputs, sites: pd.DataFrame) -> np.ndarray:
@@ -515,7 +607,10 @@ def run(sc: Scenario, *, cache: RunCache | None = None) -> RunResult:
     t["costs_s"] = time.perf_counter() - start - sum(t.values())
 
     existing = np.flatnonzero(sites["role"].to_numpy() == "existing")
-    result, cover = _solve(sc, inp, sites, pts, cost, radius, existing)
+    if sc.model.name in ("pmedian", "pcenter"):
+        result, cover = _solve_walk(sc, inp, sites, pts, arrays, cost, radius, existing)
+    else:
+        result, cover = _solve(sc, inp, sites, pts, cost, radius, existing)
     t["model_s"] = time.perf_counter() - start - sum(t.values())
 
     chosen = sites.index[sites["id"].isin(result.selected)].to_numpy()

@@ -158,11 +158,15 @@ class Model(_Strict):
     ``mclp``: at most ``p`` new sites and/or total ``budget`` (costs from ``cost_column`` of the
     candidates); ``lscp``: fewest sites covering every coverable elderly person
     (``exclude_uncoverable`` to leave out those no site can reach); ``target``: fewest sites
-    reaching ``target_share``. For all: ``excluded`` candidate ids never open, candidates with
-    less than ``min_land_area_m2`` are left out, ``method`` auto, exact or fast.
+    reaching ``target_share``; ``cmclp``: capacitated MCLP; ``pmedian``: ``p`` sites making the
+    elderly's mean walk shortest; ``pcenter``: ``p`` sites making the longest walk shortest (both
+    on walks up to ``max_walk_m``, default twice the largest circle radius). For all:
+    ``excluded`` candidate ids never open, candidates with less than ``min_land_area_m2`` are
+    left out, ``method`` auto, exact or fast.
     """
 
-    name: Literal["mclp", "lscp", "target", "cmclp"] = "mclp"
+    name: Literal["mclp", "lscp", "target", "cmclp", "pmedian", "pcenter"] = "mclp"
+    max_walk_m: Positive | None = None  # pmedian/pcenter: longest walk considered
     capacity_column: str | None = None  # cmclp: places (托位/beds) per site, e.g. beds
     elderly_per_place: Annotated[float, Field(gt=0)] = 1.0  # cmclp: elderly one place serves
     candidate_capacity: Annotated[float, Field(ge=0)] | None = None  # cmclp: planned places
@@ -182,6 +186,8 @@ class Model(_Strict):
             raise ValueError("give `p` (most new sites), `budget`, or both")
         if self.name == "cmclp" and (self.p is None or self.capacity_column is None):
             raise ValueError("the capacitated model (cmclp) needs `p` and `capacity_column`")
+        if self.name in ("pmedian", "pcenter") and self.p is None:
+            raise ValueError(f"the {self.name} model needs `p` (new sites to open)")
         if self.name == "target" and self.target_share is None:
             raise ValueError("the target model needs `target_share` (e.g. 0.9)")
         if self.budget is not None and self.cost_column is None:

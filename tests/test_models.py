@@ -303,3 +303,51 @@ def test_pmedian_equals_brute_force(seed: int) -> None:
     assert result.unassigned == pytest.approx(w[~reach].sum())
     assert result.worst_walk_m == pytest.approx(near[reach].max())
     assert result.mean_walk_m == pytest.approx((w[reach] * near[reach]).sum() / w[reach].sum())
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("method", ["fast", "exact"])
+def test_pcenter_equals_brute_force(seed: int, method: str) -> None:
+    from siting.models import PCenter
+
+    rng = np.random.default_rng(600 + seed)
+    demand = rng.uniform(0, 3000, (25, 2))
+    sites = rng.uniform(0, 3000, (8, 2))
+    dist = np.hypot(*(demand[:, None, :] - sites[None, :, :]).transpose(2, 0, 1))
+    w = rng.integers(0, 50, 25).astype(float)  # some points have no elderly: they do not count
+    p = 1 + seed % 3
+    result = PCenter.from_cost_matrix(dist, w, p=p, fixed=[0]).solve(method=method)
+    counts = w > 0
+
+    def worst(open_: list[int]) -> float:
+        return float(dist[counts][:, open_].min(axis=1).max())
+
+    best = min(worst([0, *c]) for c in itertools.combinations(range(1, 8), p))
+    chosen = [0, *map(int, result.selected)]
+    assert len(result.selected) <= p
+    assert result.worst_walk_m == pytest.approx(worst(chosen))
+    assert result.bound <= best + 1e-9
+    assert result.worst_walk_m >= best - 1e-9
+    if method == "exact":
+        assert result.worst_walk_m == pytest.approx(best)
+        assert result.gap == 0
+        assert result.status.startswith("Optimal")
+    open_ = sorted(chosen)
+    nearest = np.array(open_)[dist[:, open_].argmin(axis=1)]  # ties: the lower index
+    assert sum(result.catchment) == pytest.approx(w[nearest != 0].sum())
+
+
+def test_pcenter_names_demand_beyond_every_site() -> None:
+    from siting.models import PCenter
+
+    dist = np.array([[100.0, np.inf], [np.inf, np.inf], [300.0, 200.0]])
+    with pytest.raises(ModelError, match=r"1 demand point.*beyond the matrix's cutoff.*'b'"):
+        PCenter.from_cost_matrix(dist, [1, 5, 1], p=1, demand_ids=["a", "b", "c"])
+    model = PCenter.from_cost_matrix(dist, [1, 5, 1], p=1, exclude_uncoverable=True)
+    result = model.solve()
+    assert result.uncoverable == 5
+    assert result.uncoverable_rows == (1,)
+    assert np.isnan(result.walk_m[1])
+    assert result.selected == ("0",)  # site 1 does not reach row 0 at all
+    assert result.worst_walk_m == 300.0
+    assert result.gap == 0

@@ -112,3 +112,34 @@ def test_generated_candidates_where_the_gaps_are(demo_copy: Path) -> None:
     before = (w * res.demand["covered_before"]).sum()
     after = (w * res.demand["covered_after"]).sum()
     assert after > before + 10_000  # the generated sites close real gaps
+
+
+def test_pcenter_and_pmedian_in_a_scenario(demo_copy: Path) -> None:
+    """The walks they report are the network walks from each demand point to its nearest open
+    site; p-center's longest is proven optimal on the demo, and no shorter than p-median's
+    would allow."""
+    import numpy as np
+
+    from siting import ModelError
+
+    _edit(demo_copy, "  name: mclp\n  p: 10\n", "  name: pcenter\n  p: 10\n")
+    with pytest.raises(ModelError, match="max_walk_m"):  # 2 x 900 m is not enough for everyone
+        run(load(demo_copy))
+    _edit(demo_copy, "  name: pcenter\n", "  name: pcenter\n  max_walk_m: 5000\n")
+    center = run(load(demo_copy))
+    d = center.model.details
+    assert center.model.name == "pcenter"
+    assert d["bound_m"] <= d["worst_walk_m"] <= 5000
+    assert center.model.status.startswith("Optimal")
+    assert len(center.model.selected) <= 10
+    assert sum(g.newly_covered for g in center.model.gains) == pytest.approx(
+        (center.demand["weight"] * center.demand["covered_after"]).sum()
+        - (center.demand["weight"] * center.demand["covered_before"]).sum()
+    )
+    _edit(demo_copy, "  name: pcenter\n", "  name: pmedian\n")
+    median = run(load(demo_copy))
+    m = median.model.details
+    assert m["mean_walk_m"] > 0
+    assert m["unassigned"] == 0  # 5 km reaches everyone
+    assert m["worst_walk_m"] >= d["worst_walk_m"] - 1e-6  # p-center minimises exactly this
+    assert np.isfinite(m["bound"])

@@ -21,6 +21,7 @@ from scipy import sparse
 
 from siting import coverage
 from siting._errors import ModelError
+from siting.models._result import SiteGain
 
 log = logging.getLogger(__name__)
 
@@ -173,4 +174,30 @@ def _dominated(cover: sparse.csr_matrix, cost: NDArray[np.float64] | None) -> ND
             if np.isin(rows, col_rows[k], assume_unique=True).all():
                 out[j] = True
                 break
+    return out
+
+
+def build_order(
+    cover: sparse.csr_matrix,
+    weights: NDArray[np.float64],
+    fixed: NDArray[np.bool_],
+    picked: ArrayLike,
+    site_ids: list[str],
+) -> list[SiteGain]:
+    """The picked columns in the order a planner would build them: each next the one adding
+    the most demand not yet covered (by the fixed sites or those before it); ties: lower
+    column first. Each carries that marginal gain."""
+    csc = cover.tocsc()
+    covered = np.asarray(cover[:, fixed].sum(axis=1)).ravel() > 0
+    remaining = sorted(int(c) for c in np.asarray(picked, dtype=np.int64))
+    out = []
+    while remaining:
+        gain = []
+        for c in remaining:
+            rows = csc.indices[csc.indptr[c] : csc.indptr[c + 1]]
+            gain.append(float(weights[rows[~covered[rows]]].sum()))
+        best = int(np.argmax(gain))
+        col = remaining.pop(best)
+        covered[csc.indices[csc.indptr[col] : csc.indptr[col + 1]]] = True
+        out.append(SiteGain(site=site_ids[col], newly_covered=gain[best]))
     return out

@@ -29,8 +29,15 @@ from siting._validate import preview
 from siting.models import _heuristic as heur
 from siting.models import _highs
 from siting.models import _local as local
-from siting.models._prep import Reduced, as_sparse_cost, coverage_sets, reduce, site_sets
-from siting.models._result import LSCPResult, SiteGain
+from siting.models._prep import (
+    Reduced,
+    as_sparse_cost,
+    build_order,
+    coverage_sets,
+    reduce,
+    site_sets,
+)
+from siting.models._result import LSCPResult
 from siting.models.mclp import Method
 
 log = logging.getLogger(__name__)
@@ -180,7 +187,7 @@ class LSCP:
                 lower = max(lower, mip_lower)
                 solver = f"{_highs.version()} branch and cut (warm start: the search)"
         picked = red.columns[chosen]
-        gains = self._build_order(picked)
+        gains = build_order(self.cover, self.weights, self.fixed, picked, self.site_ids)
         n = int(chosen.sum())
         covered = float(self.weights[self._covered(picked)].sum())
         return LSCPResult(
@@ -260,26 +267,6 @@ class LSCP:
         mask = self.fixed.copy()
         mask[picked] = True
         return np.asarray(self.cover[:, mask].sum(axis=1)).ravel() > 0
-
-    def _build_order(self, picked: NDArray[np.int64]) -> list[SiteGain]:
-        covered = self._covered(np.array([], dtype=np.int64))
-        csc = self.cover.tocsc()
-        remaining = sorted(int(c) for c in picked)
-        out = []
-        while remaining:
-            gain = [
-                float(
-                    self.weights[(rows := csc.indices[csc.indptr[c] : csc.indptr[c + 1]])][
-                        ~covered[rows]
-                    ].sum()
-                )
-                for c in remaining
-            ]
-            best = int(np.argmax(gain))
-            col = remaining.pop(best)
-            covered[csc.indices[csc.indptr[col] : csc.indptr[col + 1]]] = True
-            out.append(SiteGain(site=self.site_ids[col], newly_covered=gain[best]))
-        return out
 
 
 class TargetCoverage(LSCP):

@@ -27,8 +27,15 @@ from siting._errors import ModelError
 from siting.models import _heuristic as heur
 from siting.models import _highs
 from siting.models import _local as local
-from siting.models._prep import Reduced, as_sparse_cost, coverage_sets, reduce, site_sets
-from siting.models._result import MCLPResult, SiteGain
+from siting.models._prep import (
+    Reduced,
+    as_sparse_cost,
+    build_order,
+    coverage_sets,
+    reduce,
+    site_sets,
+)
+from siting.models._result import MCLPResult
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +201,7 @@ class MCLP:
                 gap = gap_x if bound == bound_x else _gap(value, bound)
                 solver = f"{_highs.version()} branch and cut (warm start: the fast search)"
         picked = red.columns[chosen]
-        gains = self._build_order(picked)
+        gains = build_order(self.cover, self.weights, self.fixed, picked, self.site_ids)
         objective = red.baseline + float(sum(g.newly_covered for g in gains))
         if abs(objective - red.baseline - value) > 1e-6 * max(1.0, value):
             raise ModelError(
@@ -330,23 +337,6 @@ class MCLP:
             solved.nodes,
         )
         return x, float(solved.objective), float(solved.bound), solved.status, solved.gap
-
-    def _build_order(self, chosen: NDArray[np.int64]) -> list[SiteGain]:
-        """Order the chosen sites greedily by marginal gain (ties: lower column first)."""
-        covered = self.covered([])
-        csc = self.cover.tocsc()
-        remaining = sorted(int(c) for c in chosen)
-        out = []
-        while remaining:
-            gain = []
-            for c in remaining:
-                rows = csc.indices[csc.indptr[c] : csc.indptr[c + 1]]
-                gain.append(float(self.weights[rows[~covered[rows]]].sum()))
-            best = int(np.argmax(gain))
-            col = remaining.pop(best)
-            covered[csc.indices[csc.indptr[col] : csc.indptr[col + 1]]] = True
-            out.append(SiteGain(site=self.site_ids[col], newly_covered=gain[best]))
-        return out
 
 
 def _gap(value: float, bound: float) -> float:

@@ -1,0 +1,235 @@
+"""p-center: open at most ``p`` new sites so that the longest walk to the nearest site is shortest.
+
+This answers "how far does the worst-served community walk, at best, with p more centres".
+Every demand point with elderly counts (a point with none does not); existing sites are open.
+
+Solved as a sequence of set-covering problems (:class:`~siting.models.lscp.LSCP`): a radius is
+feasible when ``p`` new sites can bring every point within it. The radii tried are the distinct
+walking distances of the matrix, halved each step (about ``log2`` of their number); each covering
+problem carries its own proof, so
+
+* the answer's longest walk is the smallest radius at which a cover with ``p`` sites was *found*;
+* the lower bound is the next radius above the largest at which the covering problem's lower
+  bound *proves* more than ``p`` sites are needed (and never below the farthest point's walk to
+  its nearest site of all). Where a covering problem is neither solved nor refuted, the gap says
+  so: it is the distance between the two.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import sparse
+
+from siting._errors import ModelError
+from siting._validate import preview
+from siting.models._prep import as_sparse_cost, site_sets
+from siting.models.lscp import LSCP
+from siting.models.mclp import Method
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PCenterResult:
+    """The sites, the longest walk they leave and the proof of how short it can be."""
+
+    selected: tuple[str, ...]  # most elderly nearest to it first
+    catchment: tuple[float, ...]  # per selected site: elderly for whom it is the nearest
+    worst_walk_m: float  # the longest walk from a demand point to its nearest open site
+    bound: float  # proven: no p new sites make the longest walk shorter than this
+    gap: float  # (worst_walk_m - bound) / worst_walk_m
+    status: str
+    solver: str
+    time_s: float
+    p: int
+    walk_m: NDArray[np.float64]  # per demand row: metres to the nearest open site (NaN: none)
+    uncoverable: float  # elderly no site reaches within the matrix's cutoff (left out)
+    uncoverable_rows: tuple[int, ...] = ()
+
+
+class PCenter:
+    """Build with :meth:`from_cost_matrix`, solve with :meth:`solve`."""
+
+    def __init__(
+        self,
+        cost: sparse.csr_matrix,
+        weights: NDArray[np.float64],
+        *,
+        p: int,
+        fixed: NDArray[np.bool_],
+        candidate: NDArray[np.bool_],
+        site_ids: Sequence[str],
+        rows: NDArray[np.int64],
+        uncoverable_rows: NDArray[np.int64],
+    ) -> None:
+        self.cost, self.weights, self.p = cost, weights, p
+        self.fixed, self.candidate = fixed, candidate
+        self.site_ids = list(site_ids)
+        self.rows = rows  # the demand rows that count: elderly > 0, some site in reach
+        self.uncoverable_rows = uncoverable_rows
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        cost: sparse.spmatrix | ArrayLike,
+        weights: ArrayLike,
+        *,
+        p: int,
+        fixed: ArrayLike = (),
+        candidates: ArrayLike | None = None,
+        excluded: ArrayLike = (),
+        site_ids: Sequence[str] | None = None,
+        demand_ids: Sequence[str] | None = None,
+        exclude_uncoverable: bool = False,
+    ) -> PCenter:
+        """``cost``: demand x site walking metres (sparse: absent = beyond the cutoff the matrix
+        was computed with; dense: ``inf``/``nan``). Demand that no fixed or candidate site reaches
+        at all stops the model, named, unless ``exclude_uncoverable``."""
+        matrix = as_sparse_cost(cost)
+        n_demand, n_sites = matrix.shape
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (n_demand,) or (w < 0).any() or not np.isfinite(w).all():
+            raise ModelError(f"`weights` must be {n_demand} finite numbers >= 0")
+        fixed_mask, cand = site_sets(n_sites, fixed, candidates, excluded)
+        if not isinstance(p, int | np.integer) or p < 0 or p > cand.sum():
+            raise ModelError(f"`p` must be between 0 and the {int(cand.sum())} candidates")
+        usable = np.flatnonzero(fixed_mask | cand)
+        reach = np.diff(matrix[:, usable].tocsr().indptr) > 0
+        counts = w > 0
+        lost = np.flatnonzero(counts & ~reach)
+        if len(lost) and not exclude_uncoverable:
+            ids = (
+                [str(i) for i in lost]
+                if demand_ids is None
+                else [str(demand_ids[int(i)]) for i in lost]
+            )
+            raise ModelError(
+                f"{len(lost)} demand point(s) ({w[lost].sum():,.0f} elderly) are beyond the "
+                f"matrix's cutoff from every site: {preview(ids)}; compute the matrix with a "
+                "longer cutoff (scenario: `model.max_walk_m`), add candidates near them, or "
+                "pass exclude_uncoverable=True"
+            )
+        names = [str(i) for i in range(n_sites)] if site_ids is None else [str(s) for s in site_ids]
+        if len(names) != n_sites:
+            raise ModelError(f"`site_ids` has {len(names)} names for {n_sites} columns")
+        return cls(
+            matrix,
+            w,
+            p=int(p),
+            fixed=fixed_mask,
+            candidate=cand,
+            site_ids=names,
+            rows=np.flatnonzero(counts & reach),
+            uncoverable_rows=lost,
+        )
+
+    def solve(self, *, method: Method = "auto", time_limit_s: float = 60.0) -> PCenterResult:
+        """Bisect over the distinct walking distances (see the module docstring)."""
+        start = time.perf_counter()
+        sub = self.cost[self.rows].tocsr()
+        usable = self.fixed | self.candidate
+        radii = np.unique(sub[:, np.flatnonzero(usable)].data)
+        if len(self.rows) == 0:
+            raise ModelError("no demand point with elderly is in reach of any site")
+        nearest_any = _nearest(sub, usable)
+        lo = int(np.searchsorted(radii, nearest_any.max()))  # no radius below this can work
+        hi = len(radii) - 1
+        per_solve = max(time_limit_s / (2 + math.log2(max(hi - lo + 1, 2))), 1.0)
+
+        def attempt(k: int) -> tuple[bool, bool, NDArray[np.bool_]]:
+            """(found a cover with <= p new sites, proved none exists, the sites found)."""
+            model = LSCP.from_cost_matrix(
+                sub,
+                radius_m=float(radii[k]),
+                fixed=np.flatnonzero(self.fixed),
+                candidates=np.flatnonzero(self.candidate),
+            )
+            left = start + time_limit_s - time.perf_counter()
+            res = model.solve(method=method, time_limit_s=max(min(per_solve, left), 0.5))
+            chosen = np.zeros(len(self.site_ids), dtype=bool)
+            chosen[[int(s) for s in res.selected]] = True
+            return res.objective <= self.p, res.bound > self.p, chosen
+
+        found, proved, best = attempt(hi)
+        if not found:
+            raise ModelError(
+                f"{self.p} new site(s) cannot bring every demand point within the matrix's "
+                f"cutoff ({radii[hi]:,.0f} m) of a site"
+                + (" (proven)" if proved else " (none found)")
+                + "; raise p, or compute the matrix with a longer cutoff (in a scenario: "
+                "raise `model.max_walk_m`)"
+            )
+        proven_up_to = lo - 1  # radii[proven_up_to] proven infeasible (or below the floor)
+        steps = 1
+        while lo < hi and time.perf_counter() < start + time_limit_s:
+            mid = (lo + hi) // 2
+            ok, refuted, chosen = attempt(mid)
+            steps += 1
+            if ok:
+                hi, best = mid, chosen
+            else:
+                lo = mid + 1
+                if refuted:
+                    proven_up_to = max(proven_up_to, mid)
+        open_ = best | self.fixed
+        walk = np.full(self.cost.shape[0], np.nan)
+        walk[self.rows] = _nearest(sub, open_)
+        worst = float(np.nanmax(walk[self.rows]))
+        bound = float(max(radii[proven_up_to + 1], nearest_any.max()))
+        bound = min(bound, worst)
+        gap = (worst - bound) / worst if worst > 0 else 0.0
+        status = "Optimal (proven by the covering bounds)" if gap == 0 else "Heuristic"
+        if lo < hi:
+            status += "; bisection stopped by the time limit"
+        catchment = _catchment(sub, self.weights[self.rows], open_)
+        picked = sorted(np.flatnonzero(best), key=lambda j: (-catchment[j], j))
+        log.info(
+            "p-center: longest walk %.0f m, bound %.0f m, %d covering problems", worst, bound, steps
+        )
+        return PCenterResult(
+            selected=tuple(self.site_ids[j] for j in picked),
+            catchment=tuple(float(catchment[j]) for j in picked),
+            worst_walk_m=worst,
+            bound=bound,
+            gap=gap,
+            status=status,
+            solver=f"bisection over {len(radii):,} walking distances, {steps} LSCP solves",
+            time_s=time.perf_counter() - start,
+            p=self.p,
+            walk_m=walk,
+            uncoverable=float(self.weights[self.uncoverable_rows].sum()),
+            uncoverable_rows=tuple(self.uncoverable_rows.tolist()),
+        )
+
+
+def _nearest(cost: sparse.csr_matrix, open_: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Per row, metres to the nearest open column (inf if none)."""
+    sub = cost[:, np.flatnonzero(open_)].tocsr()
+    out = np.full(sub.shape[0], np.inf)
+    has = np.diff(sub.indptr) > 0
+    if has.any():
+        out[has] = np.minimum.reduceat(sub.data, sub.indptr[:-1][has])
+    return out
+
+
+def _catchment(
+    cost: sparse.csr_matrix, w: NDArray[np.float64], open_: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """Per column, the weight of the rows whose nearest open column it is (ties: lower index)."""
+    cols = np.flatnonzero(open_)
+    sub = cost[:, cols].tocsr()
+    out = np.zeros(cost.shape[1])
+    for r in range(sub.shape[0]):
+        lo, hi = sub.indptr[r], sub.indptr[r + 1]
+        if hi > lo:
+            seg = sub.data[lo:hi]
+            k = sub.indices[lo:hi][seg == seg.min()].min()
+            out[cols[k]] += w[r]
+    return out
