@@ -9,13 +9,14 @@
   until everything is covered again, raising the weight of rows left uncovered so the search is
   pushed towards them (a row-weighting scheme as used for unicost set covering).
 
-How :func:`swap_search` evaluates every move in one pass over the nonzeros: per demand row it
-keeps the number of open sites covering it and the *sum* of their indices (for a row covered
-once, that sum is the one site covering it). Closing open site ``s`` loses ``loss[s]``, the
-weight of rows only ``s`` covers; opening ``c`` gains ``g0[c]``, the weight of uncovered rows it
-covers, and keeps ``extra[c, s]``, the rows only ``s`` covered that ``c`` also covers. So a swap
-gains ``g0 - loss[s] + extra``; ``extra`` is non-zero only for the few sites sharing rows with
-``c``, and among the others the best to close is the one of least loss.
+How a move is found quickly: per demand row the search keeps the number of open sites
+covering it and the *sum* of their indices (for a row covered once, that sum is the one site
+covering it); per site it keeps ``g0``, the weight of uncovered rows it would add, and ``loss``,
+the weight only it covers while open; opening or closing a site updates them for the rows it
+touches. A swap (open ``c``, close ``s``) gains ``g0[c] - loss[s] + extra``, where ``extra`` is
+the weight of rows only ``s`` covered that ``c`` covers too, so it is never more than
+``g0[c]``: only the sites whose ``g0`` beats the best move found so far are examined row by row,
+and for each only the open sites sharing rows with it (for the others, the one of least loss).
 """
 
 from __future__ import annotations
