@@ -109,12 +109,15 @@ def _best_move(
     eps,
     extra,
     seen,
+    only,
+    n_only,
 ):
-    """The best add or swap: (gain, site to open, site to close or -1).
+    """The best add or swap: (gain, site to open, site to close or -1), opening one of
+    ``only[:n_only]`` (any site when ``n_only`` < 0).
 
     A swap (c, s) gains at most ``g0[c]`` (what it keeps of s's rows never exceeds s's loss),
     so only sites whose ``g0`` beats the best move found so far are looked at in detail."""
-    n_cols = is_open.shape[0]
+    n_cols = is_open.shape[0] if n_only < 0 else n_only
     budgeted = np.isfinite(budget)
     opened = np.flatnonzero(is_open)
     s_min = -1
@@ -123,14 +126,16 @@ def _best_move(
             s_min = s
     best, best_c, best_s = eps, -1, -1
     seen[:] = -1  # stale marks from an earlier call would pass for this call's
-    for c in range(n_cols):
+    for i in range(n_cols):
+        c = i if n_only < 0 else only[i]
         if is_open[c]:
             continue
         if n_open < p and spent + cost[c] <= budget and g0[c] > best:
             best, best_c, best_s = g0[c], c, -1
         if not budgeted and s_min >= 0 and g0[c] - loss[s_min] > best:
             best, best_c, best_s = g0[c] - loss[s_min], c, s_min  # at least this much
-    for c in range(n_cols):
+    for i in range(n_cols):
+        c = i if n_only < 0 else only[i]
         if is_open[c] or g0[c] <= best or opened.shape[0] == 0:
             continue
         for k in range(col_ptr[c], col_ptr[c + 1]):
@@ -198,8 +203,14 @@ def _descend(
     log_open,
     log_close,
     n_log,
+    only,
+    n_only,
 ):
-    """Best moves until none gains; every flip is appended to the logs (for undoing)."""
+    """Best moves until none gains; every flip is appended to the logs (for undoing).
+
+    With ``n_only`` >= 0 the moves first open only sites of ``only[:n_only]`` (the region a
+    perturbation touched); when none gains there, one look at every site decides whether to go
+    on over all of them."""
     spent = 0.0
     n_open = 0
     for j in range(is_open.shape[0]):
@@ -230,7 +241,12 @@ def _descend(
                 eps,
                 extra,
                 seen,
+                only,
+                n_only,
             )
+            if c < 0 and n_only >= 0:
+                n_only = -1  # the region is exhausted: is there a move anywhere else?
+                continue
         if c < 0:
             break
         if s >= 0:
@@ -285,6 +301,8 @@ def _ils(col_ptr, col_rows, row_ptr, row_cols, w, start, cost, budget, p, eps, r
         log_open,
         log_open,
         -1,
+        near,
+        -1,
     )
     value = 0.0
     for r in range(w.shape[0]):
@@ -295,10 +313,14 @@ def _ils(col_ptr, col_rows, row_ptr, row_cols, w, start, cost, budget, p, eps, r
     log_open = np.empty(4 * n_cols + 16, dtype=np.int64)
     log_close = np.empty(4 * n_cols + 16, dtype=np.int64)
     closed = np.empty(k_max + 1, dtype=np.int64)
+    region = np.empty(n_cols, dtype=np.int64)
     for it in range(rounds):
         opened = np.flatnonzero(is_open)
         if opened.shape[0] == 0:
             break
+        spent = 0.0
+        for j in opened:
+            spent += cost[j]
         s0 = opened[_rand(state, opened.shape[0])]
         n_near = 0  # open sites sharing a row with s0's rows: its neighbourhood
         for k in range(col_ptr[s0], col_ptr[s0 + 1]):
@@ -309,16 +331,52 @@ def _ils(col_ptr, col_rows, row_ptr, row_cols, w, start, cost, budget, p, eps, r
                     mark[j] = it
                     near[n_near] = j
                     n_near += 1
-        n_close = min(1 + _rand(state, k_max), n_near)
-        for i in range(n_close):  # a random subset of the neighbourhood
+        n_close = 1 + _rand(state, k_max)  # besides s0
+        for i in range(min(n_close, n_near)):  # a random part of the neighbourhood
             pick = i + _rand(state, n_near - i)
             near[i], near[pick] = near[pick], near[i]
-        near[n_close] = s0
-        for i in range(n_close + 1):
+        m = min(n_close, n_near)
+        while m < n_close and m < opened.shape[0] - 1:  # too few neighbours: any open sites
+            j = opened[_rand(state, opened.shape[0])]
+            if j != s0 and mark[j] != it:
+                mark[j] = it
+                near[m] = j
+                m += 1
+        near[m] = s0
+        m += 1
+        for i in range(m):
             j = near[i]
             closed[i] = j
+            mark[j] = it
             is_open[j] = False
+            spent -= cost[j]
             _close(col_ptr, col_rows, row_ptr, row_cols, w, cnt, idsum, g0, loss, j)
+        # the kick: open as many random closed sites from around them, so the descent starts
+        # somewhere new rather than re-opening what it just closed
+        n_region = 0
+        for i in range(m):
+            for k in range(col_ptr[closed[i]], col_ptr[closed[i] + 1]):
+                r = col_rows[k]
+                for q in range(row_ptr[r], row_ptr[r + 1]):
+                    j = row_cols[q]
+                    if not is_open[j] and mark[j] != it:
+                        mark[j] = it
+                        region[n_region] = j
+                        n_region += 1
+        n_log = 0
+        for i in range(min(m, n_region)):
+            pick = i + _rand(state, n_region - i)
+            region[i], region[pick] = region[pick], region[i]
+            j = region[i]
+            if spent + cost[j] <= budget:
+                is_open[j] = True
+                spent += cost[j]
+                _open(col_ptr, col_rows, row_ptr, row_cols, w, cnt, idsum, g0, loss, j)
+                log_open[n_log] = j
+                log_close[n_log] = -1
+                n_log += 1
+        for i in range(m):  # the descent looks first at the region, closed sites included
+            region[n_region + i] = closed[i]
         _, n_log = _descend(
             col_ptr,
             col_rows,
@@ -334,12 +392,14 @@ def _ils(col_ptr, col_rows, row_ptr, row_cols, w, start, cost, budget, p, eps, r
             budget,
             p,
             eps,
-            log_open.shape[0],
+            log_open.shape[0] - n_log,
             extra,
             seen,
             log_open,
             log_close,
-            0,
+            n_log,
+            region,
+            n_region + m,
         )
         trial_value = 0.0
         for r in range(w.shape[0]):
@@ -359,7 +419,7 @@ def _ils(col_ptr, col_rows, row_ptr, row_cols, w, start, cost, budget, p, eps, r
             if s >= 0:
                 is_open[s] = True
                 _open(col_ptr, col_rows, row_ptr, row_cols, w, cnt, idsum, g0, loss, s)
-        for i in range(n_close + 1):
+        for i in range(m):
             j = closed[i]
             is_open[j] = True
             _open(col_ptr, col_rows, row_ptr, row_cols, w, cnt, idsum, g0, loss, j)
@@ -414,6 +474,8 @@ def swap_search(
         np.zeros(n_cols),
         np.full(n_cols, -1, dtype=np.int64),
         none,
+        none,
+        -1,
         none,
         -1,
     )

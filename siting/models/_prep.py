@@ -12,6 +12,7 @@ radius), not on distances. Before solving:
 
 from __future__ import annotations
 
+import heapq
 import logging
 from dataclasses import dataclass
 
@@ -186,18 +187,24 @@ def build_order(
 ) -> list[SiteGain]:
     """The picked columns in the order a planner would build them: each next the one adding
     the most demand not yet covered (by the fixed sites or those before it); ties: lower
-    column first. Each carries that marginal gain."""
+    column first. Each carries that marginal gain. Gains only fall as sites are added, so a
+    stale gain is an upper bound and is recomputed only when it reaches the top of the heap."""
     csc = cover.tocsc()
     covered = np.asarray(cover[:, fixed].sum(axis=1)).ravel() > 0
-    remaining = sorted(int(c) for c in np.asarray(picked, dtype=np.int64))
+
+    def gain(c: int) -> float:
+        rows = csc.indices[csc.indptr[c] : csc.indptr[c + 1]]
+        return float(weights[rows[~covered[rows]]].sum())
+
+    heap = [(-gain(int(c)), int(c)) for c in np.asarray(picked, dtype=np.int64)]
+    heapq.heapify(heap)
     out = []
-    while remaining:
-        gain = []
-        for c in remaining:
-            rows = csc.indices[csc.indptr[c] : csc.indptr[c + 1]]
-            gain.append(float(weights[rows[~covered[rows]]].sum()))
-        best = int(np.argmax(gain))
-        col = remaining.pop(best)
+    while heap:
+        _, col = heapq.heappop(heap)
+        fresh = (-gain(col), col)
+        if heap and fresh > heap[0]:  # another may now be better: look again later
+            heapq.heappush(heap, fresh)
+            continue
         covered[csc.indices[csc.indptr[col] : csc.indptr[col + 1]]] = True
-        out.append(SiteGain(site=site_ids[col], newly_covered=gain[best]))
+        out.append(SiteGain(site=site_ids[col], newly_covered=-fresh[0]))
     return out

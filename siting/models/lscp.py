@@ -146,7 +146,7 @@ class LSCP:
         method: Method = "auto",
         time_limit_s: float = 60.0,
         exact_max_nonzeros: int = 300_000,
-        search_steps: int = 1_000_000,
+        search_steps: int = 500_000,
     ) -> LSCPResult:
         """Solve; see the module docstring for ``method``.
 
@@ -328,7 +328,7 @@ def _greedy_cover(
     return chosen
 
 
-_STEPS = 100_000  # cover-search steps between looks at the clock
+_STEPS = 250_000  # cover-search steps between looks at the clock
 
 
 def _cover_search(

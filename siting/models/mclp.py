@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 Method = Literal["auto", "exact", "fast"]
 _CHUNK = 100  # search rounds between looks at the clock
+# above this many nonzeros the LP is not expected to finish in time (medium benchmark city:
+# 183k, 1.7 s; large: 758k, 29 s), so the subgradient gives the bound, beside the search
+_LP_MAX_NONZEROS = 400_000
 
 
 class MCLP:
@@ -227,52 +230,65 @@ class MCLP:
     def _fast(
         self, red: Reduced, cost: NDArray[np.float64], deadline: float, rounds: int
     ) -> tuple[NDArray[np.bool_], float, float, str, str]:
-        """Greedy, then the iterated swap search; meanwhile, in a second thread, the LP
-        relaxation by interior point, whose duals give the bound. If the LP has not finished
-        when the search has, subgradient steps look for a bound of their own. Every bound is
-        evaluated from multipliers by :func:`heur.lagrangian_bound`, so all are certified."""
+        """Greedy, then the iterated swap search in a worker thread; meanwhile the bound: the LP
+        relaxation by interior point in a second thread (its duals, read as Lagrangian
+        multipliers, give it), or for models too large for the LP to finish in time, subgradient
+        steps here, towards the best value the search has found so far. After the search, the
+        subgradient also runs while the LP is still busy. Every bound is evaluated from
+        multipliers (:func:`heur.lagrangian_bound`), so all are certified."""
         csc = red.cover.tocsc()
         w = red.weight
         budget = self.budget
         greedy = heur.lazy_greedy(csc, w, p=self.p, cost=cost, budget=budget)
-        pool = ThreadPoolExecutor(max_workers=1)  # HiGHS releases the GIL; so does the search
-        lp = pool.submit(
-            _highs.run,
-            self._model(red, cost, integer=False),
-            time_limit_s=max(deadline - time.perf_counter(), 0.5),
-            relax=True,
-            ipm=True,
-            partial=True,
+        found = [heur.covered_weight(csc, w, greedy)]  # the search posts its best value here
+        has_budget = bool(np.isfinite(budget) and (cost > 0).any())
+        use_lp = has_budget or red.cover.nnz <= _LP_MAX_NONZEROS
+        total = max(deadline - time.perf_counter(), 0.0)
+        stop_search = deadline - 0.2 * total  # a fifth of the time is the bound's alone
+        stop_bound = deadline - max(0.02 * total, 0.05)
+        pool = ThreadPoolExecutor(max_workers=2)  # HiGHS and the search both release the GIL
+        lp = None
+        if use_lp:
+            lp = pool.submit(
+                _highs.run,
+                self._model(red, cost, integer=False),
+                time_limit_s=max(stop_bound - time.perf_counter(), 0.5),
+                relax=True,
+                ipm=True,
+                partial=True,
+            )
+        search = pool.submit(
+            self._search, csc, w, cost, greedy, rounds=rounds, stop=stop_search, found=found
         )
         pool.shutdown(wait=False)
-        total = max(deadline - time.perf_counter(), 0.0)
-        stop_search = deadline - 0.2 * total  # keep a fifth of the time for the bound
-        best, done = greedy, 0
-        while done < rounds:  # in chunks, to watch the clock; each chunk has its own seed
-            chunk = min(_CHUNK, rounds - done)
-            best, _ = local.iterated_swap_search(
-                csc, w, best, p=self.p, cost=cost, budget=budget, rounds=chunk, seed=done
-            )
-            done += chunk
-            if time.perf_counter() > stop_search:
+        sg = None if has_budget else heur.Subgradient(csc, w, p=self.p)
+        while time.perf_counter() < stop_bound:
+            lp_busy = lp is not None and not lp.done()
+            if search.done() and not lp_busy and (sg is None or sg.converged or lp is not None):
                 break
+            if sg is not None and not sg.converged and (lp is None or search.done()):
+                sg.step(found[0])
+            else:
+                time.sleep(0.005)
+        best, done = search.result()
         value_best = heur.covered_weight(csc, w, best)
-        bound = np.inf
-        if not lp.done() and (not np.isfinite(budget) or not (cost > 0).any()):
-            seconds = max(deadline - time.perf_counter() - 0.1, 0.2)
-            bound, _ = heur.subgradient_bound(csc, w, p=self.p, target=value_best, seconds=seconds)
-        solved = lp.result()
-        lam = np.abs(solved.row_duals[: red.cover.shape[0]])
-        bound = min(bound, heur.lagrangian_bound(csc, w, lam, p=self.p, cost=cost, budget=budget))
+        bound = sg.best if sg is not None else np.inf
+        sources = [f"subgradient ({sg.steps} steps)"] if sg is not None and sg.steps else []
+        if lp is not None:
+            solved = lp.result()
+            lam = np.abs(solved.row_duals[: red.cover.shape[0]])
+            lp_bound = heur.lagrangian_bound(csc, w, lam, p=self.p, cost=cost, budget=budget)
+            bound = min(bound, lp_bound)
+            sources.append(f"HiGHS LP duals ({solved.status})")
         bound = max(bound, value_best)
         log.info(
             "MCLP fast: greedy %.1f, best after %d search rounds %.1f, certified bound %.1f "
-            "(LP %s)",
+            "(from %s)",
             heur.covered_weight(csc, w, greedy),
             done,
             value_best,
             bound,
-            solved.status,
+            ", ".join(sources),
         )
         status = (
             "Optimal (proven by the Lagrangian bound)"
@@ -283,9 +299,34 @@ class MCLP:
             status += f"; search stopped by the time limit after {done} of {rounds} rounds"
         solver = (
             f"greedy + iterated swap search ({done} rounds, seed 0); Lagrangian bound from "
-            "HiGHS LP duals"
+            + " and ".join(sources)
         )
         return best, value_best, bound, status, solver
+
+    def _search(
+        self,
+        csc: sparse.csc_matrix,
+        w: NDArray[np.float64],
+        cost: NDArray[np.float64],
+        start: NDArray[np.bool_],
+        *,
+        rounds: int,
+        stop: float,
+        found: list[float],
+    ) -> tuple[NDArray[np.bool_], int]:
+        """The iterated swap search in chunks of rounds (each its own seed), watching the clock
+        between chunks and posting the best value to ``found``."""
+        best, done = start, 0
+        while done < rounds:
+            chunk = min(_CHUNK, rounds - done)
+            best, value = local.iterated_swap_search(
+                csc, w, best, p=self.p, cost=cost, budget=self.budget, rounds=chunk, seed=done
+            )
+            found[0] = max(found[0], value)
+            done += chunk
+            if time.perf_counter() > stop:
+                break
+        return best, done
 
     def _model(self, red: Reduced, cost: NDArray[np.float64], *, integer: bool):
         """max w.y  s.t.  y_i <= sum_{j covers i} x_j,  sum x <= p,  cost.x <= budget."""
