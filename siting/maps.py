@@ -336,7 +336,8 @@ def _legend(res: RunResult, proposed: pd.DataFrame, note: str = "") -> str:
         f"{sc.coverage.walk_speed_mps:g} m/s = {sc.coverage.urban_radius_m:.0f} m<br>"
         f"村：一公里 = {sc.coverage.rural_radius_m:.0f} m（路网距离）<br>"
         f"覆盖老人：规划前 {before / total:.1%} → 规划后 {after / total:.1%}"
-        f"（新增 {len(proposed)} 处，{m.status}，gap {m.gap:.2%}）<hr style='margin:4px 0'>"
+        f"（新增 {len(proposed)} 处，{m.status}，gap {m.gap:.2%}）{_walk_line(m.details)}"
+        "<hr style='margin:4px 0'>"
         f"<b>社区/村覆盖率</b>{bins}<hr style='margin:4px 0'>{kinds}"
         f"<div><span style='color:{OTHER_COLOUR}'>●</span> 其他养老设施</div>"
         f"<div><span style='color:{PROPOSED_COLOUR}'>①</span> 建议新建站点</div>"
@@ -350,6 +351,21 @@ def _legend(res: RunResult, proposed: pd.DataFrame, note: str = "") -> str:
     )
 
 
+def _walk_line(details: dict) -> str:
+    """p-center / p-median: the walks their sites leave, for the legend."""
+    if "bound_m" in details:  # p-center
+        return (
+            f"<br>最远步行距离 {details['worst_walk_m']:,.0f} m"
+            f"（{details['p']} 处新站点不可能低于 {details['bound_m']:,.0f} m）"
+        )
+    if "mean_walk_m" in details:  # p-median
+        return (
+            f"<br>到最近站点平均步行 {details['mean_walk_m']:,.0f} m，"
+            f"最远 {details['worst_walk_m']:,.0f} m"
+        )
+    return ""
+
+
 def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:
     """The folium map of a run; ``proposed`` is :func:`siting.report.proposed_table`."""
     tiles = provider(res.scenario.output.tiles)
@@ -359,7 +375,6 @@ def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:
         location=((bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2),
         zoom_start=13,
         tiles=None,
-        control_scale=True,
     )
     folium.TileLayer(
         tiles.url, name=tiles.label, attr=tiles.attribution, subdomains=tiles.subdomains
@@ -387,7 +402,8 @@ def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:
 
 
 class _Fullscreen(MacroElement):
-    """A fullscreen button using the browser's Fullscreen API (no plugin to fetch)."""
+    """A fullscreen button using the browser's Fullscreen API (no plugin to fetch), and a
+    metric scale bar."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
@@ -411,6 +427,8 @@ class _Fullscreen(MacroElement):
             });
             map.addControl(new Control());
             document.addEventListener('fullscreenchange', function () { map.invalidateSize(); });
+            // metres only, and bottom right: the legend folds out at the bottom left
+            L.control.scale({imperial: false, position: 'bottomright'}).addTo(map);
         })();
         {% endmacro %}
     """)

@@ -136,6 +136,12 @@ def test_pcenter_and_pmedian_in_a_scenario(demo_copy: Path) -> None:
         (center.demand["weight"] * center.demand["covered_after"]).sum()
         - (center.demand["weight"] * center.demand["covered_before"]).sum()
     )
+    from siting import maps, report
+
+    page = maps.write_map(
+        center, report.tables(center)["proposed_sites"], demo_copy.parent / "map.html"
+    ).read_text(encoding="utf-8")
+    assert f"最远步行距离 {d['worst_walk_m']:,.0f} m" in page  # the legend says what it proves
     _edit(demo_copy, "  name: pcenter\n", "  name: pmedian\n")
     median = run(load(demo_copy))
     m = median.model.details
