@@ -308,7 +308,7 @@ def _solve_walk(
     details: dict[str, Any] = {"p": m.p, "max_walk_m": longest}
     if m.name == "pmedian":
         pm = PMedian.from_cost_matrix(wide, weights, cutoff_m=longest, **common)
-        r = pm.solve(time_limit_s=m.time_limit_s)
+        r = pm.solve(method=m.method, time_limit_s=m.time_limit_s)
         selected, status, gap, solver, time_s = r.selected, r.status, r.gap, r.solver, r.time_s
         details |= {
             "mean_walk_m": round(r.mean_walk_m, 1),

@@ -281,12 +281,14 @@ def test_candidates_from_uncovered_demand(demo_result) -> None:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_pmedian_equals_brute_force(seed: int) -> None:
+@pytest.mark.parametrize("method", ["fast", "exact"])
+def test_pmedian_equals_brute_force(seed: int, method: str) -> None:
     from siting.models import PMedian
 
     dist, w, _ = _instance(500 + seed, n_demand=20, n_sites=7)
     cutoff = 1200.0
-    result = PMedian.from_cost_matrix(dist, w, p=2, cutoff_m=cutoff, fixed=[0]).solve()
+    model = PMedian.from_cost_matrix(dist, w, p=2, cutoff_m=cutoff, fixed=[0])
+    result = model.solve(method=method)
 
     def total(open_: list[int]) -> float:
         near = np.min(np.where(np.isfinite(dist[:, open_]), dist[:, open_], np.inf), axis=1)
@@ -295,8 +297,11 @@ def test_pmedian_equals_brute_force(seed: int) -> None:
     best = min(
         total([0, *combo]) for k in range(3) for combo in itertools.combinations(range(1, 7), k)
     )
-    assert result.status == "Optimal"
     assert result.objective == pytest.approx(best, rel=1e-9)
+    assert result.bound <= best + 1e-6
+    if method == "exact":
+        assert result.status.startswith("Optimal")
+        assert result.gap == pytest.approx(0.0, abs=1e-9)
     chosen = [0, *map(int, result.selected)]
     near = np.min(np.where(np.isfinite(dist[:, chosen]), dist[:, chosen], np.inf), axis=1)
     reach = np.isfinite(near)
@@ -351,3 +356,19 @@ def test_pcenter_names_demand_beyond_every_site() -> None:
     assert result.selected == ("0",)  # site 1 does not reach row 0 at all
     assert result.worst_walk_m == 300.0
     assert result.gap == 0
+
+
+def test_pmedian_fast_brackets_the_exact_optimum() -> None:
+    """On an instance too large to enumerate: fast's bound <= HiGHS's optimum <= fast's walk,
+    and the walk found is close to the optimum."""
+    from siting.models import PMedian
+
+    dist, w, _ = _instance(700, n_demand=160, n_sites=40)
+    model = PMedian.from_cost_matrix(dist, w, p=6, cutoff_m=1200.0, fixed=[0, 1])
+    fast = model.solve(method="fast")
+    exact = model.solve(method="exact", time_limit_s=120)
+    assert exact.status.startswith("Optimal")
+    assert fast.bound <= exact.objective + 1e-6 <= fast.objective + 2e-6
+    assert fast.objective <= 1.02 * exact.objective
+    assert len(fast.selected) <= 6
+    assert not {"0", "1"} & set(fast.selected)

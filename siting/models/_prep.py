@@ -208,3 +208,13 @@ def build_order(
         covered[csc.indices[csc.indptr[col] : csc.indptr[col + 1]]] = True
         out.append(SiteGain(site=site_ids[col], newly_covered=-fresh[0]))
     return out
+
+
+def nearest_open(cost: sparse.csr_matrix, open_: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Per demand row, metres to the nearest open column of ``cost`` (inf where none)."""
+    sub = sparse.csr_matrix(cost)[:, np.flatnonzero(open_)].tocsr()
+    out = np.full(sub.shape[0], np.inf)
+    has = np.diff(sub.indptr) > 0
+    if has.any():
+        out[has] = np.minimum.reduceat(sub.data, sub.indptr[:-1][has])
+    return out

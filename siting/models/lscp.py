@@ -243,6 +243,7 @@ class LSCP:
             time_limit_s=time_limit_s,
             relax=True,
             ipm=need is None,
+            partial=True,  # an unfinished LP still gives a valid (weaker) bound
         )
         if need is not None:
             return math.ceil(solved.objective - 1e-6) if solved.status == "Optimal" else 0

@@ -29,7 +29,7 @@ from scipy import sparse
 
 from siting._errors import ModelError
 from siting._validate import preview
-from siting.models._prep import as_sparse_cost, site_sets
+from siting.models._prep import as_sparse_cost, nearest_open, site_sets
 from siting.models.lscp import LSCP
 from siting.models.mclp import Method
 
@@ -138,7 +138,7 @@ class PCenter:
         radii = np.unique(sub[:, np.flatnonzero(usable)].data)
         if len(self.rows) == 0:
             raise ModelError("no demand point with elderly is in reach of any site")
-        nearest_any = _nearest(sub, usable)
+        nearest_any = nearest_open(sub, usable)
         lo = int(np.searchsorted(radii, nearest_any.max()))  # no radius below this can work
         hi = len(radii) - 1
         per_solve = max(time_limit_s / (2 + math.log2(max(hi - lo + 1, 2))), 1.0)
@@ -180,7 +180,7 @@ class PCenter:
                     proven_up_to = max(proven_up_to, mid)
         open_ = best | self.fixed
         walk = np.full(self.cost.shape[0], np.nan)
-        walk[self.rows] = _nearest(sub, open_)
+        walk[self.rows] = nearest_open(sub, open_)
         worst = float(np.nanmax(walk[self.rows]))
         bound = float(max(radii[proven_up_to + 1], nearest_any.max()))
         bound = min(bound, worst)
@@ -207,16 +207,6 @@ class PCenter:
             uncoverable=float(self.weights[self.uncoverable_rows].sum()),
             uncoverable_rows=tuple(self.uncoverable_rows.tolist()),
         )
-
-
-def _nearest(cost: sparse.csr_matrix, open_: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """Per row, metres to the nearest open column (inf if none)."""
-    sub = cost[:, np.flatnonzero(open_)].tocsr()
-    out = np.full(sub.shape[0], np.inf)
-    has = np.diff(sub.indptr) > 0
-    if has.any():
-        out[has] = np.minimum.reduceat(sub.data, sub.indptr[:-1][has])
-    return out
 
 
 def _catchment(

@@ -5,7 +5,9 @@ fixed open), on the sparse cost matrix: each demand point walks to an open site 
 matrix's cutoff, or is *unassigned* at a penalty of the cutoff plus one metre, so a point no
 open site reaches never makes the model infeasible and is reported instead. The result gives
 the mean walk of the assigned elderly, the worst-served distance (the longest of those walks)
-and the elderly left unassigned. Solved exactly by HiGHS; status and gap are HiGHS's own.
+and the elderly left unassigned. ``fast``: vertex substitution with a Lagrangian lower bound
+(:mod:`._median`); ``exact``: HiGHS branch and cut, warm-started with it, status and gap
+HiGHS's own; ``auto`` (default): fast, then exact when the model is small enough.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
 from siting._errors import ModelError
-from siting.models import _highs
-from siting.models._prep import as_sparse_cost, site_sets
+from siting.models import _highs, _median
+from siting.models._prep import as_sparse_cost, nearest_open, site_sets
+from siting.models.mclp import Method
 
 
 @dataclass(frozen=True)
@@ -91,14 +94,87 @@ class PMedian:
             kept, w, p=int(p), fixed=fixed_mask, candidate=cand, cutoff_m=cutoff_m, site_ids=ids
         )
 
-    def solve(self, *, time_limit_s: float = 60.0, mip_rel_gap: float = 0.0) -> PMedianResult:
+    def solve(
+        self,
+        *,
+        method: Method = "auto",
+        time_limit_s: float = 60.0,
+        mip_rel_gap: float = 0.0,
+        exact_max_pairs: int = 200_000,
+    ) -> PMedianResult:
+        """``fast``: vertex substitution, bound by Lagrangian relaxation; ``exact``: HiGHS branch
+        and cut warm-started with it, HiGHS's own status and gap; ``auto``: fast, then exact
+        when the model has at most ``exact_max_pairs`` demand-site pairs."""
+        if method not in ("auto", "exact", "fast"):
+            raise ModelError(f"`method` must be 'auto', 'exact' or 'fast', got {method!r}")
         start = time.perf_counter()
-        usable = self.fixed | self.candidate
-        cols = np.flatnonzero(usable)
-        pairs = self.cost[:, cols].tocoo()
-        n_rows, n_sites, n_pairs = self.cost.shape[0], len(cols), pairs.nnz
         penalty = self.cutoff_m + 1.0
-        is_fixed = self.fixed[cols]
+        usable = self.fixed | self.candidate
+        cost = self.cost[:, np.flatnonzero(usable)].tocsr()
+        is_fixed = self.fixed[usable]
+        is_cand = self.candidate[usable]
+        opened = _median.vertex_substitution(
+            cost, self.weights, fixed=is_fixed, candidate=is_cand, p=self.p, penalty=penalty
+        )
+        upper = _median.total_walk(cost, self.weights, opened | is_fixed, penalty)
+        run_exact = method == "exact" or (method == "auto" and cost.nnz <= exact_max_pairs)
+        share = 0.3 if run_exact else 0.9  # of the time, for the bound
+        lower = _median.lagrangian_bound(
+            cost,
+            self.weights,
+            fixed=is_fixed,
+            candidate=is_cand,
+            p=self.p,
+            penalty=penalty,
+            upper=upper,
+            seconds=share * max(time_limit_s - (time.perf_counter() - start), 0.1),
+        )
+        lower = min(lower, upper)
+        gap = (upper - lower) / upper if upper > 0 else 0.0
+        status = "Optimal (proven by the Lagrangian bound)" if gap <= 1e-9 else "Heuristic"
+        solver = "vertex substitution; Lagrangian bound by subgradient"
+        if run_exact and gap > mip_rel_gap:
+            left = max(time_limit_s - (time.perf_counter() - start), 1.0)
+            solved, x = self._exact(cost, is_fixed, opened | is_fixed, penalty, left, mip_rel_gap)
+            if solved.objective <= upper + 1e-6 * max(upper, 1.0):
+                opened, upper = x & ~is_fixed, solved.objective
+            lower = max(lower, solved.bound)
+            gap = solved.gap if lower == solved.bound else (upper - lower) / upper
+            status = solved.status
+            solver = f"{_highs.version()} branch and cut (warm start: vertex substitution)"
+        walk = nearest_open(cost, opened | is_fixed)
+        walk[walk > self.cutoff_m] = np.nan
+        assigned = ~np.isnan(walk)
+        w = self.weights
+        mean = float((w[assigned] * walk[assigned]).sum() / max(w[assigned].sum(), 1e-12))
+        cols = np.flatnonzero(usable)
+        return PMedianResult(
+            selected=tuple(self.site_ids[c] for c in cols[opened]),
+            mean_walk_m=mean,
+            worst_walk_m=float(np.nanmax(walk)) if assigned.any() else float("nan"),
+            unassigned=float(w[~assigned].sum()),
+            objective=float(upper),
+            bound=float(lower),
+            gap=float(gap),
+            status=status,
+            solver=solver,
+            time_s=time.perf_counter() - start,
+            walk_m=walk,
+        )
+
+    def _exact(
+        self,
+        cost: sparse.csr_matrix,
+        is_fixed: NDArray[np.bool_],
+        warm: NDArray[np.bool_],
+        penalty: float,
+        time_limit_s: float,
+        mip_rel_gap: float,
+    ) -> tuple[_highs.Solved, NDArray[np.bool_]]:
+        """min sum w d z + sum w penalty u: each point assigned once (or unassigned), only to
+        open sites, at most p new sites; warm-started with ``warm``."""
+        pairs = cost.tocoo()
+        n_rows, n_sites, n_pairs = cost.shape[0], cost.shape[1], pairs.nnz
         # columns: x (sites), z (pairs), u (unassigned, one per row)
         idx = np.arange(n_pairs)
         assign = sparse.hstack(
@@ -135,28 +211,14 @@ class PMedian:
             np.r_[np.ones(n_sites, dtype=bool), np.zeros(n_pairs + n_rows, dtype=bool)],
             maximize=False,
         )
-        solved = _highs.run(lp, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
-        is_open = solved.x[:n_sites] > 0.5
-        # each point walks to its nearest open site (what the optimum assigns, ties exact)
-        walk = np.full(n_rows, np.nan)
-        open_pairs = is_open[pairs.col]
-        for r, d in zip(pairs.row[open_pairs], pairs.data[open_pairs], strict=True):
-            if np.isnan(walk[r]) or d < walk[r]:
-                walk[r] = d
-        assigned = ~np.isnan(walk)
-        w = self.weights
-        mean = float((w[assigned] * walk[assigned]).sum() / max(w[assigned].sum(), 1e-12))
-        opened = cols[is_open & ~is_fixed]
-        return PMedianResult(
-            selected=tuple(self.site_ids[c] for c in opened),
-            mean_walk_m=mean,
-            worst_walk_m=float(np.nanmax(walk)) if assigned.any() else float("nan"),
-            unassigned=float(w[~assigned].sum()),
-            objective=float(solved.objective),
-            bound=float(solved.bound),
-            gap=solved.gap,
-            status=solved.status,
-            solver=_highs.version(),
-            time_s=time.perf_counter() - start,
-            walk_m=walk,
-        )
+        # the warm start: each point to its nearest open site, or unassigned
+        k = np.flatnonzero(warm[pairs.col])
+        k = k[np.lexsort((pairs.data[k], pairs.row[k]))]  # by point, then distance
+        nearest = k[np.r_[True, pairs.row[k][1:] != pairs.row[k][:-1]]] if len(k) else k
+        z = np.zeros(n_pairs)
+        z[nearest] = 1.0
+        unassigned = np.ones(n_rows)
+        unassigned[pairs.row[nearest]] = 0.0
+        start = np.r_[warm.astype(float), z, unassigned]
+        solved = _highs.run(lp, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, start=start)
+        return solved, solved.x[:n_sites] > 0.5
