@@ -80,59 +80,67 @@ def _run(args: argparse.Namespace) -> int:
         for sc in loaded
     ]
     cache = pipeline.RunCache()
-    for sc, out in tqdm(
-        list(zip(loaded, outs, strict=True)), desc="scenarios", unit="run", disable=not batch
-    ):
-        _run_one(sc, out, cache)
+    bar = tqdm(  # a bar only for a person watching: logs and pipes get the lines alone
+        list(zip(loaded, outs, strict=True)),
+        desc="scenarios",
+        unit="run",
+        disable=not batch or not sys.stderr.isatty(),
+    )
+    for sc, out in bar:
+        for line in _run_one(sc, out, cache):
+            bar.write(line)  # above the progress bar, not through it
     if batch:
         print(f"{len(loaded)} scenarios; networks and cost matrices reused {cache.hits} time(s)")
     return 0
 
 
-def _run_one(sc: Scenario, out: Path, cache: RunCache) -> None:
+def _run_one(sc: Scenario, out: Path, cache: RunCache) -> list[str]:
+    """Run one scenario, write its outputs, and return the summary lines to print."""
     from siting import pipeline, report
 
+    lines: list[str] = []
     res = pipeline.run(sc, cache=cache)
     written = report.write_all(res, out)
     s = report.summary(res, report.tables(res))
     before, after = s["covered_before"], s["covered_after"]
-    print(
+    lines.append(
         f"scenario {sc.name}: {s['elderly_total']:,.0f} elderly (60+) in {s['communities']} 社区/村"
     )
-    print(
+    lines.append(
         f"  circles: 社区 {s['urban_radius_m']:.0f} m ({sc.coverage.urban_minutes:g} min at "
         f"{s['walk_speed_mps']:g} m/s), 村 {s['rural_radius_m']:.0f} m, on the walking network"
     )
-    print(f"  covered before: {before['elderly']:>10,.0f}  ({before['share']:.1%})")
-    print(
+    lines.append(f"  covered before: {before['elderly']:>10,.0f}  ({before['share']:.1%})")
+    lines.append(
         f"  covered after:  {after['elderly']:>10,.0f}  ({after['share']:.1%}) with "
         f"{len(s['new_sites'])} new site(s); model {s['model']['status']}, "
         f"gap {s['model']['gap']:.2%}"
     )
     model = s["model"]
     if model["name"] == "pcenter":
-        print(
+        lines.append(
             f"  longest walk to a site: {model['worst_walk_m']:,.0f} m (no {model['p']} new "
             f"sites do better than {model['bound_m']:,.0f} m; walks up to "
             f"{model['max_walk_m']:,.0f} m considered)"
         )
     elif model["name"] == "pmedian":
-        print(
+        lines.append(
             f"  walk to the nearest site: mean {model['mean_walk_m']:,.0f} m, longest "
             f"{model['worst_walk_m']:,.0f} m; {model['unassigned']:,.0f} elderly beyond "
             f"{model['max_walk_m']:,.0f} m of every site"
         )
-    print(f"  out of reach of every candidate: {s['uncoverable']['elderly']:,.0f} elderly")
+    lines.append(f"  out of reach of every candidate: {s['uncoverable']['elderly']:,.0f} elderly")
     short = [r for r in s["land_check"] if r["shortfall_m2"] > 0 and r["unit"] != "total"]
-    print(
+    lines.append(
         f"  land at {s['land_rule']['figure']:g} m²/resident: {len(short)} of "
         f"{len(s['land_check']) - 1} 街道/乡镇 short before the proposed sites"
     )
-    print(
+    lines.append(
         f"  rules ({res.rules.set_id}): {s['compliance_checks']} checks, "
         f"{s['compliance_failures']} failing, {s['compliance_no_data']} without data"
     )
-    print(f"  outputs in {out}/: " + ", ".join(sorted(p.name for p in written.values())))
+    lines.append(f"  outputs in {out}/: " + ", ".join(sorted(p.name for p in written.values())))
+    return lines
 
 
 def _check_data(args: argparse.Namespace) -> int:
