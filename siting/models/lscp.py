@@ -147,11 +147,14 @@ class LSCP:
         time_limit_s: float = 60.0,
         exact_max_nonzeros: int = 300_000,
         search_steps: int = 500_000,
+        enough: int | None = None,
     ) -> LSCPResult:
         """Solve; see the module docstring for ``method``.
 
         The search is seeded, so the same input gives the same sites unless the time limit
         stops it first (it gets four fifths of the limit, checked between chunks of steps).
+        ``enough``: stop searching (and skip branch and cut) once a cover with at most this many
+        new sites is found, for callers asking only whether that many suffice (p-center).
         """
         start = time.perf_counter()
         red = reduce(self.cover, self.weights, self.fixed, self.candidate, drop_dominated=True)
@@ -167,7 +170,9 @@ class LSCP:
             pool.shutdown(wait=False)
             deadline = start + 0.8 * time_limit_s
             if need is None:
-                chosen, done, finished = _cover_search(csc, chosen, search_steps, deadline)
+                chosen, done, finished = _cover_search(
+                    csc, chosen, search_steps, deadline, enough or 0
+                )
                 solver = f"greedy, then a row-weighting swap search ({done:,} steps); LP bound"
             else:
                 chosen, done, finished = _target_search(csc, red.weight, chosen, need, deadline)
@@ -179,7 +184,8 @@ class LSCP:
             elif not finished:
                 status += "; search stopped by the time limit"
             small = red.cover.nnz <= exact_max_nonzeros
-            if (method == "exact" or (method == "auto" and small)) and chosen.sum() > lower:
+            settled = chosen.sum() <= lower or (enough is not None and chosen.sum() <= enough)
+            if (method == "exact" or (method == "auto" and small)) and not settled:
                 left = max(start + time_limit_s - time.perf_counter(), 1.0)
                 x, mip_lower, status = self._exact(red, chosen, need, left)
                 if x.sum() <= chosen.sum():
@@ -333,15 +339,16 @@ _STEPS = 250_000  # cover-search steps between looks at the clock
 
 
 def _cover_search(
-    csc: sparse.csc_matrix, start: NDArray[np.bool_], steps: int, deadline: float
+    csc: sparse.csc_matrix, start: NDArray[np.bool_], steps: int, deadline: float, enough: int
 ) -> tuple[NDArray[np.bool_], int, bool]:
-    """The row-weighting search in chunks (each from the best cover so far, its own seed)."""
+    """The row-weighting search in chunks (each from the best cover so far, its own seed),
+    stopping early at ``enough`` columns."""
     best, done = start, 0
-    while done < steps:
+    while done < steps and best.sum() > enough:
         if time.perf_counter() > deadline:
             return best, done, False
         chunk = min(_STEPS, steps - done)
-        best = local.weighted_cover_search(csc, best, steps=chunk, seed=done)
+        best = local.weighted_cover_search(csc, best, steps=chunk, seed=done, lower=enough)
         done += chunk
     return best, done, True
 

@@ -152,7 +152,9 @@ class PCenter:
                 candidates=np.flatnonzero(self.candidate),
             )
             left = start + time_limit_s - time.perf_counter()
-            res = model.solve(method=method, time_limit_s=max(min(per_solve, left), 0.5))
+            res = model.solve(
+                method=method, time_limit_s=max(min(per_solve, left), 0.5), enough=self.p
+            )
             chosen = np.zeros(len(self.site_ids), dtype=bool)
             chosen[[int(s) for s in res.selected]] = True
             return res.objective <= self.p, res.bound > self.p, chosen
