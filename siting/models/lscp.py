@@ -145,7 +145,7 @@ class LSCP:
         *,
         method: Method = "auto",
         time_limit_s: float = 60.0,
-        exact_max_nonzeros: int = 300_000,
+        exact_max_nonzeros: int = 50_000,
         search_steps: int = 500_000,
         enough: int | None = None,
     ) -> LSCPResult:

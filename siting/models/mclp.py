@@ -8,7 +8,9 @@ do. Three ways to solve, chosen by ``method``:
 * ``fast`` -- lazy greedy, then an iterated add/swap local search (:mod:`._local`); the bound
   is the Lagrangian bound evaluated from the LP duals (certified, see :mod:`._heuristic`);
 * ``auto`` -- ``fast``, then ``exact`` when the reduced model is small enough to expect HiGHS to
-  finish (at most ``exact_max_nonzeros``), keeping the better answer and the tighter bound.
+  finish (at most ``exact_max_nonzeros`` after preprocessing: the small benchmark city, 14k,
+  is proven optimal in 8-11 s; on the medium one, 183k, branch and cut stalls at the root and
+  the time is better spent searching), keeping the better answer and the tighter bound.
 """
 
 from __future__ import annotations
@@ -158,7 +160,7 @@ class MCLP:
         method: Method = "auto",
         time_limit_s: float = 60.0,
         mip_rel_gap: float = 0.0,
-        exact_max_nonzeros: int = 300_000,
+        exact_max_nonzeros: int = 50_000,
         search_rounds: int = 2000,
     ) -> MCLPResult:
         """Solve (see the module docstring for ``method``).
