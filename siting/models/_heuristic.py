@@ -24,29 +24,24 @@ def lazy_greedy(
     p: int,
     cost: NDArray[np.float64],
     budget: float,
-    start: NDArray[np.bool_] | None = None,
     goal: float = np.inf,
 ) -> NDArray[np.bool_]:
     """Open sites one at a time by new weight per unit cost (plain gain when costs are 0),
     until ``p`` are open, nothing more is gained or affordable, or ``goal`` weight is covered."""
     n_cols = csc.shape[1]
-    chosen = np.zeros(n_cols, dtype=bool) if start is None else start.copy()
+    chosen = np.zeros(n_cols, dtype=bool)
     covered = np.zeros(csc.shape[0], dtype=bool)
-    for col in np.flatnonzero(chosen):
-        covered[csc.indices[csc.indptr[col] : csc.indptr[col + 1]]] = True
-    spent = float(cost[chosen].sum())
+    spent = 0.0
     ratio_cost = np.where(cost > 0, cost, 1.0) if (cost > 0).any() else np.ones(n_cols)
 
     def gain(j: int) -> float:
         rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
         return float(w[rows[~covered[rows]]].sum())
 
-    heap: list[tuple[float, int]] = [
-        (-gain(j) / ratio_cost[j], j) for j in range(n_cols) if not chosen[j]
-    ]
+    heap: list[tuple[float, int]] = [(-gain(j) / ratio_cost[j], j) for j in range(n_cols)]
     heapq.heapify(heap)
-    n_open = int(chosen.sum())
-    got = float(w[covered].sum())
+    n_open = 0
+    got = 0.0
     while heap and n_open < p and got < goal - 1e-9:
         _neg, j = heapq.heappop(heap)
         if spent + cost[j] > budget:
