@@ -36,6 +36,7 @@ from siting.models import (
     build_order,
 )
 from siting.models.candidates import generate_candidates
+from siting.models.pcenter import CutoffTooShortError
 from siting.rules import land_check
 from siting.rules.book import RuleBook, load_rules
 from siting.rules.checks import ComplianceData, check_all
@@ -288,14 +289,17 @@ def _solve_walk(
     the covering models' (build order by the elderly each newly brings inside its circle)."""
     m = sc.model
     longest = float(m.max_walk_m or 2.0 * radius.max())
-    wide = costs.cost_matrix(
-        arrays,
-        pts["node"],
-        sites["node"],
-        cutoff_m=longest,
-        demand_offset_m=pts["snap_m"],
-        site_offset_m=sites["snap_m"],
-    )
+
+    def wide_costs(cutoff_m: float) -> sparse.csr_matrix:
+        return costs.cost_matrix(
+            arrays,
+            pts["node"],
+            sites["node"],
+            cutoff_m=cutoff_m,
+            demand_offset_m=pts["snap_m"],
+            site_offset_m=sites["snap_m"],
+        )
+
     ids = list(sites["id"])
     common = {
         "p": int(m.p or 0),
@@ -307,7 +311,7 @@ def _solve_walk(
     weights = pts["weight"].to_numpy(dtype=float)
     details: dict[str, Any] = {"p": m.p, "max_walk_m": longest}
     if m.name == "pmedian":
-        pm = PMedian.from_cost_matrix(wide, weights, cutoff_m=longest, **common)
+        pm = PMedian.from_cost_matrix(wide_costs(longest), weights, cutoff_m=longest, **common)
         r = pm.solve(method=m.method, time_limit_s=m.time_limit_s)
         selected, status, gap, solver, time_s = r.selected, r.status, r.gap, r.solver, r.time_s
         details |= {
@@ -319,14 +323,29 @@ def _solve_walk(
         }
     else:
         demand_ids = [f"{c}#{n}" for c, n in zip(pts["community"], pts["node"], strict=True)]
-        pc = PCenter.from_cost_matrix(
-            wide,
-            weights,
-            demand_ids=demand_ids,
-            exclude_uncoverable=m.exclude_uncoverable,
-            **common,
-        )
-        c = pc.solve(method=m.method, time_limit_s=m.time_limit_s)
+        while True:  # without max_walk_m, walks twice as long until p sites reach everyone
+            try:
+                pc = PCenter.from_cost_matrix(
+                    wide_costs(longest),
+                    weights,
+                    demand_ids=demand_ids,
+                    exclude_uncoverable=m.exclude_uncoverable,
+                    **common,
+                )
+                c = pc.solve(method=m.method, time_limit_s=m.time_limit_s)
+                break
+            except CutoffTooShortError:
+                if m.max_walk_m is not None or longest >= 16 * radius.max():
+                    raise
+                log.warning(
+                    "p-center: walks up to %.0f m do not let %d site(s) reach everyone; "
+                    "trying %.0f m (model.max_walk_m sets it)",
+                    longest,
+                    m.p,
+                    2 * longest,
+                )
+                longest *= 2
+        details["max_walk_m"] = longest
         selected, status, gap, solver, time_s = c.selected, c.status, c.gap, c.solver, c.time_s
         details |= {
             "worst_walk_m": round(c.worst_walk_m, 1),

@@ -160,7 +160,8 @@ class Model(_Strict):
     (``exclude_uncoverable`` to leave out those no site can reach); ``target``: fewest sites
     reaching ``target_share``; ``cmclp``: capacitated MCLP; ``pmedian``: ``p`` sites making the
     elderly's mean walk shortest; ``pcenter``: ``p`` sites making the longest walk shortest (both
-    on walks up to ``max_walk_m``, default twice the largest circle radius). For all:
+    on walks up to ``max_walk_m``, default twice the largest circle radius, which p-center
+    doubles until ``p`` sites can reach everyone). For all:
     ``excluded`` candidate ids never open, candidates with less than ``min_land_area_m2`` are
     left out, ``method`` auto, exact or fast.
     """

@@ -122,9 +122,12 @@ def test_pcenter_and_pmedian_in_a_scenario(demo_copy: Path) -> None:
 
     from siting import ModelError
 
-    _edit(demo_copy, "  name: mclp\n  p: 10\n", "  name: pcenter\n  p: 10\n")
-    with pytest.raises(ModelError, match="max_walk_m"):  # 2 x 900 m is not enough for everyone
+    _edit(demo_copy, "  name: mclp\n  p: 10\n", "  name: pcenter\n  p: 10\n  max_walk_m: 1800\n")
+    with pytest.raises(ModelError, match="max_walk_m"):  # 1,800 m set: not enough for everyone
         run(load(demo_copy))
+    _edit(demo_copy, "  max_walk_m: 1800\n", "")  # unset: 2 x 1 km, doubled until enough
+    center = run(load(demo_copy))
+    assert center.model.details["max_walk_m"] == 4000
     _edit(demo_copy, "  name: pcenter\n", "  name: pcenter\n  max_walk_m: 5000\n")
     center = run(load(demo_copy))
     d = center.model.details

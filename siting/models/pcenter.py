@@ -36,6 +36,10 @@ from siting.models.mclp import Method
 log = logging.getLogger(__name__)
 
 
+class CutoffTooShortError(ModelError):
+    """The cost matrix's cutoff is too short for ``p`` sites to reach every demand point."""
+
+
 @dataclass(frozen=True)
 class PCenterResult:
     """The sites, the longest walk they leave and the proof of how short it can be."""
@@ -110,7 +114,7 @@ class PCenter:
                 if demand_ids is None
                 else [str(demand_ids[int(i)]) for i in lost]
             )
-            raise ModelError(
+            raise CutoffTooShortError(
                 f"{len(lost)} demand point(s) ({w[lost].sum():,.0f} elderly) are beyond the "
                 f"matrix's cutoff from every site: {preview(ids)}; compute the matrix with a "
                 "longer cutoff (scenario: `model.max_walk_m`), add candidates near them, or "
@@ -161,7 +165,7 @@ class PCenter:
 
         found, proved, best = attempt(hi)
         if not found:
-            raise ModelError(
+            raise CutoffTooShortError(
                 f"{self.p} new site(s) cannot bring every demand point within the matrix's "
                 f"cutoff ({radii[hi]:,.0f} m) of a site"
                 + (" (proven)" if proved else " (none found)")
