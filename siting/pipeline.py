@@ -419,7 +419,7 @@ def _solve_capacitated(
         p=int(m.p or 0),
         **common,
     )
-    r = model.solve(time_limit_s=m.time_limit_s)
+    r = model.solve(method=m.method, time_limit_s=m.time_limit_s)
     order = sorted(r.selected, key=lambda s: (-r.load[s], s))  # most elderly served first
     gains = tuple(SiteGain(site=s, newly_covered=r.load[s]) for s in order)
     details = {

@@ -239,6 +239,11 @@ def test_capacitated_mclp_equals_brute_force_max_flow(seed: int) -> None:
     )
     assert result.status == "Optimal"
     assert result.objective == pytest.approx(best, abs=1e-6)
+    fast = CapacitatedMCLP.from_cost_matrix(
+        dist, w, radius_m=radius, capacity=cap, p=2, fixed=fixed
+    ).solve(method="fast")
+    assert fast.objective <= best + 1e-6 <= fast.bound + 2e-6  # the fast bound is certified
+    assert len(fast.selected) <= 2
     # every elderly person is served, over capacity or out of reach: nothing is lost
     total = result.served + result.over_capacity + result.out_of_reach
     np.testing.assert_allclose(total, w, atol=1e-6)
