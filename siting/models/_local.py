@@ -426,9 +426,11 @@ def _ils(col_ptr, col_rows, row_ptr, row_cols, w, start, cost, budget, p, eps, r
     return best, best_value
 
 
-def _arrays(
-    csc: sparse.csc_matrix,
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+SearchArrays = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
+
+
+def search_arrays(csc: sparse.csc_matrix) -> SearchArrays:
+    """Column and row index arrays (CSC pointers and rows, CSR pointers and columns)."""
     csr = csc.tocsr()
     return (
         csc.indptr.astype(np.int64),
@@ -449,7 +451,7 @@ def swap_search(
     max_moves: int = 1_000_000,
 ) -> tuple[NDArray[np.bool_], int]:
     """Best-improvement adds and swaps from ``chosen`` until none covers more weight."""
-    col_ptr, col_rows, row_ptr, row_cols = _arrays(csc)
+    col_ptr, col_rows, row_ptr, row_cols = search_arrays(csc)
     w = np.ascontiguousarray(w, dtype=np.float64)
     out = chosen.copy()
     cnt, idsum, g0, loss = _state(col_ptr, col_rows, row_ptr, row_cols, w, out)
@@ -493,11 +495,18 @@ def iterated_swap_search(
     rounds: int,
     seed: int = 0,
     max_close: int = 6,
+    arrays: SearchArrays | None = None,
 ) -> tuple[NDArray[np.bool_], float]:
-    """``rounds`` rounds of: close 1..``max_close`` + 1 open sites around a random open site,
-    refill by the best adds, descend by swaps; keep the result when it covers no less."""
+    """``rounds`` rounds of: close 2..``max_close`` + 1 open sites around a random open site,
+    open as many random sites around them, descend (that region first); keep the result when it
+    covers no less. ``arrays``: :func:`search_arrays` of ``csc``, for callers that search the
+    same matrix in many calls."""
+    col_ptr, col_rows, row_ptr, row_cols = arrays if arrays is not None else search_arrays(csc)
     best, value = _ils(
-        *_arrays(csc),
+        col_ptr,
+        col_rows,
+        row_ptr,
+        row_cols,
         np.ascontiguousarray(w, dtype=np.float64),
         start.copy(),
         np.ascontiguousarray(cost, dtype=np.float64),
@@ -648,5 +657,5 @@ def weighted_cover_search(
 ) -> NDArray[np.bool_]:
     """From the full cover ``start``, search for covers with fewer columns (see the module
     docstring); ``steps`` swaps at most, stopping early at ``lower`` columns."""
-    best, n = _cover_search(*_arrays(csc), start.copy(), int(steps), int(seed), int(lower))
+    best, n = _cover_search(*search_arrays(csc), start.copy(), int(steps), int(seed), int(lower))
     return best if n <= int(start.sum()) else start.copy()

@@ -365,6 +365,7 @@ def _target_search(
     search (MCLP with one site fewer) recover the weight; repeat while it reaches ``need``."""
     best, done = start, 0
     cost = np.zeros(csc.shape[1])
+    arrays = local.search_arrays(csc)
     while best.sum() > 1:
         if time.perf_counter() > deadline:
             return best, done, False
@@ -378,7 +379,7 @@ def _target_search(
         trial[opened[int(np.argmin(loss))]] = False
         p = int(trial.sum())
         trial, value = local.iterated_swap_search(
-            csc, w, trial, p=p, cost=cost, budget=np.inf, rounds=rounds, seed=done
+            csc, w, trial, p=p, cost=cost, budget=np.inf, rounds=rounds, seed=done, arrays=arrays
         )
         done += rounds
         if value < need - 1e-9:

@@ -242,7 +242,8 @@ class MCLP:
         w = red.weight
         budget = self.budget
         greedy = heur.lazy_greedy(csc, w, p=self.p, cost=cost, budget=budget)
-        found = [heur.covered_weight(csc, w, greedy)]  # the search posts its best value here
+        value_greedy = heur.covered_weight(csc, w, greedy)
+        found = [value_greedy]  # the search posts its best value here
         has_budget = bool(np.isfinite(budget) and (cost > 0).any())
         use_lp = has_budget or red.cover.nnz <= _LP_MAX_NONZEROS
         total = max(deadline - time.perf_counter(), 0.0)
@@ -286,7 +287,7 @@ class MCLP:
         log.info(
             "MCLP fast: greedy %.1f, best after %d search rounds %.1f, certified bound %.1f "
             "(from %s)",
-            heur.covered_weight(csc, w, greedy),
+            value_greedy,
             done,
             value_best,
             bound,
@@ -319,10 +320,19 @@ class MCLP:
         """The iterated swap search in chunks of rounds (each its own seed), watching the clock
         between chunks and posting the best value to ``found``."""
         best, done = start, 0
+        arrays = local.search_arrays(csc)
         while done < rounds:
             chunk = min(_CHUNK, rounds - done)
             best, value = local.iterated_swap_search(
-                csc, w, best, p=self.p, cost=cost, budget=self.budget, rounds=chunk, seed=done
+                csc,
+                w,
+                best,
+                p=self.p,
+                cost=cost,
+                budget=self.budget,
+                rounds=chunk,
+                seed=done,
+                arrays=arrays,
             )
             found[0] = max(found[0], value)
             done += chunk

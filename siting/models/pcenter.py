@@ -141,7 +141,11 @@ class PCenter:
         usable = self.fixed | self.candidate
         radii = np.unique(sub[:, np.flatnonzero(usable)].data)
         if len(self.rows) == 0:
-            raise ModelError("no demand point with elderly is in reach of any site")
+            raise ModelError(
+                "no demand point with elderly is in reach of any site within the matrix's "
+                "cutoff: check the weights, or compute the matrix with a longer cutoff "
+                "(scenario: `model.max_walk_m`)"
+            )
         nearest_any = nearest_open(sub, usable)
         lo = int(np.searchsorted(radii, nearest_any.max()))  # no radius below this can work
         hi = len(radii) - 1
