@@ -1,4 +1,5 @@
-"""``python -m benchmarks coverage --size small|medium|large`` / ``--jinan``."""
+"""``python -m benchmarks coverage|models|walks --size small|medium|large`` (coverage also
+``--jinan``)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ def main() -> int:
         help="seconds for siting's solvers (default: the issue's target for the size)",
     )
     mod.add_argument("--skip-spopt", action="store_true")
+    walks = sub.add_parser("walks", help="p-median, p-center, capacitated MCLP at city scale")
+    walks.add_argument("--size", choices=["small", "medium", "large"], required=True)
+    walks.add_argument("--time-limit", type=float, default=60.0)
     args = parser.parse_args()
     if args.what == "coverage":
         from benchmarks.coverage import main as coverage
@@ -42,6 +46,10 @@ def main() -> int:
         from benchmarks.models import main as models
 
         return models(args.size, args.time_limit, args.skip_spopt, args.our_limit)
+    if args.what == "walks":
+        from benchmarks.walks import main as walks_main
+
+        return walks_main(args.size, args.time_limit)
     return 2
 
 
