@@ -22,6 +22,7 @@ from scipy import sparse
 
 from siting import costs, coverage, demand, network
 from siting._errors import InputDataError, ScenarioError
+from siting._record import Note
 from siting._validate import preview
 from siting.coords import analysis_crs
 from siting.io import read
@@ -78,6 +79,7 @@ class RunResult:
     proposed: gpd.GeoDataFrame  # selected candidates in build order, WGS-84
     service_areas: gpd.GeoDataFrame  # per open circle facility (role, tier), analysis CRS
     timings_s: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[Note, ...] = ()  # every recorded warning of the run, in order
 
 
 def _boundaries(layer: BoundaryLayer, level: str) -> gpd.GeoDataFrame:

@@ -1,0 +1,86 @@
+"""Warnings that are part of a run's record.
+
+A warning a bureau must see (a repaired polygon, a facility type read as a variant, a site
+snapped onto a detached piece of street) is raised with :func:`warn`: a Python warning of class
+:class:`RecordedWarning` carrying a stable ``code`` and the ``ids`` it concerns. A library user
+sees it as any warning; a run collects every one of them with :func:`recording` into
+``summary.json`` (``warnings: [{code, message, ids}]``), the report and the map's notes, and the
+command line prints each once. Nothing is both logged and warned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from siting._errors import SitingWarning
+
+
+@dataclass(frozen=True)
+class Note:
+    """One warning of a run: a stable ``code`` for scripts, the message, the ids concerned."""
+
+    code: str
+    message: str
+    ids: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "message": self.message, "ids": list(self.ids)}
+
+
+class RecordedWarning(SitingWarning):
+    """A :class:`SitingWarning` with a ``code`` and the ``ids`` it is about."""
+
+    def __init__(self, code: str, message: str, ids: Iterable[object] = ()) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ids = tuple(str(i) for i in ids)
+
+    def note(self) -> Note:
+        return Note(self.code, self.message, self.ids)
+
+
+def warn(code: str, message: str, ids: Iterable[object] = (), *, stacklevel: int = 2) -> None:
+    """Issue a warning that a run records (``code``: short, stable, snake_case)."""
+    warnings.warn(RecordedWarning(code, message, ids), stacklevel=stacklevel + 1)
+
+
+def note_of(w: warnings.WarningMessage) -> Note:
+    """The :class:`Note` of any caught siting warning (an unrecorded one gets code ``other``)."""
+    if isinstance(w.message, RecordedWarning):
+        return w.message.note()
+    return Note("other", str(w.message))
+
+
+class Recorder:
+    """The warnings collected inside :func:`recording`, in order, each once."""
+
+    def __init__(self) -> None:
+        self.notes: list[Note] = []
+
+    def add(self, note: Note) -> None:
+        if note not in self.notes:
+            self.notes.append(note)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[Recorder]:
+    """Collect every :class:`SitingWarning` raised inside the block (each once) instead of
+    printing it; other warnings pass through as they would have."""
+    rec = Recorder()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SitingWarning)
+        try:
+            yield rec
+        finally:
+            others = []
+            for w in caught:
+                if isinstance(w.message, SitingWarning):
+                    rec.add(note_of(w))
+                else:
+                    others.append(w)
+    for w in others:  # outside the block: shown, or raised, by the caller's filters
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
