@@ -45,7 +45,9 @@ class Problems:
         lines = "\n".join(f"  {i}. {m}" for i, m in enumerate(self.items, 1))
         count = len(self.items)
         noun = "problem" if count == 1 else "problems"
-        raise error(f"{self.source}: {count} {noun}:\n{lines}")
+        exc = error(f"{self.source}: {count} {noun}:\n{lines}")
+        exc.problems = list(self.items)  # type: ignore[attr-defined]  # check-data counts them
+        raise exc
 
 
 def require_columns(

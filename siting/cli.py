@@ -140,6 +140,9 @@ def _run_one(sc: Scenario, out: Path, cache: RunCache) -> list[str]:
         f"{s['compliance_failures']} failing, {s['compliance_no_data']} without data"
     )
     lines.append(f"  outputs in {out}/: " + ", ".join(sorted(p.name for p in written.values())))
+    if res.warnings:
+        lines.append(f"  {len(res.warnings)} warning(s), also in summary.json and the report:")
+        lines += [f"  ! [{n.code}] {n.message}" for n in res.warnings]
     return lines
 
 
@@ -247,6 +250,21 @@ def main(argv: list[str] | None = None) -> int:
     except SitingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted: no output folder was changed (each holds its previous complete set)",
+            file=sys.stderr,
+        )
+        return 130
+    except Exception as exc:
+        if args.verbose:
+            raise
+        print(
+            f"error: unexpected failure ({type(exc).__name__}: {exc}); no output folder was "
+            "changed. Run again with -v for the traceback, and please report it",
+            file=sys.stderr,
+        )
+        return 3
 
 
 if __name__ == "__main__":

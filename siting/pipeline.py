@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import networkx as nx
@@ -21,9 +22,10 @@ import pandas as pd
 from scipy import sparse
 
 from siting import costs, coverage, demand, network
-from siting._errors import InputDataError, ScenarioError
-from siting._record import Note
+from siting._errors import InputDataError, ScenarioError, SitingError
+from siting._record import Note, recording, warn
 from siting._validate import preview
+from siting.checks import Finding, enforce, from_error, input_checks, network_checks
 from siting.coords import analysis_crs
 from siting.io import read
 from siting.models import (
@@ -41,9 +43,11 @@ from siting.models.pcenter import CutoffTooShortError
 from siting.rules import land_check
 from siting.rules.book import RuleBook, load_rules
 from siting.rules.checks import ComplianceData, check_all
+from siting.rules.types import TypeTable, normalise_types, type_table
 from siting.scenario import BoundaryLayer, Scenario
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,13 @@ class Inputs:
 
     streets: gpd.GeoDataFrame
     communities: gpd.GeoDataFrame  # with elderly_60plus, residents, households
-    facilities: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame  # `type` canonical (siting.rules.types)
     candidates: gpd.GeoDataFrame
     compounds: pd.DataFrame | None = None
     district_stats: dict[str, float | str] | None = None
     excluded_population: pd.DataFrame | None = None  # rows left out, with the reason
+    circle_types: tuple[str, ...] = ()  # the canonical facility types that form circles
+    candidates_have_land: bool = True  # False: land_area_m2 was missing and is 0 here
 
 
 @dataclass(frozen=True)
@@ -94,73 +100,141 @@ def _boundaries(layer: BoundaryLayer, level: str) -> gpd.GeoDataFrame:
     )
 
 
-def load_inputs(sc: Scenario) -> Inputs:
-    """Read and cross-check every input layer named by the scenario."""
+def load_inputs(sc: Scenario, *, errors: list[Finding] | None = None) -> Inputs | None:
+    """Read and cross-check every input layer named by the scenario.
+
+    Without ``errors`` the first layer that fails raises. With a list, every layer is tried,
+    each failure is appended as a finding (so ``check-data`` lists them all) and the result is
+    None when anything failed.
+    """
+    failed: list[Finding] = []
+
+    def attempt(item: str, read: Callable[[], T]) -> T | None:
+        try:
+            return read()
+        except SitingError as exc:
+            if errors is None:
+                raise
+            failed.append(from_error(item, exc))
+            return None
+
     i = sc.inputs
-    streets = _boundaries(i.streets, "streets")
-    communities = _boundaries(i.communities, "communities")
-    read.check_hierarchy(communities, streets, source=str(i.communities.path))
-    table = read.read_table(i.population.path, id_cols=[i.population.columns.get("code", "code")])
-    communities, excluded = read.join_population(
+    streets = attempt("boundaries", lambda: _boundaries(i.streets, "streets"))
+    communities = attempt("boundaries", lambda: _boundaries(i.communities, "communities"))
+    if streets is not None and communities is not None:
+        attempt(
+            "boundaries",
+            lambda: read.check_hierarchy(communities, streets, source=str(i.communities.path)),
+        )
+    joined = attempt("population", lambda: _population(sc, communities))
+    book = load_rules(sc.rules.set, sc.rules.overrides)
+    cv = sc.coverage
+    types = attempt(
+        "facilities", lambda: type_table(book, cv.circle_types, cv.extra_facility_types)
+    )
+    facilities = None if types is None else attempt("facilities", lambda: _facilities(sc, types))
+    candidates = attempt("candidates", lambda: _candidates(sc))
+    if facilities is not None and candidates is not None:
+        fac, cand = facilities, candidates
+        attempt("candidates", lambda: _distinct_ids(sc, fac, cand))
+    compounds = None
+    if i.compounds is not None and joined is not None:
+        compounds = attempt("compounds", lambda: _compounds(sc, joined.units))
+    district_stats = None
+    stats = i.district_stats
+    if stats is not None:
+        district_stats = attempt(
+            "district_stats", lambda: read.read_district_stats(stats.path, columns=stats.columns)
+        )
+    if errors is not None:
+        errors += failed
+    if failed or streets is None or joined is None or facilities is None or candidates is None:
+        return None
+    assert types is not None
+    has_land = "land_area_m2" in candidates
+    if not has_land:
+        candidates = candidates.assign(land_area_m2=0.0)
+    return Inputs(
+        streets,
+        joined.units,
+        facilities,
+        candidates,
+        compounds,
+        district_stats,
+        joined.excluded,
+        circle_types=types.circle,
+        candidates_have_land=has_land,
+    )
+
+
+def _population(sc: Scenario, communities: gpd.GeoDataFrame | None) -> read.Joined | None:
+    p = sc.inputs.population
+    table = read.read_table(p.path, id_cols=[p.columns.get("code", "code")])
+    if communities is None:  # the table is still read and its own problems reported
+        return None
+    return read.join_population(
         communities,
         table,
-        source=str(i.population.path),
-        columns=i.population.columns,
-        nan_policy=i.population.nan_policy,
-        unmatched=i.population.unmatched,
+        source=str(p.path),
+        columns=p.columns,
+        nan_policy=p.nan_policy,
+        unmatched=p.unmatched,
     )
-    facilities = read.read_points(
-        i.facilities.path,
+
+
+def _facilities(sc: Scenario, types: TypeTable) -> gpd.GeoDataFrame:
+    layer = sc.inputs.facilities
+    frame = read.read_points(
+        layer.path,
         role="facilities",
-        coord_system=i.facilities.coord_system,
-        columns=i.facilities.columns,
-        encoding=i.facilities.encoding,
+        coord_system=layer.coord_system,
+        columns=layer.columns,
+        encoding=layer.encoding,
         numeric=["land_area_m2"],
         required=["type"],
     )
-    if i.candidates is not None:
-        candidates = read.read_points(
-            i.candidates.path,
+    return normalise_types(frame, types, source=str(layer.path))
+
+
+def _candidates(sc: Scenario) -> gpd.GeoDataFrame:
+    layer = sc.inputs.candidates
+    if layer is not None:
+        return read.read_points(
+            layer.path,
             role="candidates",
-            coord_system=i.candidates.coord_system,
-            columns=i.candidates.columns,
-            encoding=i.candidates.encoding,
+            coord_system=layer.coord_system,
+            columns=layer.columns,
+            encoding=layer.encoding,
         )
-    elif sc.candidate_generation is not None:
-        candidates = gpd.GeoDataFrame({"id": [], "name": []}, geometry=[], crs=4326)
-    else:
-        raise ScenarioError("give `inputs.candidates` or `candidate_generation`")
+    if sc.candidate_generation is not None:
+        return gpd.GeoDataFrame({"id": [], "name": []}, geometry=[], crs=4326)
+    raise ScenarioError("give `inputs.candidates` or `candidate_generation`")
+
+
+def _distinct_ids(sc: Scenario, facilities: pd.DataFrame, candidates: pd.DataFrame) -> None:
     clash = sorted(set(facilities.index) & set(candidates.index))
     if clash:
         raise InputDataError(
             f"{_candidates_source(sc)}: candidate ids {preview(clash)} are also "
-            f"facility ids in {i.facilities.path}; ids must be distinct"
+            f"facility ids in {sc.inputs.facilities.path}; ids must be distinct"
         )
-    compounds = None
-    if i.compounds is not None:
-        compounds = read.read_compounds(i.compounds.path, columns=i.compounds.columns)
-        unknown = sorted(set(compounds["community_code"]) - set(communities.index))
-        if unknown:
-            raise InputDataError(
-                f"{i.compounds.path}: community_code {preview(unknown)} match no 社区/村 in "
-                f"{i.communities.path}; fix the codes (leading zeros?)"
-            )
-    district_stats = None
-    if i.district_stats is not None:
-        district_stats = read.read_district_stats(
-            i.district_stats.path, columns=i.district_stats.columns
-        )
-    if "land_area_m2" not in candidates:
-        log.warning(
-            "%s has no land_area_m2 column: proposed sites add no land in the land check",
-            i.candidates.path if i.candidates is not None else "generated candidates",
-        )
-        candidates = candidates.assign(land_area_m2=0.0)
-    return Inputs(streets, communities, facilities, candidates, compounds, district_stats, excluded)
 
 
-def _sites(inp: Inputs, circle_types: tuple[str, ...]) -> pd.DataFrame:
-    serving = inp.facilities[inp.facilities["type"].isin(circle_types)]
+def _compounds(sc: Scenario, communities: gpd.GeoDataFrame) -> pd.DataFrame:
+    layer = sc.inputs.compounds
+    assert layer is not None
+    compounds = read.read_compounds(layer.path, columns=layer.columns)
+    unknown = sorted(set(compounds["community_code"]) - set(communities.index))
+    if unknown:
+        raise InputDataError(
+            f"{layer.path}: community_code {preview(unknown)} match no 社区/村 in "
+            f"{sc.inputs.communities.path}; fix the codes (leading zeros?)"
+        )
+    return compounds
+
+
+def _sites(inp: Inputs) -> pd.DataFrame:
+    serving = inp.facilities[inp.facilities["type"].isin(inp.circle_types)]
     other = inp.facilities.loc[~inp.facilities.index.isin(serving.index), "type"]
     if len(other):
         log.info(
@@ -339,12 +413,11 @@ def _solve_walk(
             except CutoffTooShortError:
                 if m.max_walk_m is not None or longest >= 16 * radius.max():
                     raise
-                log.warning(
-                    "p-center: walks up to %.0f m do not let %d site(s) reach everyone; "
-                    "trying %.0f m (model.max_walk_m sets it)",
-                    longest,
-                    m.p,
-                    2 * longest,
+                warn(
+                    "pcenter_walks_extended",
+                    f"p-center: walks up to {longest:,.0f} m do not let {m.p} site(s) reach "
+                    f"everyone; walks up to {2 * longest:,.0f} m considered instead "
+                    "(`model.max_walk_m` sets it)",
                 )
                 longest *= 2
         details["max_walk_m"] = longest
@@ -482,7 +555,7 @@ def _generated(
     cv = sc.coverage
     kind = communities["kind"].reindex(pts["community"]).to_numpy()
     radius = np.where(kind == "社区", cv.urban_radius_m, cv.rural_radius_m)
-    serving = inp.facilities[inp.facilities["type"].isin(cv.facility_types)]
+    serving = inp.facilities[inp.facilities["type"].isin(inp.circle_types)]
     uncovered = np.ones(len(pts), dtype=bool)
     if len(serving):
         snapped = demand.snap_sites(
@@ -573,34 +646,89 @@ def network_for(
 
 
 def run(sc: Scenario, *, cache: RunCache | None = None) -> RunResult:
-    """Run every stage for one scenario and return the results."""
-    t: dict[str, float] = {}
+    """Run every stage for one scenario and return the results.
+
+    Stops (with the message ``siting check-data`` prints) on every problem the checks of
+    :mod:`siting.checks` call an error; every warning of the run is in ``RunResult.warnings``.
+    """
+    with recording() as rec:
+        res = _run(sc, cache)
+    return replace(res, warnings=tuple(rec.notes))
+
+
+def prepared(
+    sc: Scenario, *, cache: RunCache | None = None, findings: list[Finding] | None = None
+) -> Prepared | None:
+    """Inputs read and checked, and the walking network: what ``run`` and ``check-data`` share.
+
+    Without ``findings`` every error the checks of :mod:`siting.checks` find raises (all of
+    one pass in one message) and their warnings are recorded. With a list (``check-data``),
+    every finding is appended instead, each stage is tried as far as the inputs allow, and the
+    result is None when an error left nothing to build on.
+    """
+    collect = findings is not None
+    found: list[Finding] = findings if findings is not None else []
+
+    def check(more: list[Finding]) -> None:
+        if collect:
+            found.extend(more)
+        else:
+            enforce(more)
+
     start = time.perf_counter()
-    book = load_rules(sc.rules.set, sc.rules.overrides)  # an unknown set fails before any work
-    inp = load_inputs(sc)
+    inp = load_inputs(sc, errors=found if collect else None)
+    if inp is None:
+        return None
+    check(input_checks(sc, inp))
     if sc.projection is not None:
         pr = sc.projection
-        inp = replace(
-            inp,
-            communities=demand.project_elderly(
-                inp.communities,
-                year=pr.year,
-                base_year=pr.base_year,
-                annual_rate=pr.annual_rate,
-                factors=dict(pr.factors),
-            ),
-        )
+        try:
+            inp = replace(
+                inp,
+                communities=demand.project_elderly(
+                    inp.communities,
+                    year=pr.year,
+                    base_year=pr.base_year,
+                    annual_rate=pr.annual_rate,
+                    factors=dict(pr.factors),
+                ),
+            )
+        except SitingError as exc:
+            if not collect:
+                raise
+            found.append(from_error("projection", exc))
     crs = analysis_crs(float(inp.communities.to_crs(4326).union_all().centroid.x))
-    t["load_s"] = time.perf_counter() - start
+    loaded = time.perf_counter()
+    try:
+        G, arrays, net_key = network_for(sc, crs, cache, inp.streets)
+    except SitingError as exc:
+        if not collect:
+            raise
+        found.append(from_error("network", exc))
+        return None
+    check(network_checks(sc, inp, G))
+    times = {"load_s": loaded - start, "network_s": time.perf_counter() - loaded}
+    return Prepared(inp, crs, G, arrays, net_key, times)
 
-    G, arrays, net_key = network_for(sc, crs, cache, inp.streets)
-    communities = inp.communities.to_crs(crs)
-    t["network_s"] = time.perf_counter() - start - sum(t.values())
 
-    pts = demand.demand_points(communities, G)
-    if sc.candidate_generation is not None and sc.inputs.candidates is None:
-        inp = replace(inp, candidates=_generated(sc, inp, G, arrays, pts, communities))
-    sites = _sites(inp, sc.coverage.facility_types)
+@dataclass(frozen=True)
+class Prepared:
+    """What every run builds before its model: checked inputs and the walking network."""
+
+    inputs: Inputs
+    crs: str
+    G: nx.MultiDiGraph
+    arrays: costs.WalkArrays
+    net_key: tuple[object, ...]
+    timings_s: dict[str, float]
+
+
+def snapped_sites(
+    sc: Scenario, inp: Inputs, G: nx.MultiDiGraph, crs: str
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """The site table (circle facilities, then candidates) with each site's node and snap
+    distance, and the sites' points in ``crs``."""
+    sites = _sites(inp)
     located = pd.concat([inp.facilities.geometry, inp.candidates.geometry]).to_crs(crs)
     located = gpd.GeoDataFrame(
         geometry=located.loc[sites["id"]].to_numpy(),
@@ -609,6 +737,22 @@ def run(sc: Scenario, *, cache: RunCache | None = None) -> RunResult:
     )
     snapped = demand.snap_sites(located, G, role="sites", warn_beyond_m=sc.coverage.snap_warn_m)
     sites = sites.assign(node=snapped["node"].to_numpy(), snap_m=snapped["snap_m"].to_numpy())
+    return sites, located
+
+
+def _run(sc: Scenario, cache: RunCache | None) -> RunResult:
+    start = time.perf_counter()
+    book = load_rules(sc.rules.set, sc.rules.overrides)  # an unknown set fails before any work
+    prep = prepared(sc, cache=cache)
+    assert prep is not None  # without `findings`, every error raises
+    inp, crs, G, arrays, net_key = prep.inputs, prep.crs, prep.G, prep.arrays, prep.net_key
+    communities = inp.communities.to_crs(crs)
+    t = dict(prep.timings_s)
+
+    pts = demand.demand_points(communities, G)
+    if sc.candidate_generation is not None and sc.inputs.candidates is None:
+        inp = replace(inp, candidates=_generated(sc, inp, G, arrays, pts, communities))
+    sites, located = snapped_sites(sc, inp, G, crs)
     t["demand_s"] = time.perf_counter() - start - sum(t.values())
 
     cv = sc.coverage

@@ -17,7 +17,7 @@ import pandas as pd
 
 from siting import __version__
 from siting.io.spatial import write_gpkg, write_shapefiles
-from siting.io.write import write_csv, write_json, write_with
+from siting.io.write import output_folder, write_csv, write_json, write_with
 from siting.pipeline import RunResult
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,11 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "urban_minutes": sc.coverage.urban_minutes,
         "urban_radius_m": sc.coverage.urban_radius_m,
         "rural_radius_m": sc.coverage.rural_radius_m,
-        "circle_facility_types": list(sc.coverage.facility_types),
+        "circle_facility_types": list(res.inputs.circle_types),
+        "facility_types": [
+            {"type": str(t), "count": int(n), "forms_circles": t in res.inputs.circle_types}
+            for t, n in res.inputs.facilities["type"].value_counts().sort_index().items()
+        ],
         "communities": len(comm),
         "demand_points": len(res.demand),
         "elderly_total": round(total, 1),
@@ -140,6 +144,7 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "compliance_checks": len(tables["compliance"]),
         "compliance_failures": int((tables["compliance"]["pass"] == False).sum()),  # noqa: E712
         "compliance_no_data": int(tables["compliance"]["pass"].isna().sum()),
+        "warnings": [n.as_dict() for n in res.warnings],
     }
 
 
@@ -188,8 +193,17 @@ def _compliance_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in r.items()} for r in rows.to_dict("records")]
 
 
+TABLES = (
+    "coverage_by_community",
+    "coverage_by_unit",
+    "proposed_sites",
+    "land_check",
+    "compliance",
+)
+
+
 def tables(res: RunResult) -> dict[str, pd.DataFrame]:
-    """The report tables by file stem."""
+    """The report tables by file stem (:data:`TABLES`)."""
     return {
         "coverage_by_community": res.communities,
         "coverage_by_unit": res.units,
@@ -228,25 +242,45 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def write_all(res: RunResult, out_dir: Path) -> dict[str, Path]:
-    """Every output the scenario asks for: tables, summary, and (by ``output``) the map."""
+OUTPUTS = (
+    *(f"{stem}.csv" for stem in TABLES),
+    "summary.json",
+    "timings.json",
+    "map.html",
+    "report.xlsx",
+    "map.png",
+    "results.gpkg",
+    "shapefile",
+)
+"""Every name a run writes in its output folder (a previous run's are replaced, never mixed)."""
+
+
+def write_all(res: RunResult, out_dir: str | Path) -> dict[str, Path]:
+    """Every output the scenario asks for: tables, summary, and (by ``output``) the map.
+
+    The set is written into a temporary folder beside ``out_dir`` and swapped in at the end
+    (:func:`siting.io.write.output_folder`): an interrupted run leaves the previous complete
+    set, never a mix of two runs.
+    """
     from siting import maps
 
-    paths = write(res, out_dir)
-    proposed = tables(res)["proposed_sites"]
-    out = res.scenario.output
-    if out.map:
-        paths["map"] = maps.write_map(res, proposed, out_dir / "map.html")
-    if out.report_xlsx:
-        paths["report"] = write_xlsx(res, out_dir / "report.xlsx")
-    if out.map_png:
-        paths["png"] = maps.write_png(res, proposed, out_dir / "map.png")
-    layers = spatial_layers(res)
-    if out.gpkg:
-        paths["gpkg"] = write_gpkg(out_dir / "results.gpkg", layers)
-    if out.shapefile:
-        paths["shapefile"] = write_shapefiles(out_dir / "shapefile", layers)
-    return paths
+    out_dir = Path(out_dir)
+    with output_folder(out_dir, outputs=OUTPUTS) as tmp:
+        paths = write(res, tmp)
+        proposed = tables(res)["proposed_sites"]
+        out = res.scenario.output
+        if out.map:
+            paths["map"] = maps.write_map(res, proposed, tmp / "map.html")
+        if out.report_xlsx:
+            paths["report"] = write_xlsx(res, tmp / "report.xlsx")
+        if out.map_png:
+            paths["png"] = maps.write_png(res, proposed, tmp / "map.png")
+        layers = spatial_layers(res)
+        if out.gpkg:
+            paths["gpkg"] = write_gpkg(tmp / "results.gpkg", layers)
+        if out.shapefile:
+            paths["shapefile"] = write_shapefiles(tmp / "shapefile", layers)
+    return {key: out_dir / path.relative_to(tmp) for key, path in paths.items()}
 
 
 def spatial_layers(res: RunResult) -> dict[str, gpd.GeoDataFrame]:

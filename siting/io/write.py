@@ -10,12 +10,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from siting._text import csv_frame
 
 
 @contextlib.contextmanager
@@ -60,9 +63,15 @@ def write_json(path: str | os.PathLike[str], data: Any) -> Path:
 
 
 def write_csv(path: str | os.PathLike[str], table: pd.DataFrame) -> Path:
-    """Write a table as CSV in UTF-8 with BOM (``utf-8-sig``) so Excel shows Chinese text."""
+    """Write a table as CSV in UTF-8 with BOM (``utf-8-sig``) so Excel shows Chinese text.
+
+    A text cell (or column name) beginning with ``= + - @``, tab or CR is written with a
+    leading ``'`` so a spreadsheet shows it as text instead of running it as a formula
+    (:func:`siting._text.csv_cell`; read such a file back with
+    :func:`siting._text.read_csv_frame`). Numbers are written as they are.
+    """
     with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+        csv_frame(table).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
     return Path(path)
 
 
@@ -71,3 +80,40 @@ def write_with(path: str | os.PathLike[str], writer: Callable[[Path], object]) -
     with atomic_path(path) as tmp:
         writer(tmp)
     return Path(path)
+
+
+@contextlib.contextmanager
+def output_folder(target: str | os.PathLike[str], *, outputs: Collection[str]) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``target``; when the block succeeds, swap it in.
+
+    The folder is one run's complete set: either the previous set or the new one is there,
+    never a mix. On success the old folder is renamed aside, the new one renamed into place,
+    and the old one removed; files in it whose names are not in ``outputs`` (the names a run
+    writes) are someone else's and are moved into the new folder, never deleted. On any
+    exception, Ctrl-C included, the temporary folder is removed and ``target`` is untouched.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".new", dir=target.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the folder the usual mode
+    if not target.exists():
+        os.replace(tmp, target)
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    os.rmdir(aside)  # only the unique name is needed: rename needs it free
+    os.replace(target, aside)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.replace(aside, target)  # put the previous set back
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for entry in aside.iterdir():  # files of the user's own, kept beside the new set
+        if entry.name not in outputs and not (target / entry.name).exists():
+            os.replace(entry, target / entry.name)
+    shutil.rmtree(aside, ignore_errors=True)

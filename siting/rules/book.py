@@ -10,7 +10,7 @@ an override keeps the rule's text and says where the new figure came from.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Literal
 
@@ -37,6 +37,7 @@ class _SetSpec(BaseModel):
     id: str
     title: str
     facility_roles: dict[str, tuple[str, ...]] = {}
+    facility_type_variants: dict[str, str] = {}
     rules: dict[str, _RuleSpec] = {}
 
 
@@ -62,6 +63,7 @@ class RuleBook:
     titles: tuple[str, ...]  # the chain, from national down
     rules: Mapping[str, Rule]
     facility_roles: Mapping[str, tuple[str, ...]]
+    type_variants: Mapping[str, str] = field(default_factory=dict)  # other spelling -> type
 
     def get(self, rule_id: str) -> Rule | None:
         return self.rules.get(rule_id)
@@ -72,6 +74,10 @@ class RuleBook:
             if facility_type in types:
                 return role
         return None
+
+    def known_types(self) -> tuple[str, ...]:
+        """Every canonical facility ``type`` of the set (those with a role)."""
+        return tuple(dict.fromkeys(t for types in self.facility_roles.values() for t in types))
 
 
 CITY_RULE_SETS = {
@@ -146,12 +152,14 @@ def load_rules(
     """
     rules: dict[str, Rule] = {}
     roles: dict[str, tuple[str, ...]] = {}
+    variants: dict[str, str] = {}
     titles = []
     for link in _chain(set_id):
         spec = _read_set(link)
         titles.append(spec.title)
         for role, types in spec.facility_roles.items():
             roles[role] = tuple(dict.fromkeys(roles.get(role, ()) + types))
+        variants |= spec.facility_type_variants
         for rid, r in spec.rules.items():
             rules[rid] = Rule(
                 id=rid,
@@ -177,7 +185,20 @@ def load_rules(
             source=f"{override_source} override (was {old.figure:g} {old.unit}, {old.source})",
             defined_in=override_source,
         )
-    return RuleBook(set_id=set_id, titles=tuple(titles), rules=rules, facility_roles=roles)
+    known = {t for types in roles.values() for t in types}
+    stray = {v: t for v, t in variants.items() if t not in known or v in known}
+    if stray:
+        raise ScenarioError(
+            f"rule set {set_id!r}: facility_type_variants must map a variant that is not itself "
+            f"a type to a type with a role; wrong: {stray}"
+        )
+    return RuleBook(
+        set_id=set_id,
+        titles=tuple(titles),
+        rules=rules,
+        facility_roles=roles,
+        type_variants=variants,
+    )
 
 
 def format_rules(book: RuleBook) -> str:
