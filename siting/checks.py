@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
-from siting._errors import InputDataError, SitingError
+from siting._errors import InputDataError, ScenarioError, SitingError
 from siting._record import warn
 from siting._validate import preview
 from siting.coords import fit_by_coord_system
@@ -50,6 +50,7 @@ class Finding:
     code: str = ""
     ids: tuple[str, ...] = ()
     count: int = 1
+    error: type[SitingError] = InputDataError  # what `run` raises for it
 
 
 def from_error(item: str, exc: SitingError) -> Finding:
@@ -62,10 +63,12 @@ def enforce(findings: Iterable[Finding]) -> None:
     found = list(findings)
     errors = [f for f in found if f.level == "error"]
     if errors:
+        kinds = {f.error for f in errors}
+        kind = kinds.pop() if len(kinds) == 1 else InputDataError
         if len(errors) == 1:
-            raise InputDataError(errors[0].message)
+            raise kind(errors[0].message)
         lines = "\n".join(f"  {i}. {f.message}" for i, f in enumerate(errors, 1))
-        raise InputDataError(f"{len(errors)} problems with the inputs:\n{lines}")
+        raise kind(f"{len(errors)} problems with the inputs:\n{lines}")
     for f in found:
         if f.level == "warning":
             warn(f.code or "input", f.message, f.ids, stacklevel=2)
@@ -210,18 +213,22 @@ def _scenario_columns(sc: Scenario, inp: Inputs) -> list[Finding]:
         unknown = sorted(set(m.excluded) - set(cands.index))
         if unknown:
             found.append(
-                _error(
+                Finding(
+                    "error",
                     "model",
                     f"`model.excluded` names ids that are not candidates in {_source(sc)}: "
                     f"{preview(unknown)}",
+                    error=ScenarioError,
                 )
             )
     if m.min_land_area_m2 is not None and not inp.candidates_have_land:
         found.append(
-            _error(
+            Finding(
+                "error",
                 "model",
-                f"`model.min_land_area_m2` needs the candidates' land_area_m2 column, which "
-                f"{_source(sc)} lacks",
+                error=ScenarioError,
+                message="`model.min_land_area_m2` needs the candidates' land_area_m2 column, "
+                f"which {_source(sc)} lacks",
             )
         )
     return found
