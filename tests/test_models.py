@@ -377,3 +377,41 @@ def test_pmedian_fast_brackets_the_exact_optimum() -> None:
     assert fast.objective <= 1.02 * exact.objective
     assert len(fast.selected) <= 6
     assert not {"0", "1"} & set(fast.selected)
+
+
+def test_p_zero_needs_existing_sites_that_reach_someone() -> None:
+    """p = 0 asks how far the elderly walk to the existing sites alone: without existing sites
+    (or with none in reach) every answer leaves nobody assigned, so it stops before solving
+    instead of returning "Optimal" over nobody."""
+    from siting.models import PCenter, PMedian
+
+    dist = np.array([[100.0, 400.0], [300.0, 200.0], [np.inf, 500.0]])
+    w = [1.0, 2.0, 3.0]
+    with pytest.raises(ModelError, match=r"`p` is 0 and there are no existing.*Set `p`"):
+        PMedian.from_cost_matrix(dist, w, p=0, cutoff_m=1000.0)
+    with pytest.raises(ModelError, match=r"`p` is 0 and the 1 existing.*within `cutoff_m` \(50 m"):
+        PMedian.from_cost_matrix(dist, w, p=0, cutoff_m=50.0, fixed=[0])
+    with pytest.raises(ModelError, match=r"no existing or candidate site reaches"):
+        PMedian.from_cost_matrix(dist, w, p=1, cutoff_m=50.0, fixed=[0])
+    with pytest.raises(ModelError, match=r"every weight is 0"):
+        PMedian.from_cost_matrix(dist, [0.0, 0.0, 0.0], p=1, cutoff_m=1000.0)
+    for method in ("fast", "exact"):  # with an existing site: its walks, nobody else opened
+        today = PMedian.from_cost_matrix(dist, w, p=0, cutoff_m=1000.0, fixed=[0]).solve(
+            method=method
+        )
+        assert today.selected == ()
+        assert today.unassigned == 3.0
+        assert today.mean_walk_m == pytest.approx((1 * 100 + 2 * 300) / 3)
+        assert today.status.startswith("Optimal")
+
+    with pytest.raises(ModelError, match=r"`p` is 0 and there are no existing.*Set `p`"):
+        PCenter.from_cost_matrix(dist, w, p=0)
+    # only the candidate reaches row 2, and p = 0 opens none: named, not solved in vain
+    with pytest.raises(ModelError, match=r"beyond the matrix's cutoff from every existing site"):
+        PCenter.from_cost_matrix(dist, w, p=0, fixed=[0], demand_ids=["a", "b", "c"])
+    today_pc = PCenter.from_cost_matrix(dist, w, p=0, fixed=[0], exclude_uncoverable=True).solve()
+    assert today_pc.selected == ()
+    assert today_pc.worst_walk_m == today_pc.bound == 300.0
+    assert today_pc.uncoverable_rows == (2,)
+    assert today_pc.status.startswith("Optimal")
+    assert PCenter.from_cost_matrix(dist, w, p=0, fixed=[1]).solve().worst_walk_m == 500.0

@@ -13,6 +13,9 @@ problem carries its own proof, so
   bound *proves* more than ``p`` sites are needed (and never below the farthest point's walk to
   its nearest site of all). Where a covering problem is neither solved nor refuted, the gap says
   so: it is the distance between the two.
+
+``p = 0`` gives the existing sites' longest walk (no search); without existing sites it is
+refused before solving.
 """
 
 from __future__ import annotations
@@ -104,7 +107,14 @@ class PCenter:
         fixed_mask, cand = site_sets(n_sites, fixed, candidates, excluded)
         if not isinstance(p, int | np.integer) or p < 0 or p > cand.sum():
             raise ModelError(f"`p` must be between 0 and the {int(cand.sum())} candidates")
-        usable = np.flatnonzero(fixed_mask | cand)
+        if p == 0 and not fixed_mask.any():
+            raise ModelError(
+                "`p` is 0 and there are no existing (fixed) sites: no site would be open and "
+                "no walk could be measured. Set `p` (scenario: `model.p`) to the number of new "
+                "sites to open, at least 1"
+            )
+        # with p = 0 no candidate opens: only the existing sites can reach anyone
+        usable = np.flatnonzero(fixed_mask if p == 0 else fixed_mask | cand)
         reach = np.diff(matrix[:, usable].tocsr().indptr) > 0
         counts = w > 0
         lost = np.flatnonzero(counts & ~reach)
@@ -116,9 +126,15 @@ class PCenter:
             )
             raise CutoffTooShortError(
                 f"{len(lost)} demand point(s) ({w[lost].sum():,.0f} elderly) are beyond the "
-                f"matrix's cutoff from every site: {preview(ids)}; compute the matrix with a "
-                "longer cutoff (scenario: `model.max_walk_m`), add candidates near them, or "
-                "pass exclude_uncoverable=True"
+                + (
+                    "matrix's cutoff from every existing site (p = 0 opens no new one): "
+                    if p == 0
+                    else "matrix's cutoff from every site: "
+                )
+                + f"{preview(ids)}; compute the matrix with a longer cutoff (scenario: "
+                "`model.max_walk_m`), "
+                + ("raise `p`" if p == 0 else "add candidates near them")
+                + ", or pass exclude_uncoverable=True"
             )
         names = [str(i) for i in range(n_sites)] if site_ids is None else [str(s) for s in site_ids]
         if len(names) != n_sites:
@@ -146,6 +162,8 @@ class PCenter:
                 "cutoff: check the weights, or compute the matrix with a longer cutoff "
                 "(scenario: `model.max_walk_m`)"
             )
+        if self.p == 0:  # nothing to choose: the existing sites' longest walk, exactly
+            return self._existing_only(sub, start)
         nearest_any = nearest_open(sub, usable)
         lo = int(np.searchsorted(radii, nearest_any.max()))  # no radius below this can work
         hi = len(radii) - 1
@@ -213,6 +231,26 @@ class PCenter:
             solver=f"bisection over {len(radii):,} walking distances, {steps} LSCP solves",
             time_s=time.perf_counter() - start,
             p=self.p,
+            walk_m=walk,
+            uncoverable=float(self.weights[self.uncoverable_rows].sum()),
+            uncoverable_rows=tuple(self.uncoverable_rows.tolist()),
+        )
+
+    def _existing_only(self, sub: sparse.csr_matrix, start: float) -> PCenterResult:
+        """p = 0: the one possible answer, the existing sites; its longest walk is its bound."""
+        walk = np.full(self.cost.shape[0], np.nan)
+        walk[self.rows] = nearest_open(sub, self.fixed)
+        worst = float(np.nanmax(walk[self.rows]))
+        return PCenterResult(
+            selected=(),
+            catchment=(),
+            worst_walk_m=worst,
+            bound=worst,
+            gap=0.0,
+            status="Optimal (p = 0: the existing sites are the only answer)",
+            solver="none needed: no new site to choose (p = 0)",
+            time_s=time.perf_counter() - start,
+            p=0,
             walk_m=walk,
             uncoverable=float(self.weights[self.uncoverable_rows].sum()),
             uncoverable_rows=tuple(self.uncoverable_rows.tolist()),

@@ -8,6 +8,10 @@ the mean walk of the assigned elderly, the worst-served distance (the longest of
 and the elderly left unassigned. ``fast``: vertex substitution with a Lagrangian lower bound
 (:mod:`._median`); ``exact``: HiGHS branch and cut, warm-started with it, status and gap
 HiGHS's own; ``auto`` (default): fast, then exact when the model is small enough.
+
+``p = 0`` measures the walks to the existing sites alone; a model in which nobody could be
+assigned (``p = 0`` without existing sites in reach, or no site in reach at all) is refused
+before solving, where it would otherwise come back "Optimal" with everyone unassigned.
 """
 
 from __future__ import annotations
@@ -89,6 +93,7 @@ class PMedian:
         kept = sparse.csr_matrix(
             (coo.data[keep], (coo.row[keep], coo.col[keep])), shape=matrix.shape
         )
+        _check_someone_served(kept, w, int(p), fixed_mask, cand, cutoff_m)
         ids = [str(i) for i in range(n_sites)] if site_ids is None else [str(s) for s in site_ids]
         return cls(
             kept, w, p=int(p), fixed=fixed_mask, candidate=cand, cutoff_m=cutoff_m, site_ids=ids
@@ -222,3 +227,38 @@ class PMedian:
         start = np.r_[warm.astype(float), z, unassigned]
         solved = _highs.run(lp, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, start=start)
         return solved, solved.x[:n_sites] > 0.5
+
+
+def _check_someone_served(
+    cost: sparse.csr_matrix,
+    w: NDArray[np.float64],
+    p: int,
+    fixed: NDArray[np.bool_],
+    candidate: NDArray[np.bool_],
+    cutoff_m: float,
+) -> None:
+    """Refuse a model whose every answer leaves all the elderly unassigned: it would come back
+    "Optimal" with a mean walk over nobody. ``p = 0`` is a question only with existing sites
+    that reach someone (how far the elderly walk today); without them it is an error."""
+    if not (w > 0).any():
+        raise ModelError("every weight is 0: there are no elderly to assign to sites")
+    weighted = cost[w > 0].tocsc()
+    reached_by = np.diff(weighted.indptr) > 0  # per site column: reaches someone with elderly
+    if p == 0 and not (reached_by & fixed).any():
+        why = (
+            "there are no existing (fixed) sites"
+            if not fixed.any()
+            else f"the {int(fixed.sum())} existing (fixed) site(s) reach no demand point with "
+            f"elderly within `cutoff_m` ({cutoff_m:,.0f} m)"
+        )
+        raise ModelError(
+            f"`p` is 0 and {why}: no site would be open and nobody assigned. Set `p` "
+            "(scenario: `model.p`) to the number of new sites to open, at least 1"
+            + ("" if not fixed.any() else ", or raise `cutoff_m` (scenario: `model.max_walk_m`)")
+        )
+    if not (reached_by & (fixed | candidate)).any():
+        raise ModelError(
+            f"no existing or candidate site reaches a demand point with elderly within "
+            f"`cutoff_m` ({cutoff_m:,.0f} m): nobody could be assigned. Raise `cutoff_m` "
+            "(scenario: `model.max_walk_m`) or add candidates near the demand"
+        )
