@@ -1,0 +1,208 @@
+"""One set of checks for `run` and `check-data`; warnings in the record; facility types never
+silently dropped; an output folder is one run's complete set.
+
+The bad facility lists are fixtures in tests/data/facilities/, each the demo's list with one
+fault a bureau's file really has (see each test).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from siting import InputDataError, ScenarioError
+from siting.cli import main
+from siting.pipeline import run
+from siting.scenario import load
+
+DATA = Path(__file__).parent / "data" / "facilities"
+
+
+def _use_facilities(scenario: Path, fixture: str) -> None:
+    """Put a fixture in place of the demo copy's facility list."""
+    shutil.copy(DATA / fixture, scenario.parent.parent / "data/facilities/demo_facilities.csv")
+
+
+def _edit(scenario: Path, old: str, new: str) -> None:
+    text = scenario.read_text(encoding="utf-8")
+    assert old in text
+    scenario.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_type_variants_and_spaces_count_as_their_type(demo_copy: Path, demo_result) -> None:
+    # 社区日间照料中心 with a trailing space, a full-width leading space, 社区日照中心,
+    # 日间照料中心, 幸福院 and 互助幸福院: each is read as its canonical type and recorded
+    _use_facilities(demo_copy, "types_variants.csv")
+    res = run(load(demo_copy))
+    w = res.demand["weight"]
+    base = demo_result.demand["weight"]
+    assert (w * res.demand["covered_before"]).sum() == pytest.approx(
+        (base * demo_result.demand["covered_before"]).sum()
+    )  # the same circles as the clean list: nobody left out
+    notes = {n.code: n for n in res.warnings}
+    assert set(notes["facility_type_spaces"].ids) == {"F001", "F002"}
+    variant_ids = {i for n in res.warnings if n.code == "facility_type_variant" for i in n.ids}
+    assert variant_ids == {"F003", "F004", "F022", "F023"}
+    assert any("'社区日照中心' read as '社区日间照料中心'" in n.message for n in res.warnings)
+
+
+def test_unknown_type_stops_run_and_check_data_alike(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _use_facilities(demo_copy, "types_unknown.csv")
+    with pytest.raises(InputDataError) as err:
+        run(load(demo_copy))
+    message = str(err.value)
+    assert "'社区嵌入式养老驿站': ids ['F001', 'F002']" in message
+    assert "'老年食堂': ids ['F022']" in message
+    assert "社区日间照料中心" in message  # the accepted list
+    assert "extra_facility_types" in message  # and the fix
+    assert main(["check-data", str(demo_copy)]) == 1
+    out = capsys.readouterr().out
+    assert "'社区嵌入式养老驿站': ids ['F001', 'F002']" in out
+    assert main(["run", str(demo_copy), "--out", str(demo_copy.parent / "out")]) == 2
+    assert not (demo_copy.parent / "out").exists()  # nothing written
+
+
+def test_declared_extra_types_form_circles_or_count_for_land(demo_copy: Path) -> None:
+    _use_facilities(demo_copy, "types_unknown.csv")
+    _edit(
+        demo_copy,
+        "  facility_types:",
+        "  extra_facility_types: {社区嵌入式养老驿站: circle, 老年食堂: land}\n  facility_types:",
+    )
+    res = run(load(demo_copy))
+    assert "社区嵌入式养老驿站" in res.inputs.circle_types
+    assert "老年食堂" not in res.inputs.circle_types
+    serving = set(res.sites.loc[res.sites["role"] == "existing", "id"])
+    assert {"F001", "F002"} <= serving and "F022" not in serving
+
+
+def test_a_circle_type_the_rules_do_not_know_is_a_scenario_error(demo_copy: Path) -> None:
+    _edit(demo_copy, "facility_types: [社区日间照料中心,", "facility_types: [社区日照所,")
+    with pytest.raises(ScenarioError, match="社区日照所"):
+        run(load(demo_copy))
+
+
+def test_variant_in_the_scenario_means_its_canonical_type(demo_copy: Path) -> None:
+    _edit(demo_copy, "facility_types: [社区日间照料中心,", "facility_types: [社区日照中心,")
+    res = run(load(demo_copy))
+    assert "社区日间照料中心" in res.inputs.circle_types
+
+
+def test_far_facility_is_reported_by_both_commands(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # F005 moved ~35 km east, outside every 街道/乡镇: check-data lists it, the run records it
+    _use_facilities(demo_copy, "far_outside.csv")
+    assert main(["check-data", str(demo_copy)]) == 0
+    out = capsys.readouterr().out
+    assert "F005 (" in out and "outside every 街道/乡镇" in out
+    assert "0 problem(s) to fix, 2 to check" in out  # outside the district, far from streets
+    assert main(["run", str(demo_copy), "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("outside every 街道/乡镇") == 1  # printed once, not logged again
+    summary = json.loads((tmp_path / "out/summary.json").read_text(encoding="utf-8"))
+    far = [w for w in summary["warnings"] if w["code"] == "site_outside_district"]
+    assert far and far[0]["ids"] == ["F005"]
+    assert "farther than a service circle" in far[0]["message"]
+
+
+def test_gcj02_declared_wgs84_stops_the_run(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _use_facilities(demo_copy, "amap_gcj02_declared_wgs84.csv")
+    assert main(["check-data", str(demo_copy)]) == 1
+    checked = capsys.readouterr().out
+    assert main(["run", str(demo_copy), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "set `coord_system: gcj02`" in err
+    # the same message from both commands
+    line = next(s for s in checked.splitlines() if "coord_system: gcj02" in s)
+    assert line.split("facilities", 1)[1].strip() in err
+
+
+def test_footer_counts_every_problem_listed(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pop = demo_copy.parent.parent / "data/population/demo_population.csv"
+    lines = pop.read_text(encoding="utf-8-sig").splitlines()
+    header, rows = lines[0], lines[1:]
+    rows[3] = rows[3].replace(rows[3].split(",")[2], "-5", 1)  # a negative figure
+    pop.write_text("\n".join([header, *rows[:7], *rows[8:]]) + "\n", encoding="utf-8-sig")
+    _use_facilities(demo_copy, "types_unknown.csv")
+    assert main(["check-data", str(demo_copy)]) == 1
+    out = capsys.readouterr().out
+    # population: negative figures + a 社区 with no row; facilities: unknown types
+    assert "3 problem(s) to fix" in out
+
+
+def test_summary_counts_facility_types(demo_summary: dict) -> None:
+    kinds = {t["type"]: t for t in demo_summary["facility_types"]}
+    assert kinds["社区日间照料中心"] == {"type": "社区日间照料中心", "count": 18, "forms_circles": True}
+    assert kinds["养老院"]["forms_circles"] is False
+    assert sum(t["count"] for t in demo_summary["facility_types"]) == 30
+    assert demo_summary["warnings"] == []
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_interrupted_run_leaves_the_previous_complete_set(
+    demo_copy: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from siting import maps
+
+    out = tmp_path / "out"
+    assert main(["run", str(demo_copy), "--out", str(out)]) == 0
+    before = _listing(out)
+    _edit(demo_copy, "  p: 10\n", "  p: 5\n")  # the next run would change every figure
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # Ctrl-C after the tables, before the map
+
+    monkeypatch.setattr(maps, "write_map", interrupted)
+    capsys.readouterr()
+    assert main(["run", str(demo_copy), "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "interrupted" in err and "Traceback" not in err
+    assert _listing(out) == before  # the old set, whole
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+    def crashed(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(maps, "write_map", crashed)
+    assert main(["run", str(demo_copy), "--out", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert "disk full" in err and "Traceback" not in err
+    assert _listing(out) == before
+
+
+def test_a_new_run_replaces_the_whole_set_and_keeps_foreign_files(
+    demo_copy: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    demo_copy.write_text(
+        demo_copy.read_text(encoding="utf-8")
+        + "output: {shapefile: true, map: false, map_png: false}\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(demo_copy), "--out", str(out)]) == 0
+    assert (out / "shapefile").is_dir()
+    (out / "会议记录.txt").write_text("meeting notes", encoding="utf-8")
+    _edit(demo_copy, "shapefile: true", "shapefile: false")
+    assert main(["run", str(demo_copy), "--out", str(out)]) == 0
+    assert not (out / "shapefile").exists()  # an older run's output is not left beside the new
+    assert (out / "会议记录.txt").read_text(encoding="utf-8") == "meeting notes"
