@@ -86,9 +86,33 @@ def test_bad_population_values_are_listed_by_code(tmp_path: Path) -> None:
     )
     with pytest.raises(InputDataError) as err:
         join_population(units, table, source="pop.csv")
-    assert "negative figures for codes ['A1']" in str(err.value)
+    assert "column 'elderly_60plus' has negative figures for codes ['A1'] (values [-3])" in str(
+        err.value
+    )
     assert "'elderly_60plus' is empty, non-numeric or negative for ids ['A2']" in str(err.value)
     assert "nan_policy" in str(err.value)  # the fix is named
+
+
+def test_negative_figures_are_named_per_column_as_the_file_names_it(tmp_path: Path) -> None:
+    units = read_boundaries(_communities(tmp_path, ["A1", "A2", "A3"]), level="communities")
+    table = pd.DataFrame(
+        {
+            "code": ["A1", "A2", "A3"],
+            "60岁以上": [-3, 4, -7],
+            "residents": [5, -60, 8],
+            "households": [1, 1, 1],
+        }
+    )
+    with pytest.raises(InputDataError) as err:
+        join_population(units, table, source="pop.csv", columns={"elderly_60plus": "60岁以上"})
+    problems = err.value.problems  # type: ignore[attr-defined]
+    assert problems[:2] == [
+        "column '60岁以上' (elderly_60plus) has negative figures for codes ['A1', 'A3'] "
+        "(values [-3, -7]); population counts cannot be negative",
+        "column 'residents' has negative figures for codes ['A2'] (values [-60]); "
+        "population counts cannot be negative",
+    ]
+    assert len(problems) == 2  # households is fine: not named
 
 
 def test_boundaries_without_crs_duplicates_and_missing_columns(tmp_path: Path) -> None:
@@ -224,3 +248,87 @@ def test_gbk_shapefile_without_cpg_is_detected(tmp_path: Path) -> None:
     assert shapefile_encoding(path, "gbk") == "gbk"  # an explicit encoding wins
     path.with_suffix(".cpg").write_text("936", encoding="ascii")
     assert shapefile_encoding(path) == "gbk"  # the .cpg code page
+
+
+def test_codes_a_spreadsheet_turned_into_numbers_are_named_with_the_fix(tmp_path: Path) -> None:
+    """A CSV saved from Excel with the codes as numbers: scientific notation, '.0', lost zeros.
+    None is repaired into a code; the join error names file, column, rows and the fix."""
+    units = read_boundaries(
+        _communities(tmp_path, ["419901001001", "419901001002", "011000001001", "419901002003"]),
+        level="communities",
+    )
+    csv = tmp_path / "人口.csv"
+    csv.write_text(
+        "区划代码,elderly_60plus,residents,households\n"
+        "4.19901e+11,10,50,20\n"  # row 2: Excel's display of 419901001001, saved as text
+        "419901001002.0,5,30,12\n"  # row 3: a float column written out
+        "11000001001,3,9,3\n"  # row 4: the leading zero gone
+        "419901002003,1,2,4\n",
+        encoding="utf-8",
+    )
+    table = read_table(csv, id_cols=["区划代码"])
+    assert table["区划代码"].tolist()[:2] == ["4.19901e+11", "419901001002.0"]  # as written
+    for unmatched in ("error", "exclude"):  # `exclude` must not leave them out as zones
+        with pytest.raises(InputDataError) as err:
+            join_population(
+                units, table, source=str(csv), columns={"code": "区划代码"}, unmatched=unmatched
+            )
+        text = str(err.value)
+        assert f"in {csv}, column '区划代码': a spreadsheet turned codes into numbers" in text
+        assert "'4.19901e+11' (row 2: scientific notation, only 6 digit(s) left" in text
+        assert "'419901001002.0' (row 3: '419901001002' written as a number with '.0')" in text
+        assert "'11000001001' (row 4: lost its leading zero(s), as ['011000001001']" in text
+        assert "Format Cells > Text" in text
+        assert "re-export" in text
+        assert "'419901002003'" not in text.split("spreadsheet")[1]  # the good row is not named
+    # Excel read back '4.19901E+11' as the number 419901000000: its digits are gone
+    csv.write_text(
+        "code,elderly_60plus,residents,households\n419901000000,10,50,20\n"
+        "419901001002,5,30,12\n011000001001,3,9,3\n419901002003,1,2,4\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputDataError, match=r"row 2: digits lost as a number\? \['419901001001'"):
+        join_population(units, read_table(csv), source=str(csv))
+
+
+def test_excel_codes_stored_as_numbers(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    units = read_boundaries(
+        _communities(tmp_path, ["011000001001", "011000001002"]), level="communities"
+    )
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["code", "elderly_60plus", "residents", "households"])
+    sheet.append([11000001001, 10, 50, 20])  # the column stored as numbers: zero lost
+    sheet.append([4.19901e20, 5, 30, 12])  # beyond 15 digits: never '419900999999999967232'
+    sheet.append(["011000001002", 1, 2, 3])
+    path = tmp_path / "人口.xlsx"
+    book.save(path)
+    table = read_table(path)
+    assert table["code"].tolist() == ["11000001001", "4.19901e+20", "011000001002"]
+    assert table.attrs["numeric_ids"] == {"code": (2, 3)}
+    with pytest.raises(InputDataError) as err:
+        join_population(units, table, source=str(path))
+    text = str(err.value)
+    assert "'11000001001' (row 2: lost its leading zero(s)" in text
+    assert "'4.19901e+20' (row 3: scientific notation" in text
+    assert "Format Cells > Text" in text
+
+
+def test_boundary_codes_read_as_numbers_are_named(tmp_path: Path) -> None:
+    frame = gpd.read_file(_communities(tmp_path, ["011000001001", "011000001002"]))
+    frame["code"] = frame["code"].astype(float)  # a Double field: 11000001001.0
+    frame.to_file(tmp_path / "numeric.geojson", driver="GeoJSON")
+    units = read_boundaries(tmp_path / "numeric.geojson", level="communities")
+    assert list(units.index) == ["11000001001", "11000001002"]  # exact, '.0' gone, zero lost
+    table = pd.DataFrame(
+        {
+            "code": ["011000001001", "011000001002"],
+            "elderly_60plus": [1, 2],
+            "residents": [5, 6],
+            "households": [1, 1],
+        }
+    )
+    with pytest.raises(InputDataError, match=r"in the boundary layer, column 'code'.*leading"):
+        join_population(units, table, source="pop.csv")

@@ -9,8 +9,9 @@ Problems are collected and raised together, naming the file, the column, the ids
 from __future__ import annotations
 
 import logging
+import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, NamedTuple, TypeVar
 
@@ -58,14 +59,25 @@ def _rename(frame: _Frame, columns: Mapping[str, str] | None) -> _Frame:
     return frame.rename(columns={src: canon for canon, src in columns.items()})
 
 
+def _number_id(value: float) -> str:
+    """A code the file held as a number, as text, never turned into a different code: an
+    integer-valued float below 1e15 (what a double and Excel's 15 digits hold exactly, so a
+    Shapefile Double field or a NaN-widened column) loses its spurious '.0'; anything larger has
+    already lost digits and stays in scientific notation ('4.19901e+20') for the joins to
+    report, rather than becoming '419900999999999967232'."""
+    if abs(value) < 1e15 and float(value).is_integer():
+        return str(int(value))
+    return f"{float(value):.15g}"
+
+
 def _string_ids(values: pd.Series) -> pd.Series:
-    """Ids as text; numbers that came in as floats (1.0) lose the spurious '.0'."""
+    """Ids as text: text as written (stripped), integers exactly, floats by :func:`_number_id`."""
 
     def one(v: object) -> object:
         if v is None or (isinstance(v, float) and np.isnan(v)):
             return None
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
+        if isinstance(v, float):
+            return _number_id(v)
         return str(v).strip()
 
     return values.map(one)
@@ -87,7 +99,12 @@ def _check_ids(problems: Problems, ids: pd.Series, column: str) -> None:
 
 
 def _check_numbers(
-    problems: Problems, frame: pd.DataFrame, columns: Sequence[str], id_col: str
+    problems: Problems,
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    id_col: str,
+    *,
+    renamed: Mapping[str, str] | None = None,
 ) -> None:
     for col in columns:
         if col not in frame:
@@ -96,11 +113,17 @@ def _check_numbers(
         bad = values.isna() | (values < 0)
         if bad.any():
             problems.add(
-                f"column {col!r} is empty, non-numeric or negative for ids "
+                f"column {_label(col, renamed)} is empty, non-numeric or negative for ids "
                 f"{preview(frame.loc[bad, id_col].tolist())} (values "
                 f"{preview(frame.loc[bad, col].tolist())}); give a number >= 0"
             )
         frame[col] = values
+
+
+def _label(column: str, renamed: Mapping[str, str] | None) -> str:
+    """A canonical column as the file names it: ``'60岁以上' (elderly_60plus)`` when renamed."""
+    source = (renamed or {}).get(column, column)
+    return repr(source) if source == column else f"{source!r} ({column})"
 
 
 def _log_reprojection(path: Path, crs: object) -> None:
@@ -137,15 +160,40 @@ def read_table(
     """Read a CSV or Excel table with id columns as text.
 
     CSV is decoded as UTF-8 (with or without BOM) and otherwise as GB18030 (a superset of the
-    GBK that Chinese Windows Excel writes); the encoding used is logged.
+    GBK that Chinese Windows Excel writes); the encoding used is logged. CSV ids are kept as
+    written (``4.19901e+11`` stays that text, never becomes a code). Excel id cells stored as
+    numbers (no leading zeros, at most 15 digits) are made text by :func:`_number_id` and their
+    rows recorded in ``attrs["numeric_ids"]`` (column -> rows, header = row 1), so that a join
+    they fail can say that a spreadsheet turned the codes into numbers.
     """
     path = _existing(path, "table")
-    converters = dict.fromkeys(id_cols, str)
     if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
-        return pd.read_excel(path, sheet_name=sheet, dtype=converters)
+        table = pd.read_excel(path, sheet_name=sheet, dtype=dict.fromkeys(id_cols, object))
+        numeric: dict[str, tuple[int, ...]] = {}
+        for col in [c for c in id_cols if c in table]:
+            is_number = table[col].map(
+                lambda v: isinstance(v, int | float | np.number) and not isinstance(v, bool)
+            )
+            is_number &= table[col].notna()
+            if is_number.any():
+                numeric[col] = tuple(int(i) + 2 for i in np.flatnonzero(is_number.to_numpy()))
+                table.loc[is_number, col] = table.loc[is_number, col].map(_number_id)
+                log.info(
+                    "%s: column %r holds %d code(s) stored as numbers (rows %s)",
+                    path.name,
+                    col,
+                    len(numeric[col]),
+                    preview(numeric[col]),
+                )
+            table[col] = table[col].map(lambda v: v if pd.isna(v) else str(v))
+        if numeric:
+            table.attrs["numeric_ids"] = numeric
+        return table
     for enc in _TEXT_ENCODINGS:
         try:
-            table = pd.read_csv(path, dtype=converters, encoding=enc, keep_default_na=True)
+            table = pd.read_csv(
+                path, dtype=dict.fromkeys(id_cols, str), encoding=enc, keep_default_na=True
+            )
         except UnicodeDecodeError:
             continue
         log.info("read %s (%d rows, encoding %s)", path.name, len(table), enc)
@@ -351,6 +399,8 @@ def join_population(
     it out (``drop``, listed in ``excluded``); negative figures always stop it. Totals are
     logged before and after, so nothing leaves silently.
     """
+    code_column = (columns or {}).get("code", "code")
+    stored_as_numbers = set(table.attrs.get("numeric_ids", {}).get(code_column, ()))
     table = _rename(table, columns)
     problems = Problems(source)
     needed = ["code", "elderly_60plus", "residents", "households"]
@@ -360,17 +410,22 @@ def join_population(
     table["code"] = _string_ids(table["code"])
     _check_ids(problems, table["code"], "code")
     problems.raise_if_any(InputDataError)
+    rows = {c: pos + 2 for pos, c in enumerate(table["code"])}  # as in the file, header = 1
     values = table[needed[1:]].apply(pd.to_numeric, errors="coerce")
     negative = (values < 0).any(axis=1)
-    if negative.any():
-        problems.add(
-            f"negative figures for codes {preview(table.loc[negative, 'code'].tolist())}"
-            "; population counts cannot be negative"
-        )
+    for col in needed[1:]:
+        below = values[col] < 0
+        if below.any():
+            problems.add(
+                f"column {_label(col, columns)} has negative figures for codes "
+                f"{preview(table.loc[below, 'code'].tolist())} (values "
+                f"{preview(table.loc[below, col].tolist())}); population counts cannot be "
+                "negative"
+            )
     missing = values.isna().any(axis=1) & ~negative
     excluded = []
     if missing.any() and nan_policy == "raise":
-        _check_numbers(problems, table.loc[missing].copy(), needed[1:], "code")
+        _check_numbers(problems, table.loc[missing].copy(), needed[1:], "code", renamed=columns)
         problems.add(
             "set `nan_policy: zero` (count them as 0) or `drop` (leave the 社区/村 "
             "out, listed) if that is what the figures mean"
@@ -400,6 +455,8 @@ def join_population(
     table = table.assign(**{c: values[c] for c in needed[1:]})
     no_row = sorted(set(units.index) - set(table["code"]))
     no_polygon = sorted(set(table["code"].dropna()) - set(units.index))
+    row_damage = _damaged_codes(no_polygon, set(units.index), rows, stored_as_numbers)
+    polygon_damage = _damaged_codes(no_row, set(table["code"].dropna()), {}, set())
     if no_row:
         problems.add(
             f"{len(no_row)} 社区/村 in the boundaries have no population row: codes "
@@ -411,6 +468,31 @@ def join_population(
             f"{len(no_polygon)} population rows match no boundary polygon: codes "
             f"{preview(no_polygon)} ({lost:,.0f} elderly); add their polygons, remove the "
             "rows, or set `unmatched: exclude` to leave them out (listed in summary.json)"
+        )
+    # under `exclude`, a row whose code is certainly damaged is no zone without a polygon
+    certain = {c: d for c, d in row_damage.items() if d[1]}
+    if certain and unmatched == "exclude":
+        problems.add(
+            f"{len(certain)} population row(s) match no boundary polygon because their codes "
+            "are damaged, not because they are zones without one (`unmatched: exclude` "
+            "leaves out only those)"
+        )
+    if problems and row_damage:
+        problems.add(
+            f"in {source}, column {code_column!r}: a spreadsheet turned codes into numbers: "
+            f"{_describe_damage(row_damage)}. They are not repaired here (lost digits cannot "
+            "be recovered, and a guess would join the wrong 社区/村). Format the code column "
+            "as text in Excel (select the column, Format Cells > Text, then enter or paste the "
+            "codes again: a number keeps no leading zeros and at most 15 digits, and a narrow "
+            "column saves it as 4.19901E+11), or re-export the table from its source with the "
+            "codes as text; then run again"
+        )
+    if problems and polygon_damage:
+        problems.add(
+            "in the boundary layer, column 'code': codes look turned into numbers: "
+            f"{_describe_damage(polygon_damage)}. Store the code field as text (a string "
+            "field; QGIS: Refactor fields) or re-export the layer from its source, then run "
+            "again"
         )
     problems.raise_if_any(InputDataError)
     for code in no_polygon:
@@ -433,6 +515,83 @@ def join_population(
         f"{out['elderly_60plus'].sum():,.0f}",
     )
     return Joined(joined, out)
+
+
+_SCIENTIFIC = re.compile(r"^[+-]?(\d+)(?:\.(\d*))?[eE][+-]?\d+$")
+_POINT_ZERO = re.compile(r"^(\d+)\.0*$")
+
+
+def _damaged_codes(
+    unmatched: Sequence[str],
+    others: Collection[str],
+    rows: Mapping[str, int],
+    stored_as_numbers: Collection[int],
+) -> dict[str, tuple[str, bool]]:
+    """Unmatched codes that a spreadsheet seems to have turned into numbers: per code, what
+    happened (with its row, header = row 1, when known) and whether that is certain (digits
+    gone, or the code matches the other side once read back) rather than only likely.
+
+    Nothing is repaired: the codes are only described, for the join's error."""
+    padded: dict[str, list[str]] = {}
+    for code in others:
+        if code.startswith("0") and code.isdigit():
+            padded.setdefault(code.lstrip("0"), []).append(code)
+    rounded: dict[tuple[int, int], dict[str, list[str]]] = {}  # (length, digits kept) -> ...
+
+    def rounded_from(digits: str) -> list[str]:
+        """Codes of the same length rounding to ``digits`` at its significant digits (the 6
+        of '4.19901E+11', read back as 419901000000); none unless it ends in zeros."""
+        kept = len(digits.rstrip("0"))
+        if kept == 0 or len(digits) - kept < 3:
+            return []
+        key = (len(digits), kept)
+        if key not in rounded:
+            scale = 10 ** (len(digits) - kept)
+            table: dict[str, list[str]] = {}
+            for o in others:
+                if len(o) == len(digits) and o.isdigit():
+                    near = str((int(o) + scale // 2) // scale * scale).zfill(len(o))
+                    table.setdefault(near, []).append(o)
+            rounded[key] = table
+        return sorted(rounded[key].get(digits, []))
+
+    out: dict[str, tuple[str, bool]] = {}
+    for code in unmatched:
+        row = rows.get(code)
+        where = f"row {row}: " if row is not None else ""
+        sci = _SCIENTIFIC.match(code)
+        point_zero = _POINT_ZERO.match(code)
+        digits = point_zero.group(1) if point_zero else code
+        if sci:
+            kept = len((sci.group(1) + (sci.group(2) or "")).strip("0")) or 1
+            value = float(code)
+            near = rounded_from(str(int(value))) if 0 < value < 1e18 else []
+            fits = f"; {preview(near, 3)} on the other side all fit it" if len(near) > 1 else ""
+            out[code] = (f"{where}scientific notation, only {kept} digit(s) left{fits}", True)
+        elif digits in others:
+            out[code] = (f"{where}{digits!r} written as a number with '.0'", True)
+        elif digits.isdigit() and digits in padded:
+            out[code] = (
+                f"{where}lost its leading zero(s), as {preview(padded[digits], 3)} on the other "
+                "side?",
+                True,
+            )
+        elif digits.isdigit() and (near := rounded_from(digits)):
+            out[code] = (
+                f"{where}digits lost as a number? {preview(near, 3)} on the other side round to it",
+                False,
+            )
+        elif point_zero:
+            out[code] = (f"{where}written as a number with '.0'", False)
+        elif row in stored_as_numbers:
+            out[code] = (f"{where}stored as a number in the workbook", False)
+    return out
+
+
+def _describe_damage(damage: Mapping[str, tuple[str, bool]]) -> str:
+    items = [f"{code!r} ({what})" for code, (what, _) in damage.items()]
+    more = f", ... ({len(items)} in all)" if len(items) > 10 else ""
+    return ", ".join(items[:10]) + more
 
 
 def check_hierarchy(
