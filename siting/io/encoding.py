@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 import struct
-import warnings
 from pathlib import Path
 
-from siting._errors import SitingWarning
+from siting._record import warn
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +87,5 @@ def shapefile_encoding(path: str | Path, explicit: str | None = None) -> str:
         "as Chinese desktop GIS writes. Add a .cpg file containing GBK, or set "
         "`encoding:` in the scenario, to make this explicit"
     )
-    log.warning(message)
-    warnings.warn(message, SitingWarning, stacklevel=3)
+    warn("shapefile_read_as_gbk", message, stacklevel=3)
     return "gb18030"

@@ -8,13 +8,13 @@ the proposed sites' land is shown beside it, so a reviewer sees the shortfall be
 from __future__ import annotations
 
 import logging
-import warnings
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting._errors import InputDataError, SitingWarning
+from siting._errors import InputDataError
+from siting._record import warn
 from siting._validate import preview
 
 log = logging.getLogger(__name__)
@@ -40,12 +40,12 @@ def _land_in_units(
     joined = joined[~joined.index.duplicated(keep="first")]
     outside = joined["unit"].isna()
     if outside.any():
-        message = (
+        warn(
+            "land_outside_units",
             f"{role}: {int(outside.sum())} site(s) lie inside no 街道/乡镇 polygon: ids "
-            f"{preview(list(joined.index[outside]))}; their land counts only in the total"
+            f"{preview(list(joined.index[outside]))}; their land counts only in the total",
+            joined.index[outside],
         )
-        log.warning(message)
-        warnings.warn(message, SitingWarning, stacklevel=3)
     return (
         joined.groupby("unit")["land_area_m2"].sum(),
         float(joined.loc[outside, "land_area_m2"].sum()),
