@@ -128,11 +128,12 @@ def test_gcj02_declared_wgs84_stops_the_run(
 def test_footer_counts_every_problem_listed(
     demo_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    import pandas as pd
+
     pop = demo_copy.parent.parent / "data/population/demo_population.csv"
-    lines = pop.read_text(encoding="utf-8-sig").splitlines()
-    header, rows = lines[0], lines[1:]
-    rows[3] = rows[3].replace(rows[3].split(",")[2], "-5", 1)  # a negative figure
-    pop.write_text("\n".join([header, *rows[:7], *rows[8:]]) + "\n", encoding="utf-8-sig")
+    table = pd.read_csv(pop, encoding="utf-8-sig", dtype={"code": str})
+    table.loc[3, "elderly_60plus"] = -5  # a negative figure
+    table.drop(index=7).to_csv(pop, index=False, encoding="utf-8-sig")  # a 社区 with no row
     _use_facilities(demo_copy, "types_unknown.csv")
     assert main(["check-data", str(demo_copy)]) == 1
     out = capsys.readouterr().out
