@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import warnings
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, NamedTuple, TypeVar
@@ -20,7 +19,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from siting._errors import InputDataError, InputFileNotFoundError, SitingWarning
+from siting._errors import InputDataError, InputFileNotFoundError
+from siting._record import warn
 from siting._validate import Problems, preview, require_columns
 from siting.coords import GEOGRAPHIC_EPSG, check_layer_in_china, check_lonlat, to_wgs84
 from siting.io.encoding import shapefile_encoding
@@ -308,8 +308,7 @@ def _repair(
         f"{path}: repaired {len(codes)} invalid polygon(s) (make_valid, polygon parts "
         f"kept); area change: {report}"
     )
-    log.warning(message)
-    warnings.warn(message, SitingWarning, stacklevel=3)
+    warn("polygons_repaired", message, codes, stacklevel=3)
     frame.loc[invalid, "geometry"] = fixed_series
     return frame
 
@@ -432,12 +431,11 @@ def join_population(
         )
     elif missing.any():
         codes = table.loc[missing, "code"].tolist()
-        log.warning(
-            "%s: %d row(s) with missing figures, codes %s: %s",
-            source,
-            len(codes),
-            preview(codes),
-            "set to 0" if nan_policy == "zero" else "left out",
+        warn(
+            "population_missing_figures",
+            f"{source}: {len(codes)} row(s) with missing figures, codes {preview(codes)}: "
+            + ("set to 0 (nan_policy: zero)" if nan_policy == "zero" else "left out (drop)"),
+            codes,
         )
         if nan_policy == "zero":
             values = values.fillna(0.0)
