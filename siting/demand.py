@@ -5,16 +5,20 @@ community can be partly covered, as a large 社区 at the edge of a service circ
 on streets where people live count (residential streets, living streets, service roads and
 footpaths by default; not the empty country roads between villages). A polygon with no such
 node falls back to every node inside it, and a polygon with no node at all to the node nearest
-its inside point, with the snap distance kept; both fallbacks are logged with the codes.
+its inside point, with the snap distance kept; both fallbacks are recorded warnings
+(``demand_on_any_street_node``, ``demand_at_nearest_node``) with the codes.
 
 Facilities and candidate sites join the network at their nearest node; the snap distance is
-kept and added to every walk, and sites far from any street are reported.
+kept and added to every walk. A site whose nearest node lies on a detached piece of street (not
+the largest connected one) joins the main network instead when a node of it is within
+``warn_beyond_m`` (``site_snapped_past_detached_street``), and otherwise stays and is reported
+(``site_on_detached_street``); sites farther than ``warn_beyond_m`` from any street are reported
+(``site_far_from_network``).
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Collection
 
 import geopandas as gpd
@@ -24,7 +28,8 @@ import osmnx as ox
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from siting._errors import InputDataError, SitingWarning
+from siting._errors import InputDataError
+from siting._record import warn
 from siting._validate import preview
 
 log = logging.getLogger(__name__)
@@ -118,41 +123,88 @@ def demand_points(
         f"{communities['elderly_60plus'].sum():,.0f}",
         f"{out['weight'].sum():,.1f}",
     )
-    for how in ("any-node", "nearest"):
-        codes = sorted(out.loc[out["how"] == how, "community"].unique())
-        if codes:
-            log.info("demand fallback %r for %d 社区/村: %s", how, len(codes), preview(codes))
+    _report_fallbacks(out, highways)
     return out
+
+
+def _report_fallbacks(pts: gpd.GeoDataFrame, highways: Collection[str]) -> None:
+    """A recorded warning for each fallback: the 社区/村 codes and the elderly they hold."""
+    for how, code, why in (
+        (
+            "any-node",
+            "demand_on_any_street_node",
+            "have no node on a street people live on ({}) inside their polygon: their elderly "
+            "are spread over every street node inside it, main roads included",
+        ),
+        (
+            "nearest",
+            "demand_at_nearest_node",
+            "have no street node inside their polygon: their elderly are placed at the street "
+            "node nearest the polygon's inside point, and the straight walk to it (up to "
+            "{max_m:,.0f} m) is added to every distance",
+        ),
+    ):
+        rows = pts[pts["how"] == how]
+        codes = sorted(rows["community"].unique())
+        if codes:
+            lived = ", ".join(sorted(highways))
+            warn(
+                code,
+                f"{len(codes)} 社区/村 "
+                + why.format(lived, max_m=float(rows["snap_m"].max()))
+                + f" ({rows['weight'].sum():,.1f} elderly): {preview(codes)}",
+                codes,
+                stacklevel=3,
+            )
 
 
 def snap_sites(
     sites: gpd.GeoDataFrame, G: nx.MultiDiGraph, *, role: str, warn_beyond_m: float
 ) -> pd.DataFrame:
-    """Nearest graph node for each site and the straight-line walk to it (``snap_m``).
+    """Nearest graph node for each site on the main network and the straight walk to it.
 
-    Sites farther than ``warn_beyond_m`` from any node are kept (the walk is counted in every
-    distance) and reported with a :class:`SitingWarning` naming them.
+    Parameters
+    ----------
+    sites
+        Points in the graph's (metric) CRS, indexed by id.
+    G
+        Projected walking graph.
+    role
+        What the sites are, for messages (``facilities``, ``sites``...).
+    warn_beyond_m
+        Sites farther than this from any node are kept (the walk is counted in every distance)
+        and reported (``site_far_from_network``). A site whose nearest node lies on a detached
+        piece of street (not the largest weakly connected one) joins the nearest node of the
+        largest piece instead when that is within ``warn_beyond_m`` of it
+        (``site_snapped_past_detached_street``, with both distances), else it stays and is
+        reported (``site_on_detached_street``): a village whose streets do not reach the
+        city's keeps its own site.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``node`` and ``snap_m`` (metres) per site, in the order of ``sites``.
     """
     if sites.crs is None or sites.crs.is_geographic:
         raise InputDataError(f"{role}: project the sites to the analysis CRS before snapping")
     nodes = ox.graph_to_gdfs(G, edges=False)
-    dist, pos = cKDTree(nodes[["x", "y"]].to_numpy()).query(
-        np.column_stack([sites.geometry.x, sites.geometry.y])
-    )
-    out = pd.DataFrame(
-        {"node": nodes.index.to_numpy()[pos].astype(np.int64), "snap_m": dist}, index=sites.index
-    )
+    ids = nodes.index.to_numpy().astype(np.int64)
+    xy = nodes[["x", "y"]].to_numpy()
+    at = np.column_stack([sites.geometry.x, sites.geometry.y])
+    dist, pos = cKDTree(xy).query(at)
+    out = pd.DataFrame({"node": ids[pos], "snap_m": dist}, index=sites.index)
+    _onto_main_piece(out, G, ids, xy, at, role=role, within_m=warn_beyond_m)
     far = out.index[out["snap_m"] > warn_beyond_m]
     if len(far):
-        message = (
+        warn(
+            "site_far_from_network",
             f"{role}: {len(far)} site(s) lie more than {warn_beyond_m:.0f} m from the "
             f"walking network: ids {preview(list(far))} (distances "
             f"{preview([round(d) for d in out.loc[far, 'snap_m']])} m); the straight "
             "walk to the street is added to every distance; check their coordinates "
-            "and coordinate system"
+            "and coordinate system",
+            far,
         )
-        log.warning(message)
-        warnings.warn(message, SitingWarning, stacklevel=2)
     log.info(
         "snapped %d %s to the network; median %.0f m, max %.0f m",
         len(out),
@@ -161,6 +213,56 @@ def snap_sites(
         out["snap_m"].max() if len(out) else 0.0,
     )
     return out
+
+
+def _onto_main_piece(
+    out: pd.DataFrame,
+    G: nx.MultiDiGraph,
+    ids: np.ndarray,
+    xy: np.ndarray,
+    at: np.ndarray,
+    *,
+    role: str,
+    within_m: float,
+) -> None:
+    """Move sites snapped onto a detached piece of street to the main piece (in ``out``)."""
+    pieces = list(nx.weakly_connected_components(G))
+    if len(pieces) < 2 or out.empty:
+        return
+    largest: set[int] = max(pieces, key=lambda piece: len(piece))
+    main = np.isin(ids, np.fromiter(largest, dtype=np.int64, count=len(largest)))
+    off = ~np.isin(out["node"].to_numpy(), ids[main])
+    if not off.any():
+        return
+    dist, pos = cKDTree(xy[main]).query(at[off])
+    move = dist <= within_m
+    moved, stays = out.index[off][move], out.index[off][~move]
+    before = out.loc[moved, "snap_m"].to_numpy()
+    out.loc[moved, "node"] = ids[main][pos[move]]
+    out.loc[moved, "snap_m"] = dist[move]
+    if len(moved):
+        pairs = [
+            f"{i!r} {a:.0f} m -> {b:.0f} m"
+            for i, a, b in zip(moved, before, dist[move], strict=True)
+        ]
+        warn(
+            "site_snapped_past_detached_street",
+            f"{role}: {len(moved)} site(s) were nearest to a piece of street not connected to "
+            "the main walking network, and join the main network at its nearest node instead "
+            f"(walk to the detached piece -> to the main network): {', '.join(pairs[:20])}"
+            f"{'...' if len(pairs) > 20 else ''}; check the streets around them",
+            moved,
+            stacklevel=3,
+        )
+    if len(stays):
+        warn(
+            "site_on_detached_street",
+            f"{role}: {len(stays)} site(s) stand on a piece of street not connected to the main "
+            f"walking network, which is more than {within_m:.0f} m away: ids {preview(list(stays))}"
+            "; they reach only the demand on their own piece; check the streets around them",
+            stays,
+            stacklevel=3,
+        )
 
 
 def project_elderly(

@@ -1,15 +1,61 @@
-"""The walking network: an OSM file read by osmnx, made walkable, projected to metres.
+"""The walking network: which ways are streets, from an OSM file, a road layer or a download.
 
-Walking ignores one-way rules, so every way is read in both directions. Ways a pedestrian may
-not use (motorways, ``foot=no``, ``access=private`` without ``foot=yes``) are dropped before the
-graph is simplified to intersections and dead ends.
-Disconnected pieces are kept and reported: demand on an island is honestly unreachable.
+One walking rule decides what a pedestrian can use, for all three sources (:func:`why_not_walked`):
+
+1. Only a way with a ``highway`` tag is a street. Buildings, landuse, railways, waterways,
+   natural features, barriers and every other outline never become edges, whatever else they
+   carry (a pedestrian square drawn as an ``area=yes`` ring is a street: it is
+   ``highway=pedestrian``).
+2. The ``highway`` value must be one pedestrians use (:data:`WALKABLE_HIGHWAYS`: trunk, primary,
+   secondary, tertiary and their links, unclassified, residential, living_street, service,
+   pedestrian, footway, path, steps, track, bridleway, corridor, elevator, road). Never walked
+   (:data:`NOT_WALKABLE_HIGHWAYS`): motorway and motorway_link (no pedestrians by law,
+   道路交通安全法 第六十七条), ways under construction, proposed, planned, abandoned, disused or
+   razed,
+   raceway, bus_guideway and busway (buses only), platform (a stop's waiting area, not a way
+   through), rest_area, services, escape, emergency_bay, bus_stop, via_ferrata and no.
+   ``cycleway`` is walked only with ``foot=yes|designated|permissive``. Any other value (a
+   typo, a node's tag put on a way) is not a street: such ways are left out and reported
+   (``osm_unknown_highway``).
+3. ``foot=no`` and ``foot=use_sidepath`` (the sidewalk is mapped as its own way) drop a way;
+   ``access=private|no`` and ``motorroad=yes`` drop it unless ``foot=yes|designated|permissive``.
+
+Streets tagged ``sidewalk=separate`` are kept (osmnx's walk filter drops them): their sidewalks
+run alongside, so walks hardly change, and a sidewalk mapped with gaps cannot cut the network.
+
+An OSM file (XML, or PBF converted to XML) is filtered way by way before osmnx reads it, so no
+building or landuse node ever enters the graph. A download asks Overpass for the walkable
+``highway`` values only and applies rule 3 to the edges. A road layer's class column is read
+through the built-in table ``network_classes.yaml`` (高速公路, 快速路 -> motorway; 主干路 ->
+primary; 次干路 -> secondary; 支路, 街巷 -> residential; 内部道路 -> service; 人行道 -> footway;
+步行街 -> pedestrian; 国道 -> trunk ... 村道 -> unclassified; sources in the file) and the
+scenario's ``inputs.network.walkable``; OSM values pass as themselves; an unknown class stops the
+run; a layer without a class column is read only with ``highway_column=None`` (every line
+walked, reported). Every edge's ``highway`` holds the OSM value, which :mod:`siting.demand`
+reads to find the streets people live on.
+
+Walking ignores one-way rules, so every way is read in both directions; unwalkable ways are
+dropped before the graph is simplified to intersections and dead ends. Disconnected pieces are
+kept and reported: demand on an island is honestly unreachable.
 """
 
 from __future__ import annotations
 
+import bz2
+import functools
+import gzip
+import json
 import logging
+import unicodedata
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
+from typing import IO
+from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
 import networkx as nx
@@ -17,15 +63,46 @@ import numpy as np
 import osmnx as ox
 import pandas as pd
 import shapely
+import yaml
 
 from siting._errors import InputDataError, InputFileNotFoundError, NetworkError
+from siting._record import warn
+from siting._validate import preview
 from siting.coords import GEOGRAPHIC_EPSG, to_wgs84
 from siting.io.read import read_vector
 
 log = logging.getLogger(__name__)
 
-NOT_WALKABLE_HIGHWAYS = frozenset({"motorway", "motorway_link", "construction", "proposed"})
-_EXTRA_WAY_TAGS = ("foot",)
+# fmt: off
+WALKABLE_HIGHWAYS = frozenset({
+    "trunk", "trunk_link", "primary", "primary_link", "secondary", "secondary_link",
+    "tertiary", "tertiary_link", "unclassified", "residential", "living_street", "service",
+    "pedestrian", "footway", "path", "steps", "track", "bridleway", "corridor", "elevator",
+    "road",
+})
+# fmt: on
+"""``highway`` values pedestrians use (subject to ``foot``, ``access`` and ``motorroad``)."""
+FOOT_ONLY_HIGHWAYS = frozenset({"cycleway"})
+"""``highway`` values walked only with ``foot=yes|designated|permissive``."""
+# fmt: off
+NOT_WALKABLE_HIGHWAYS = frozenset({
+    "motorway", "motorway_link", "construction", "proposed", "planned", "abandoned",
+    "disused", "razed", "raceway", "bus_guideway", "busway", "platform", "rest_area",
+    "services", "escape", "emergency_bay", "bus_stop", "via_ferrata", "no",
+})
+# fmt: on
+"""``highway`` values never walked."""
+KNOWN_HIGHWAYS = WALKABLE_HIGHWAYS | FOOT_ONLY_HIGHWAYS | NOT_WALKABLE_HIGHWAYS
+"""Every ``highway`` value a road class may stand for (``inputs.network.walkable``)."""
+FOOT_ALLOWED = frozenset({"yes", "designated", "permissive"})
+# fmt: off
+_NOT_STREET_KEYS = (  # what a way that is not a street is, for the log
+    "building", "landuse", "railway", "waterway", "natural", "barrier", "amenity", "leisure",
+    "man_made", "power", "boundary", "area",
+)
+# fmt: on
+_EXTRA_WAY_TAGS = ("foot", "motorroad")
+_RULE_VERSION = "walk-rule-2"  # part of the download cache key: a new rule fetches again
 
 
 def _first(value: object) -> str:
@@ -35,23 +112,54 @@ def _first(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _walkable(data: dict[str, object]) -> bool:
-    if _first(data.get("highway")) in NOT_WALKABLE_HIGHWAYS:
-        return False
-    foot = _first(data.get("foot"))
-    if foot == "no":
-        return False
-    return not (_first(data.get("access")) in {"private", "no"} and foot != "yes")
+def why_not_walked(tags: Mapping[str, object]) -> str | None:
+    """``None`` when pedestrians may walk a way with these OSM tags, else the reason.
+
+    The one walking rule of every source (see the module docstring).
+
+    Examples
+    --------
+    >>> why_not_walked({"highway": "residential"}) is None
+    True
+    >>> why_not_walked({"building": "yes"})
+    'building'
+    >>> why_not_walked({"highway": "service", "access": "private", "foot": "yes"}) is None
+    True
+    >>> why_not_walked({"highway": "motorway"})
+    'highway=motorway'
+    """
+    hw = _first(tags.get("highway"))
+    if not hw:
+        return next((key for key in _NOT_STREET_KEYS if _first(tags.get(key))), "no highway tag")
+    foot = _first(tags.get("foot"))
+    allowed = foot in FOOT_ALLOWED
+    if hw in NOT_WALKABLE_HIGHWAYS:
+        return f"highway={hw}"
+    if hw in FOOT_ONLY_HIGHWAYS:
+        if not allowed:
+            return f"highway={hw} without foot=yes"
+    elif hw not in WALKABLE_HIGHWAYS:
+        return f"unknown highway={hw}"
+    if foot in ("no", "use_sidepath"):
+        return f"foot={foot}"
+    for key, barred in (("access", ("private", "no")), ("motorroad", ("yes",))):
+        value = _first(tags.get(key))
+        if value in barred and not allowed:
+            return f"{key}={value}"
+    return None
 
 
 def walk_graph_from_osm_file(path: str | Path, *, crs: str) -> nx.MultiDiGraph:
     """Read an OSM XML file (``.osm``) into a projected walking graph.
 
+    Only ways the walking rule accepts become edges (module docstring): buildings, landuse,
+    railways, waterways and other outlines are left out before osmnx reads the file.
+
     Parameters
     ----------
     path
-        OpenStreetMap XML (``.osm``), such as the demo city's file, or a ``.osm.pbf`` extract
-        (converted to XML with pyosmium first).
+        OpenStreetMap XML (``.osm``, also ``.osm.gz``/``.osm.bz2``), such as the demo city's
+        file, or a ``.osm.pbf`` extract (converted to XML with pyosmium first).
     crs
         The metric analysis CRS to project to (see :func:`siting.coords.analysis_crs`).
 
@@ -60,34 +168,203 @@ def walk_graph_from_osm_file(path: str | Path, *, crs: str) -> nx.MultiDiGraph:
     networkx.MultiDiGraph
         osmnx graph in ``crs``; edge attribute ``length`` in metres, both directions present.
     """
+    import tempfile
+
     path = Path(path)
     if not path.exists():
         raise InputFileNotFoundError(f"network file {str(path)!r} does not exist")
-    if path.name.lower().endswith(".pbf"):
-        import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        source = _pbf_to_xml(path, Path(tmp)) if path.name.lower().endswith(".pbf") else path
+        streets = _street_extract(source, Path(tmp) / "streets.osm", name=path)
+        saved = list(ox.settings.useful_tags_way)
+        ox.settings.useful_tags_way = saved + [t for t in _EXTRA_WAY_TAGS if t not in saved]
+        try:
+            G = ox.graph_from_xml(streets, bidirectional=True, simplify=False, retain_all=True)
+        except Exception as exc:  # osmnx raises bare errors on malformed files
+            raise NetworkError(
+                f"{path}: cannot be read as an OSM XML street network ({exc})"
+            ) from exc
+        finally:
+            ox.settings.useful_tags_way = saved
+    return ox.project_graph(_finish(G, source=path.name), to_crs=crs)
 
-        with tempfile.TemporaryDirectory() as tmp:
-            return walk_graph_from_osm_file(_pbf_to_xml(path, Path(tmp)), crs=crs)
-    saved = list(ox.settings.useful_tags_way)
-    ox.settings.useful_tags_way = saved + [t for t in _EXTRA_WAY_TAGS if t not in saved]
+
+@contextmanager
+def _open_binary(path: Path) -> Iterator[IO[bytes]]:
+    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower())
+    with opener(path, "rb") if opener else path.open("rb") as f:  # type: ignore[operator]
+        yield f
+
+
+def _osm_elements(path: Path, kind: str, *, name: Path) -> Iterator[ET.Element]:
+    """Stream the ``kind`` elements (``node``, ``way``) of an OSM XML file, memory kept flat."""
     try:
-        G = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
-    except Exception as exc:  # osmnx raises bare errors on malformed or empty files
-        raise NetworkError(f"{path}: cannot be read as an OSM XML street network ({exc})") from exc
-    finally:
-        ox.settings.useful_tags_way = saved
-    drop = [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if not _walkable(d)]
-    G.remove_edges_from(drop)
-    G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
+        with _open_binary(path) as f:
+            events = ET.iterparse(f, events=("start", "end"))
+            _, root = next(events)
+            for event, el in events:
+                if event == "end" and el.tag in ("node", "way", "relation"):
+                    if el.tag == kind:
+                        yield el
+                    root.clear()
+    except (ET.ParseError, OSError, EOFError, StopIteration) as exc:
+        raise NetworkError(f"{name}: cannot be read as OSM XML ({exc})") from exc
+
+
+def _street_extract(path: Path, out: Path, *, name: Path) -> Path:
+    """Write the ways the walking rule accepts, and their nodes, to ``out`` (OSM XML)."""
+    ways: list[tuple[str, list[str], dict[str, str]]] = []
+    needed: set[str] = set()
+    left_out: Counter[str] = Counter()
+    for el in _osm_elements(path, "way", name=name):
+        tags = {t.get("k", ""): t.get("v", "") for t in el.iterfind("tag")}
+        why = why_not_walked(tags)
+        if why is None:
+            refs = [nd.get("ref", "") for nd in el.iterfind("nd")]
+            ways.append((el.get("id", ""), refs, tags))
+            needed.update(refs)
+        else:
+            left_out[why] += 1
+    _report_left_out(left_out, kept=len(ways), name=name)
+    if not ways:
+        raise NetworkError(f"{name}: no walkable ways in the file")
+    found: set[str] = set()
+    with out.open("w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="siting">\n')
+        for el in _osm_elements(path, "node", name=name):
+            node = el.get("id", "")
+            if node in needed:
+                found.add(node)
+                lat, lon = quoteattr(el.get("lat", "")), quoteattr(el.get("lon", ""))
+                f.write(f"<node id={quoteattr(node)} lat={lat} lon={lon}/>\n")
+        for way, refs, tags in ways:
+            f.write(f"<way id={quoteattr(way)}>")
+            f.write("".join(f"<nd ref={quoteattr(r)}/>" for r in refs))
+            f.write("".join(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in tags.items()))
+            f.write("</way>\n")
+        f.write("</osm>\n")
+    missing = needed - found
+    if missing:
+        cut = [w for w, refs, _ in ways if missing.intersection(refs)]
+        raise NetworkError(
+            f"{name}: {len(cut)} street(s) refer to {len(missing)} node(s) missing from the file "
+            f"(ways {preview(cut)}, nodes {preview(sorted(missing))}): the extract cut them at "
+            "its edge; extract with complete ways (osmium extract --strategy complete_ways, "
+            "or Overpass `(way[highway](...); >;); out;`)"
+        )
+    return out
+
+
+def _report_left_out(left_out: Counter[str], *, kept: int, name: Path) -> None:
+    log.info(
+        "%s: %d way(s) are streets; left out: %s",
+        name.name,
+        kept,
+        ", ".join(f"{n:,} {why}" for why, n in sorted(left_out.items())) or "none",
+    )
+    unknown = {why.split("=", 1)[1]: n for why, n in left_out.items() if why.startswith("unknown")}
+    if unknown:
+        shown = sorted(unknown, key=lambda v: (-unknown[v], v))
+        warn(
+            "osm_unknown_highway",
+            f"{name}: {sum(unknown.values()):,} way(s) with a highway value pedestrians are not "
+            "known to use were left out of the walking network: "
+            + ", ".join(f"highway={v!r} ({unknown[v]:,})" for v in shown[:20])
+            + ("..." if len(shown) > 20 else "")
+            + "; if one is a street, correct its tag in the OSM data (the values walked: "
+            "siting.network.WALKABLE_HIGHWAYS)",
+            shown,
+        )
+
+
+def _finish(G: nx.MultiDiGraph, *, source: str, class_nodes: bool = True) -> nx.MultiDiGraph:
+    """Drop lone nodes, simplify, report the pieces: the last step of every OSM source.
+
+    Simplified only after filtering, so no merged edge mixes walkable and forbidden pieces;
+    ``class_nodes`` keeps the nodes where the street class changes (where a lane of houses
+    meets a main road).
+    """
+    G.remove_nodes_from([n for n, d in list(G.degree()) if d == 0])
     if G.number_of_edges() == 0:
-        raise NetworkError(f"{path}: no walkable ways in the file")
-    if drop:
-        log.info("dropped %d edge(s) pedestrians may not use", len(drop))
-    # simplify only after filtering, so no merged edge mixes walkable and forbidden pieces;
-    # keep nodes where the street class changes (where a lane of houses meets a main road)
-    G = ox.simplify_graph(G, edge_attrs_differ=["highway"])
-    log_components(G, source=path.name)
-    return ox.project_graph(G, to_crs=crs)
+        raise NetworkError(f"{source}: no walkable ways")
+    G = ox.simplify_graph(G, edge_attrs_differ=["highway"] if class_nodes else None)
+    log_components(G, source=source)
+    return G
+
+
+@functools.cache
+def _builtin_classes() -> Mapping[str, str]:
+    text = resources.files("siting").joinpath("network_classes.yaml").read_text(encoding="utf-8")
+    table: dict[str, str] = {}
+    for entry in yaml.safe_load(text)["classes"]:
+        for name in entry["names"]:
+            table[_norm(str(name))] = str(entry["highway"])
+    return MappingProxyType(table)
+
+
+def road_classes() -> dict[str, str]:
+    """The built-in table of road classes (``network_classes.yaml``): class -> OSM ``highway``.
+
+    Keys are normalised (:func:`_norm`: NFKC, no spaces, lower case).
+
+    Examples
+    --------
+    >>> road_classes()["主干路"], road_classes()["街巷"], road_classes()["高速公路"]
+    ('primary', 'residential', 'motorway')
+    """
+    return dict(_builtin_classes())
+
+
+def _norm(text: str) -> str:
+    """A class name as matched: NFKC (full-width and Roman-numeral forms), no spaces, lower."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).lower()
+
+
+def _as_text(value: object) -> str:
+    """A class cell as text: a code read as ``2.0`` is ``'2'``; missing is ``''``."""
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):  # type: ignore[call-overload]
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def classify_roads(
+    values: pd.Series, *, walkable: Mapping[str, str] | None = None, where: str
+) -> pd.Series:
+    """The OSM ``highway`` value each road class stands for.
+
+    The scenario's ``walkable`` first, then the built-in table (:func:`road_classes`), then OSM
+    values as themselves. Unknown classes raise :class:`InputDataError` naming ``where`` (the
+    file and column), each value with its count, and the ``walkable:`` YAML to add.
+    """
+    table = {**_builtin_classes(), **{_norm(str(k)): v for k, v in (walkable or {}).items()}}
+    text = values.map(_as_text)
+    osm = text.map(lambda t: table.get(_norm(t), _norm(t) if _norm(t) in KNOWN_HIGHWAYS else None))
+    unknown = text[osm.isna()].value_counts()
+    if len(unknown):
+        listing = ", ".join(f"{v!r} ({n:,} line(s))" for v, n in unknown.items())
+        lines = [
+            f"      {json.dumps(v, ensure_ascii=False)}: {_guess(str(v))}" for v in unknown.index
+        ]
+        raise InputDataError(
+            f"{where}: {len(unknown)} road class(es) the walking rule does not know: {listing}. "
+            "Add what each stands for, as an OSM highway value, to the scenario (TODO marks a "
+            "class with no guess; motorway, motorway_link, proposed, construction and cycleway "
+            "are not walked; residential, service, footway and pedestrian are streets people "
+            "live on):\n  network:\n    walkable:\n" + "\n".join(lines)
+        )
+    return osm.astype(str)
+
+
+def _guess(value: str) -> str:
+    """The OSM value of the longest built-in class name inside ``value``, else ``TODO``."""
+    key = _norm(value)
+    names = [n for n in _builtin_classes() if n and n in key]
+    if not names:
+        return "TODO"
+    best = max(names, key=len)
+    return f"{_builtin_classes()[best]}  # guessed from {best}: check"
 
 
 def walk_graph_from_road_layer(
@@ -96,7 +373,8 @@ def walk_graph_from_road_layer(
     crs: str,
     layer_crs: str | None = None,
     coord_system: str | None = None,
-    highway_column: str = "highway",
+    highway_column: str | None = "highway",
+    walkable: Mapping[str, str] | None = None,
     layer: str | None = None,
     snap_m: float = 0.5,
     encoding: str | None = None,
@@ -104,8 +382,10 @@ def walk_graph_from_road_layer(
     """Build a projected walking graph from a road line layer (the bureau's own roads).
 
     Line ends closer than ``snap_m`` become one node; each line is one edge, walked both ways,
-    its length measured in the metric ``crs``. Lines whose ``highway_column`` value pedestrians
-    may not use (motorways) are dropped; a layer without that column keeps every line.
+    its length measured in the metric ``crs``. Each line's class (``highway_column``) becomes
+    an OSM ``highway`` value (:func:`classify_roads`), kept as the edge's ``highway`` (the
+    class as written in ``road_class``); lines whose value is not walked (motorway...) are
+    dropped.
 
     Parameters
     ----------
@@ -119,6 +399,12 @@ def walk_graph_from_road_layer(
     coord_system
         Or the lon/lat system of a layer without a CRS: ``wgs84``, ``cgcs2000``, ``gcj02``,
         ``bd09`` (the last two are converted to WGS-84 vertex by vertex).
+    highway_column
+        The column of road classes (Chinese classes such as 主干路 or OSM values). ``None``:
+        the layer has none, every line is walked as a street of unknown class (``road``),
+        reported as a warning; a named column that is absent is an error.
+    walkable
+        Classes the built-in table lacks, or replacements: ``{class: OSM highway value}``.
     """
     path = Path(path)
     if not path.exists():
@@ -136,13 +422,7 @@ def walk_graph_from_road_layer(
         lines = _to_wgs84_lines(lines, coord_system)
     lines = lines.explode(index_parts=False)
     lines = lines[lines.geometry.geom_type == "LineString"].to_crs(crs)
-    if highway_column in lines:
-        hw = lines[highway_column].astype(str)
-        dropped = int(hw.isin(NOT_WALKABLE_HIGHWAYS).sum())
-        lines = lines[~hw.isin(NOT_WALKABLE_HIGHWAYS)]
-        log.info("%s: dropped %d line(s) pedestrians may not use", path.name, dropped)
-    if lines.empty:
-        raise NetworkError(f"{path}: no walkable lines in the layer")
+    lines = _walkable_lines(lines, path, highway_column, walkable)
     coords = shapely.get_coordinates(lines.geometry.to_numpy(), return_index=True)
     xy, owner = coords[0], coords[1]
     first = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
@@ -159,9 +439,12 @@ def walk_graph_from_road_layer(
         geometry=gpd.points_from_xy(ends[node_of, 0], ends[node_of, 1]),
         crs=crs,
     )
-    attrs = {"length": lines.geometry.length.to_numpy(), "geometry": lines.geometry.to_numpy()}
-    if highway_column in lines:
-        attrs["highway"] = lines[highway_column].to_numpy()
+    attrs = {
+        "length": lines.geometry.length.to_numpy(),
+        "highway": lines["highway"].to_numpy(),
+        "road_class": lines["road_class"].to_numpy(),
+        "geometry": lines.geometry.to_numpy(),
+    }
     forward = pd.DataFrame(attrs).assign(u=u, v=v)
     backward = forward.assign(u=v, v=u, geometry=shapely.reverse(forward["geometry"]))
     edges = pd.concat([forward, backward], ignore_index=True)
@@ -170,6 +453,54 @@ def walk_graph_from_road_layer(
     G = ox.graph_from_gdfs(nodes, edges, graph_attrs={"crs": crs})
     log_components(G, source=path.name)
     return G
+
+
+def _walkable_lines(
+    lines: gpd.GeoDataFrame,
+    path: Path,
+    column: str | None,
+    walkable: Mapping[str, str] | None,
+) -> gpd.GeoDataFrame:
+    """The lines pedestrians may walk, with ``highway`` (OSM value) and ``road_class``."""
+    if column is None:
+        warn(
+            "road_layer_without_classes",
+            f"{path}: read with `highway_column: none`: all {len(lines):,} lines are walked as "
+            "streets of unknown class (motorways too, if the layer has any), and each "
+            "社区/村's elderly are spread over every street node inside it, main roads included",
+        )
+        out = lines.assign(highway="road", road_class="")
+    elif column not in lines.columns:
+        present = [c for c in lines.columns if c != lines.geometry.name]
+        raise InputDataError(
+            f"{path}: the road layer has no class column {column!r} (its columns: {present}). "
+            "Name the column holding the road class (道路等级, highway...) in the scenario: "
+            "`inputs.network.highway_column: <column>`; or set `highway_column: none` to walk "
+            "every line as a street of unknown class (reported as a warning)"
+        )
+    else:
+        where = f"{path}, column {column!r}"
+        osm = classify_roads(lines[column], walkable=walkable, where=where)
+        out = lines.assign(highway=osm, road_class=lines[column].map(_as_text))
+        walked = osm.map(lambda h: why_not_walked({"highway": h}) is None)
+        counts = (
+            pd.DataFrame({"c": out["road_class"], "h": osm, "w": walked})
+            .value_counts()
+            .sort_index()
+        )
+        log.info(
+            "%s: road classes: %s; %d line(s) not walked",
+            path.name,
+            "; ".join(
+                f"{c or '(empty)'} -> {h} {n:,}{'' if w else ' (not walked)'}"
+                for (c, h, w), n in zip(counts.index, counts.to_numpy(), strict=True)
+            ),
+            int((~walked).sum()),
+        )
+        out = out[walked.to_numpy()]
+    if out.empty:
+        raise NetworkError(f"{path}: no walkable lines in the layer")
+    return out
 
 
 def _to_wgs84_lines(lines: gpd.GeoDataFrame, coord_system: str) -> gpd.GeoDataFrame:
@@ -192,7 +523,7 @@ def _pbf_to_xml(path: Path, folder: Path) -> Path:
             f"{path}: reading .osm.pbf needs pyosmium: pip install "
             "'siting[pbf]' (or convert it to .osm XML with osmium-tool)"
         ) from exc
-    xml = folder / (path.name.removesuffix(".pbf").removesuffix(".osm") + ".osm")
+    xml = folder / "extract.osm"
     with osmium.SimpleWriter(str(xml)) as writer:
         for obj in osmium.FileProcessor(str(path)):
             writer.add(obj)
@@ -227,8 +558,11 @@ def walk_graph_from_download(
 ) -> nx.MultiDiGraph:
     """Download the walking network inside ``polygon`` (WGS-84) with osmnx, when online.
 
-    The download is cached as GraphML in ``cache_dir`` (written atomically, so an interrupted
-    run leaves no partial file; an unreadable cache file is deleted and fetched again). At most
+    Overpass is asked for the ways whose ``highway`` value pedestrians use (the walking rule,
+    module docstring); ``foot``, ``access`` and ``motorroad`` are applied to the edges before
+    the graph is simplified. The download is cached as GraphML in ``cache_dir`` (written
+    atomically, so an interrupted run leaves no partial file; an unreadable cache file is
+    deleted and fetched again). At most
     ``attempts`` tries, the whole download bounded by ``deadline_s`` (osmnx itself re-tries
     some server answers without limit). A failure raises :class:`NetworkError` pointing to the
     offline way: an OSM extract given as ``inputs.network.osm_file``.
@@ -241,7 +575,8 @@ def walk_graph_from_download(
 
     from siting.io.write import write_with
 
-    key = hashlib.sha256(shapely.to_wkb(polygon) + ox.__version__.encode()).hexdigest()[:16]
+    stamp = (ox.__version__ + _RULE_VERSION).encode()
+    key = hashlib.sha256(shapely.to_wkb(polygon) + stamp).hexdigest()[:16]
     cached = Path(cache_dir) / f"walk_{key}.graphml"
     if cached.exists():
         try:
@@ -251,8 +586,9 @@ def walk_graph_from_download(
         except Exception as exc:  # a damaged cache file is never used
             log.warning("download cache %s is unreadable (%s): fetching again", cached, exc)
             cached.unlink()
-    saved = (ox.settings.use_cache, ox.settings.overpass_rate_limit)
+    saved = (ox.settings.use_cache, ox.settings.overpass_rate_limit, ox.settings.useful_tags_way)
     ox.settings.use_cache, ox.settings.overpass_rate_limit = False, False
+    ox.settings.useful_tags_way = list(saved[2]) + [t for t in _EXTRA_WAY_TAGS if t not in saved[2]]
     failures: list[str] = []
     start = time.monotonic()
     G: nx.MultiDiGraph | None = None
@@ -264,7 +600,12 @@ def walk_graph_from_download(
                 failures.append(f"the {deadline_s:.0f} s deadline passed")
                 break
             job = pool.submit(
-                ox.graph_from_polygon, polygon, network_type="walk", retain_all=True, simplify=True
+                ox.graph_from_polygon,
+                polygon,
+                network_type="walk",  # both directions of one-way streets
+                custom_filter=_OVERPASS_WALKABLE,
+                retain_all=True,
+                simplify=False,
             )
             try:
                 G = job.result(timeout=left)
@@ -282,7 +623,7 @@ def walk_graph_from_download(
                 if attempt < attempts:
                     time.sleep(min(backoff_s * attempt, max(left - 1.0, 0.0)))
     finally:
-        ox.settings.use_cache, ox.settings.overpass_rate_limit = saved
+        ox.settings.use_cache, ox.settings.overpass_rate_limit, ox.settings.useful_tags_way = saved
         pool.shutdown(wait=False, cancel_futures=True)
     if G is None:
         raise NetworkError(
@@ -290,6 +631,15 @@ def walk_graph_from_download(
             "offline instead: save an OpenStreetMap extract of the district as .osm XML and set "
             "`inputs.network.osm_file` (or use the bureau's road layer, `road_layer`)"
         )
+    drop = [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if why_not_walked(d)]
+    G.remove_edges_from(drop)
+    log.info("download: %d edge(s) pedestrians may not use left out", len(drop))
+    G = _finish(G, source="download", class_nodes=False)  # as osmnx simplified downloads
     write_with(cached, lambda tmp: ox.save_graphml(G, tmp))
-    log_components(G, source="download")
     return ox.project_graph(G, to_crs=crs)
+
+
+_OVERPASS_WALKABLE = (
+    '["highway"~"^(' + "|".join(sorted(WALKABLE_HIGHWAYS | FOOT_ONLY_HIGHWAYS)) + ')$"]'
+)
+"""The Overpass filter of a download: the ``highway`` values of the walking rule."""

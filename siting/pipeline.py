@@ -634,7 +634,8 @@ def network_for(
             net.road_layer,
             crs=crs,
             coord_system=net.coord_system,
-            highway_column=net.highway_column,
+            highway_column=net.class_column,
+            walkable=net.walkable,
             encoding=net.encoding,
         )
     else:

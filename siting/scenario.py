@@ -63,10 +63,16 @@ class PointLayer(Layer):
 
 
 class Network(_Strict):
-    """The walking network: an OpenStreetMap XML file, or the bureau's own road layer.
+    """The walking network: an OpenStreetMap XML file, the bureau's own road layer, or a download.
 
     A road layer without a CRS (a Shapefile without .prj) must declare ``coord_system``;
-    GCJ-02 and BD-09 lines are converted to WGS-84 vertex by vertex.
+    GCJ-02 and BD-09 lines are converted to WGS-84 vertex by vertex. Its ``highway_column``
+    holds each line's class: Chinese classes (主干路, 支路, 街巷, 人行道...; the built-in table
+    ``siting/network_classes.yaml``) or OSM ``highway`` values; ``walkable`` adds classes the
+    table lacks, or replaces its entries, as ``{class: OSM highway value}`` (e.g.
+    ``{规划路: proposed, 快速路: trunk}``); an unknown class stops the run. A layer with no class
+    column needs ``highway_column: none`` (every line walked; reported as a warning).
+    ``highway_column`` and ``walkable`` are for a road layer only.
     """
 
     osm_file: Path | None = None
@@ -74,20 +80,57 @@ class Network(_Strict):
     download: bool = False  # osmnx download for the district (+1 km), when online
     cache_dir: Path = Path(".siting-cache")
     coord_system: CoordSystemName | None = None
-    highway_column: str = "highway"
+    highway_column: str = "highway"  # `none`: the layer has no class column
+    walkable: dict[str, str] = Field(default_factory=dict)  # road class -> OSM highway value
     encoding: str | None = None
+
+    @field_validator("walkable", mode="before")
+    @classmethod
+    def _class_keys_as_text(cls, v: object) -> object:
+        # a class column of codes (1, 2, 3) gives YAML integer keys: they name classes too
+        if isinstance(v, dict):
+            return {str(key): value for key, value in v.items()}
+        return v
+
+    @field_validator("walkable")
+    @classmethod
+    def _osm_values(cls, v: dict[str, str]) -> dict[str, str]:
+        if not v:
+            return v
+        from siting.network import KNOWN_HIGHWAYS, WALKABLE_HIGHWAYS
+
+        bad = {k: h for k, h in v.items() if h not in KNOWN_HIGHWAYS}
+        if bad:
+            raise ValueError(
+                f"not OSM highway values: {bad}; use one of {sorted(WALKABLE_HIGHWAYS)} for "
+                f"walked classes, or {sorted(KNOWN_HIGHWAYS - WALKABLE_HIGHWAYS)} for classes "
+                "pedestrians do not use"
+            )
+        return v
 
     @model_validator(mode="after")
     def _one_source(self) -> Network:
         given = (self.osm_file is not None) + (self.road_layer is not None) + self.download
         if given != 1:
             raise ValueError("give exactly one of `osm_file`, `road_layer` and `download: true`")
+        stray = ["highway_column"] if self.highway_column != "highway" else []
+        stray += ["walkable"] if self.walkable else []
+        if stray and self.road_layer is None:
+            raise ValueError(
+                f"{', '.join(f'`{k}`' for k in stray)} apply to a `road_layer` only (an OSM "
+                "file or download has OSM highway tags)"
+            )
         return self
 
     @property
     def path(self) -> Path | None:
         """The network file, or None for a download."""
         return self.osm_file if self.osm_file is not None else self.road_layer
+
+    @property
+    def class_column(self) -> str | None:
+        """The road layer's class column, None for ``highway_column: none``."""
+        return None if self.highway_column.strip().lower() == "none" else self.highway_column
 
 
 class Inputs(_Strict):

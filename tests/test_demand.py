@@ -9,6 +9,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from siting import SitingWarning
+from siting._record import RecordedWarning
 from siting.demand import demand_points, snap_sites
 
 
@@ -33,7 +34,10 @@ def test_elderly_are_spread_over_lived_street_nodes_and_totals_kept() -> None:
         geometry=[box(-50, 50, 250, 450), box(250, 50, 450, 450), box(1000, 1000, 1100, 1100)],
         crs="EPSG:4547",
     )
-    pts = demand_points(communities, _grid())
+    with pytest.warns(RecordedWarning, match=r"1 社区/村 have no street node.*\['C'\]") as caught:
+        pts = demand_points(communities, _grid())
+    assert [w.message.code for w in caught] == ["demand_at_nearest_node"]
+    assert caught[0].message.ids == ("C",)
     a = pts[pts["community"] == "A"]
     assert len(a) == 12
     assert (a["how"] == "street").all()
@@ -49,7 +53,10 @@ def test_polygon_with_only_main_road_nodes_falls_back_to_any_node() -> None:
     communities = gpd.GeoDataFrame(
         {"elderly_60plus": [30]}, index=["R"], geometry=[box(-50, -50, 450, 40)], crs="EPSG:4547"
     )
-    pts = demand_points(communities, _grid(), highways={"footway"})
+    with pytest.warns(RecordedWarning, match=r"main roads included \(30.0 elderly\)") as caught:
+        pts = demand_points(communities, _grid(), highways={"footway"})
+    assert [w.message.code for w in caught] == ["demand_on_any_street_node"]
+    assert caught[0].message.ids == ("R",)
     assert (pts["how"] == "any-node").all()
     assert len(pts) == 5
 
@@ -58,8 +65,10 @@ def test_sites_far_from_the_network_are_reported() -> None:
     sites = gpd.GeoDataFrame(
         geometry=[Point(110, 0), Point(5000, 5000)], index=["F1", "F2"], crs="EPSG:4547"
     )
-    with pytest.warns(SitingWarning, match=r"'F2'"):
+    with pytest.warns(SitingWarning, match=r"'F2'") as caught:
         snapped = snap_sites(sites, _grid(), role="facilities", warn_beyond_m=200)
+    assert [w.message.code for w in caught] == ["site_far_from_network"]
+    assert caught[0].message.ids == ("F2",)
     assert snapped.loc["F1", "snap_m"] == pytest.approx(10.0)
     assert snapped.loc["F1", "node"] == 5
 
@@ -75,3 +84,38 @@ def test_layers_in_another_crs_than_the_graph_are_refused() -> None:
     )
     with pytest.raises(InputDataError, match=r"EPSG:4326.*EPSG:4547"):
         demand_points(communities, _grid())
+
+
+def _with_detached_square(G: nx.MultiDiGraph, x: float, y: float, first: int) -> None:
+    """A 20 m square of street not connected to anything, its corner at (x, y)."""
+    corners = [(x, y), (x + 20, y), (x + 20, y + 20), (x, y + 20)]
+    for k, (cx, cy) in enumerate(corners):
+        G.add_node(first + k, x=cx, y=cy)
+    for k in range(4):
+        a, b = first + k, first + (k + 1) % 4
+        G.add_edge(a, b, length=20.0, highway="service")
+        G.add_edge(b, a, length=20.0, highway="service")
+
+
+def test_sites_on_a_detached_piece_of_street_join_the_main_network() -> None:
+    G = _grid()
+    _with_detached_square(G, 140, 140, 100)  # inside a block, 40 m off the grid's streets
+    _with_detached_square(G, 2000, 2000, 200)  # a village whose streets reach nowhere
+    sites = gpd.GeoDataFrame(
+        geometry=[Point(150, 150), Point(2010, 2010), Point(300, 100)],
+        index=["F1", "F2", "F3"],
+        crs="EPSG:4547",
+    )
+    with pytest.warns(RecordedWarning) as caught:
+        snapped = snap_sites(sites, G, role="facilities", warn_beyond_m=200)
+    codes = {w.message.code: w.message for w in caught}
+    assert set(codes) == {"site_snapped_past_detached_street", "site_on_detached_street"}
+    past = codes["site_snapped_past_detached_street"]
+    assert past.ids == ("F1",)
+    assert "'F1' 14 m -> 71 m" in past.message  # to the detached square, to the grid
+    assert snapped.loc["F1", "node"] in {6, 7, 11, 12}  # a corner of its block on the grid
+    assert snapped.loc["F1", "snap_m"] == pytest.approx(np.hypot(50, 50))
+    assert codes["site_on_detached_street"].ids == ("F2",)  # the grid is 2 km away: it stays
+    assert snapped.loc["F2", "node"] in {200, 201, 202, 203}
+    assert snapped.loc["F3", "node"] == 16
+    assert snapped.loc["F3", "snap_m"] == 0.0

@@ -24,7 +24,11 @@ COVERED = {"370102", "370103", "370104", "370105", "370112", "370115"}  # distri
 
 @pytest.fixture(scope="module")
 def workload():
-    return jinan(walk_speed_mps=1.0, minutes=15.0)
+    from siting._record import RecordedWarning
+
+    # 济阳区 (370115) reaches the extract by main roads only: its elderly go on those, reported
+    with pytest.warns(RecordedWarning, match=r"\['370115'\]"):
+        return jinan(walk_speed_mps=1.0, minutes=15.0)
 
 
 def test_elderly_total_is_the_census_of_the_covered_districts(workload) -> None:

@@ -127,3 +127,317 @@ def test_osm_pbf_extract_reads_like_the_xml(tmp_path: Path) -> None:
     assert sum(d for _, _, d in from_pbf.edges(data="length")) == pytest.approx(
         sum(d for _, _, d in from_xml.edges(data="length"))
     )
+
+
+# --- only streets are streets (issue 11) -------------------------------------------------------
+
+DATA = Path(__file__).parent / "data" / "network"
+NOT_STREET_NODES = {100, 101, 102, 103, 110, 111, 112, 113, 200, 201, 300, 301, 400, 401}
+GRID = set(range(1, 26))  # the street nodes of buildings.osm
+
+
+def _without_non_streets(src: Path, dst: Path) -> Path:
+    """The same OSM file with every way lacking a highway tag deleted."""
+    import xml.etree.ElementTree as ET
+
+    tree = ET.parse(src)
+    root = tree.getroot()
+    for way in root.findall("way"):
+        if not any(t.get("k") == "highway" for t in way.findall("tag")):
+            root.remove(way)
+    tree.write(dst, encoding="utf-8", xml_declaration=True)
+    return dst
+
+
+def test_buildings_landuse_railways_and_rivers_never_become_streets() -> None:
+    import osmnx as ox
+
+    raw = ox.graph_from_xml(DATA / "buildings.osm", simplify=False, retain_all=True)
+    assert set(raw.nodes) >= NOT_STREET_NODES  # what osmnx alone makes of the file
+    G = walk_graph_from_osm_file(DATA / "buildings.osm", crs="EPSG:4547")
+    assert not NOT_STREET_NODES & set(G.nodes)
+    assert set(G.nodes) <= GRID
+    ways = {w for _, _, o in G.edges(data="osmid") for w in (o if isinstance(o, list) else [o])}
+    assert ways <= set(range(1, 11)) | {16}  # grid streets and the pedestrian square
+    assert 16 in ways  # an area=yes pedestrian square's ring is a street
+    assert all(d.get("highway") for _, _, d in G.edges(data=True))
+    # the glued-on landuse ring and the railway would have been shortcuts: none is walked
+    assert nx.shortest_path_length(G, 7, 19, weight="length") > 350  # by rail: 286 m
+
+
+def test_a_facility_inside_buildings_joins_the_street_grid_with_unchanged_coverage(
+    tmp_path: Path,
+) -> None:
+    import geopandas as gpd
+    import numpy as np
+    from shapely.geometry import Point, box
+
+    from siting.costs import cost_matrix
+    from siting.demand import demand_points, snap_sites
+
+    facility = gpd.GeoDataFrame(
+        geometry=[Point(115.0015, 35.7515)], index=["F1"], crs="EPSG:4326"
+    ).to_crs("EPSG:4547")
+    community = gpd.GeoDataFrame(
+        {"elderly_60plus": [1154.0]},
+        index=["410902001001"],
+        geometry=[box(114.9995, 35.7495, 115.0045, 35.7545)],
+        crs="EPSG:4326",
+    ).to_crs("EPSG:4547")
+    plain = _without_non_streets(DATA / "buildings.osm", tmp_path / "plain.osm")
+    answers = []
+    for path in (DATA / "buildings.osm", plain):
+        G = walk_graph_from_osm_file(path, crs="EPSG:4547")
+        site = snap_sites(facility, G, role="facilities", warn_beyond_m=200)
+        pts = demand_points(community, G)
+        m = cost_matrix(G, pts["node"], site["node"], cutoff_m=250.0, site_offset_m=site["snap_m"])
+        covered = float(pts["weight"].to_numpy()[np.diff(m.indptr) > 0].sum())
+        answers.append((site.loc["F1", "node"], round(site.loc["F1", "snap_m"], 6), covered))
+    assert answers[0] == answers[1]
+    assert answers[0][0] in {7, 8, 12, 13}  # a corner of the facility's block
+    assert 60 < answers[0][1] < 80
+    assert 0 < answers[0][2] < 1154.0  # the facility covers part of the grid, as it should
+
+
+@pytest.mark.parametrize(
+    ("tags", "why"),
+    [
+        ({"highway": "residential"}, None),
+        ({"highway": "pedestrian", "area": "yes"}, None),
+        ({"highway": "footway", "footway": "sidewalk"}, None),
+        ({"highway": "trunk"}, None),
+        ({"highway": "service", "access": "private", "foot": "yes"}, None),
+        ({"highway": "service", "access": "no", "foot": "permissive"}, None),
+        ({"highway": "cycleway", "foot": "designated"}, None),
+        ({"building": "yes"}, "building"),
+        ({"landuse": "residential"}, "landuse"),
+        ({"railway": "rail"}, "railway"),
+        ({"waterway": "river"}, "waterway"),
+        ({"natural": "water"}, "natural"),
+        ({"area": "yes", "name": "广场"}, "area"),
+        ({"name": "无名"}, "no highway tag"),
+        ({"highway": "motorway", "foot": "yes"}, "highway=motorway"),
+        ({"highway": "motorway_link"}, "highway=motorway_link"),
+        ({"highway": "construction"}, "highway=construction"),
+        ({"highway": "proposed"}, "highway=proposed"),
+        ({"highway": "platform"}, "highway=platform"),
+        ({"highway": "busway"}, "highway=busway"),
+        ({"highway": "raceway"}, "highway=raceway"),
+        ({"highway": "cycleway"}, "highway=cycleway without foot=yes"),
+        ({"highway": "primary", "foot": "no"}, "foot=no"),
+        ({"highway": "primary", "foot": "use_sidepath"}, "foot=use_sidepath"),
+        ({"highway": "service", "access": "private"}, "access=private"),
+        ({"highway": "trunk", "motorroad": "yes"}, "motorroad=yes"),
+        ({"highway": "residental"}, "unknown highway=residental"),
+    ],
+)
+def test_the_walking_rule(tags: dict[str, str], why: str | None) -> None:
+    from siting.network import why_not_walked
+
+    assert why_not_walked(tags) == why
+
+
+def test_unknown_highway_values_are_left_out_and_reported(tmp_path: Path) -> None:
+    from siting._record import RecordedWarning
+
+    path = _osm(
+        tmp_path / "t.osm",
+        [([1, 2, 3], {"highway": "residential"}), ([3, 4], {"highway": "residental"})],
+    )
+    with pytest.warns(RecordedWarning, match=r"highway='residental' \(1\)") as caught:
+        G = walk_graph_from_osm_file(path, crs="EPSG:4547")
+    assert [w.message.code for w in caught] == ["osm_unknown_highway"]
+    assert set(G.nodes) == {1, 3}
+
+
+def test_a_street_cut_at_the_extract_edge_is_named(tmp_path: Path) -> None:
+    path = _osm(tmp_path / "t.osm", [([1, 2, 7], {"highway": "residential"})])
+    with pytest.raises(NetworkError, match=r"1 street\(s\) refer to 1 node\(s\) missing.*'7'"):
+        walk_graph_from_osm_file(path, crs="EPSG:4547")
+
+
+# --- road layers with Chinese classes ------------------------------------------------------------
+
+ROADS = DATA / "roads_cn.geojson"
+LIVED = {"residential", "service", "footway", "pedestrian"}
+
+
+def _classes(G: nx.MultiDiGraph, node: int) -> set[str]:
+    return {h for _, _, h in G.edges(node, data="highway")}
+
+
+def test_chinese_road_classes_map_to_osm_values_and_motorways_are_not_walked() -> None:
+    from collections import Counter
+
+    from siting.network import walk_graph_from_road_layer
+
+    G = walk_graph_from_road_layer(ROADS, crs="EPSG:4547", highway_column="道路等级")
+    lines = Counter((c, h) for _, _, c, h in _edge_pairs(G))
+    assert ("主干路", "primary") in lines
+    assert ("Ⅰ级主干路", "primary") in lines  # Roman numerals as bureaus write them
+    assert ("次干路", "secondary") in lines
+    assert ("支路", "residential") in lines
+    assert ("街巷", "residential") in lines
+    assert ("内部道路", "service") in lines
+    assert ("人行道", "footway") in lines
+    assert ("步行街", "pedestrian") in lines
+    assert ("乡道", "tertiary") in lines
+    assert ("村道", "unclassified") in lines
+    assert not {c for c, _ in lines} & {"高速公路", "快速路"}
+    assert "motorway" not in {h for _, h in lines}
+    assert G.number_of_nodes() == 28  # the 25 grid nodes and the country road's 3, no more
+
+
+def _edge_pairs(G: nx.MultiDiGraph) -> list[tuple[int, int, str, str]]:
+    return [(u, v, d["road_class"], d["highway"]) for u, v, d in G.edges(data=True)]
+
+
+def test_demand_lands_only_on_lanes_compound_roads_and_footpaths() -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from siting.demand import demand_points
+    from siting.network import walk_graph_from_road_layer
+
+    G = walk_graph_from_road_layer(ROADS, crs="EPSG:4547", highway_column="道路等级")
+    x0, y0 = 590449, 3958265  # the grid's south-west corner: the fixture was drawn from it
+    community = gpd.GeoDataFrame(
+        {"elderly_60plus": [600.0]},
+        index=["410902001001"],
+        geometry=[box(x0 - 50, y0 - 50, x0 + 450, y0 + 450)],
+        crs="EPSG:4547",
+    )
+    pts = demand_points(community, G)
+    assert (pts["how"] == "street").all()
+    assert pts["weight"].sum() == pytest.approx(600.0)
+    on = set(pts["node"])
+    assert all(_classes(G, n) & LIVED for n in on)
+    inside = [
+        n
+        for n, d in G.nodes(data=True)
+        if x0 - 50 < d["x"] < x0 + 450 and y0 - 50 < d["y"] < y0 + 450
+    ]
+    main_roads_only = [n for n in inside if not _classes(G, n) & LIVED]
+    assert len(main_roads_only) == 10  # 主干路/次干路 nodes hold no demand
+    assert not on & set(main_roads_only)
+    assert len(on) == 15
+
+
+def test_an_unknown_road_class_stops_with_counts_and_the_yaml_to_add(tmp_path: Path) -> None:
+    import geopandas as gpd
+    import yaml
+
+    from siting import InputDataError
+    from siting.network import walk_graph_from_road_layer
+
+    roads = gpd.read_file(ROADS)
+    roads.loc[[0, 1], "道路等级"] = "规划二路"
+    roads.loc[2, "道路等级"] = "专线"
+    path = tmp_path / "道路.gpkg"
+    roads.to_file(path)
+    with pytest.raises(InputDataError) as err:
+        walk_graph_from_road_layer(path, crs="EPSG:4547", highway_column="道路等级")
+    text = str(err.value)
+    assert "道路.gpkg" in text and "'道路等级'" in text  # noqa: PT018
+    assert "'规划二路' (2 line(s))" in text and "'专线' (1 line(s))" in text  # noqa: PT018
+    snippet = yaml.safe_load(text[text.index("\n  network:") :])
+    assert snippet == {"network": {"walkable": {"规划二路": "proposed", "专线": "TODO"}}}
+    G = walk_graph_from_road_layer(
+        path,
+        crs="EPSG:4547",
+        highway_column="道路等级",
+        walkable={"规划二路": "proposed", "专线": "footway", "快速路": "trunk"},
+    )
+    assert {"footway", "trunk"} <= {h for _, _, h in G.edges(data="highway")}
+    assert "proposed" not in {h for _, _, h in G.edges(data="highway")}
+
+
+def test_a_layer_without_class_column_needs_highway_column_none(tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    from siting import InputDataError
+    from siting._record import RecordedWarning
+    from siting.network import walk_graph_from_road_layer
+
+    path = tmp_path / "roads.geojson"
+    gpd.read_file(ROADS).drop(columns="道路等级").to_file(path)
+    with pytest.raises(InputDataError, match=r"roads.geojson.*'highway'.*道路名称.*none"):
+        walk_graph_from_road_layer(path, crs="EPSG:4547")
+    with pytest.raises(InputDataError, match="'道路等级'"):
+        walk_graph_from_road_layer(path, crs="EPSG:4547", highway_column="道路等级")
+    with pytest.warns(RecordedWarning, match="every street node") as caught:
+        G = walk_graph_from_road_layer(path, crs="EPSG:4547", highway_column=None)
+    assert [w.message.code for w in caught] == ["road_layer_without_classes"]
+    assert G.number_of_nodes() == 32  # the expressway and motorways are walked too
+    assert {h for _, _, h in G.edges(data="highway")} == {"road"}
+
+
+def test_class_codes_and_the_scenario_mapping() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from siting.network import classify_roads
+
+    codes = pd.Series([1.0, 2.0, np.nan, 2.0])
+    osm = classify_roads(
+        codes, walkable={"1": "primary", "2": "residential", "": "service"}, where="t"
+    )
+    assert osm.tolist() == ["primary", "residential", "service", "residential"]
+    names = pd.Series([" 主干路", "ＩＩ级支路", "Residential", "footway"])
+    assert classify_roads(names, where="t").tolist() == [
+        "primary",
+        "residential",
+        "residential",
+        "footway",
+    ]
+
+
+def test_the_class_table_covers_the_bureaus_classes() -> None:
+    from importlib import resources
+
+    import yaml
+
+    from siting.network import KNOWN_HIGHWAYS, road_classes
+
+    table = road_classes()
+    expected = {
+        "高速公路": "motorway",
+        "高速": "motorway",
+        "快速路": "motorway",
+        "主干路": "primary",
+        "次干路": "secondary",
+        "支路": "residential",
+        "街巷": "residential",
+        "内部道路": "service",
+        "人行道": "footway",
+        "步行街": "pedestrian",
+        "国道": "trunk",
+        "省道": "primary",
+        "县道": "secondary",
+        "乡道": "tertiary",
+        "村道": "unclassified",
+    }
+    assert {k: table[k] for k in expected} == expected
+    assert set(table.values()) <= KNOWN_HIGHWAYS
+    text = resources.files("siting").joinpath("network_classes.yaml").read_text(encoding="utf-8")
+    entries = yaml.safe_load(text)["classes"]
+    names = [n for e in entries for n in e["names"]]
+    assert len(names) == len(set(names))  # each class in one entry only
+    assert all(e.get("source") for e in entries)
+
+
+def test_scenario_network_options_are_strict(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from siting.scenario import Network
+
+    net = Network(road_layer=ROADS, highway_column="道路等级", walkable={1: "residential"})
+    assert net.walkable == {"1": "residential"}
+    assert net.class_column == "道路等级"
+    assert Network(road_layer=ROADS, highway_column="none").class_column is None
+    with pytest.raises(ValidationError, match=r"not OSM highway values.*'TODO'"):
+        Network(road_layer=ROADS, walkable={"专线": "TODO"})
+    with pytest.raises(ValidationError, match="`walkable` apply to a `road_layer` only"):
+        Network(osm_file=DATA / "buildings.osm", walkable={"专线": "footway"})
+    with pytest.raises(ValidationError, match="`highway_column` apply to a `road_layer` only"):
+        Network(download=True, highway_column="道路等级")
