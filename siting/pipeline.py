@@ -598,9 +598,10 @@ class RunCache:
         self.hits = 0
 
     @staticmethod
-    def network_key(path: Path, crs: str) -> tuple[object, ...]:
+    def network_key(path: Path, crs: str, *options: object) -> tuple[object, ...]:
+        """A network file by name, size and time, the CRS, and the options that read it."""
         stat = path.stat()
-        return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, crs)
+        return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, crs, repr(options))
 
     @staticmethod
     def matrix_key(net: tuple[object, ...], *arrays: object) -> tuple[object, ...]:
@@ -618,7 +619,8 @@ def network_for(
     net = sc.inputs.network
     area_wgs = None
     if net.path is not None:
-        key = RunCache.network_key(Path(net.path), crs)
+        walkable = sorted(net.walkable.items())  # another class table is another network
+        key = RunCache.network_key(Path(net.path), crs, net.highway_column, walkable)
     else:  # a download: the district and 1 km around it, so circles at the edge see streets
         area = gpd.GeoSeries([streets.to_crs(crs).union_all().buffer(1000.0)], crs=crs)
         area_wgs = area.to_crs(4326).iloc[0]
