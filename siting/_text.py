@@ -47,7 +47,7 @@ def html_text(value: object) -> str:
 def html_table(rows: Iterable[tuple[object, object]], *, style: str = "font-size:12px") -> str:
     """A two-column HTML table of (label, value) rows, every label and value escaped."""
     cells = "".join(
-        "<tr><th style='text-align:left;padding-right:8px'>"
+        "<tr><th style='text-align:left;padding-right:8px;white-space:nowrap'>"
         f"{html_text(k)}</th><td>{html_text(v)}</td></tr>"
         for k, v in rows
     )

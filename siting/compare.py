@@ -2,11 +2,15 @@
 
 Reads each run's ``summary.json``, ``coverage_by_community.csv`` and ``land_check.csv`` (so it
 compares exactly what was reported), and the 社区/村 boundaries the first run read.
+
+Text from the runs (scenario and 社区/村 names) is made inert with :mod:`siting._text`: the
+CSVs are read back as written (a neutralised ``'=...`` name is the name again), HTML text is
+escaped, the map's tooltips travel as escaped GeoJSON properties, and spreadsheet cells beginning
+with ``= + - @`` are text.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,7 @@ import pandas as pd
 
 from siting._errors import InputDataError
 from siting._offline import make_offline
+from siting._text import html_text, read_csv_frame, text_cells
 from siting.io.read import read_boundaries
 from siting.io.write import write_csv, write_text, write_with
 from siting.maps import filled_layer
@@ -30,12 +35,17 @@ def _load_run(folder: Path) -> dict[str, Any]:
             "(or scenario files, which are run first)"
         )
     data = json.loads(summary.read_text(encoding="utf-8"))
-    comm = pd.read_csv(
-        folder / "coverage_by_community.csv",
-        encoding="utf-8-sig",
-        dtype={"code": str, "street_code": str},
+    # siting's CSVs put a ' before text beginning with = + - @: read the names back as written
+    comm = read_csv_frame(
+        pd.read_csv(
+            folder / "coverage_by_community.csv",
+            encoding="utf-8-sig",
+            dtype={"code": str, "street_code": str},
+        )
     )
-    land = pd.read_csv(folder / "land_check.csv", encoding="utf-8-sig", dtype={"unit": str})
+    land = read_csv_frame(
+        pd.read_csv(folder / "land_check.csv", encoding="utf-8-sig", dtype={"unit": str})
+    )
     return {"summary": data, "communities": comm, "land": land, "folder": folder}
 
 
@@ -101,8 +111,8 @@ def difference_map(runs: list[dict[str, Any]]) -> folium.Map:
     geo["delta"] = geo[b] - geo[a]
     names = first["communities"].set_index("code")["name"]
     geo["tip"] = [
-        f"<b>{html.escape(str(names.get(code, code)))}</b> {html.escape(code)}<br>"
-        + "<br>".join(f"{html.escape(str(s))}: {row[s]:.1%}" for s in shares.columns)
+        f"<b>{html_text(names.get(code, code))}</b> {html_text(code)}<br>"
+        + "<br>".join(f"{html_text(s)}: {row[s]:.1%}" for s in shares.columns)
         for code, row in geo.iterrows()
     ]
     geo["fill"] = [
@@ -115,19 +125,34 @@ def difference_map(runs: list[dict[str, Any]]) -> folium.Map:
         tiles="OpenStreetMap",
         control_scale=True,
     )
-    filled_layer(geo, edge="#555555", weight=0.6, opacity=0.6, name=f"覆盖率变化 {b} − {a}").add_to(
-        fmap
-    )
+    name = f"覆盖率变化 {b} − {a}"  # escaped by filled_layer
+    filled_layer(geo, edge="#555555", weight=0.6, opacity=0.6, name=name).add_to(fmap)
     legend = (
         f"<div style='position:fixed;bottom:24px;left:12px;z-index:9999;background:#fff;"
         f"padding:8px;border:1px solid #999;font:12px sans-serif'><b>规划后覆盖率变化</b><br>"
-        f"{html.escape(b)} 对比 {html.escape(a)}<br><span style='color:#1a9850'>■</span> 提高"
+        f"{html_text(b)} 对比 {html_text(a)}<br><span style='color:#1a9850'>■</span> 提高"
         f" <span style='color:#d73027'>■</span> 降低 <span style='color:#999'>■</span> 不变"
         "</div>"
     )
     fmap.get_root().html.add_child(folium.Element(legend))  # type: ignore[attr-defined]
     fmap.fit_bounds([(bounds[1], bounds[0]), (bounds[3], bounds[2])])
     return make_offline(fmap)
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    """``frame`` as an HTML table, every label and value escaped."""
+
+    def cell(value: object) -> str:
+        return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+    head = "".join(f"<th>{html_text(c)}</th>" for c in frame.columns)
+    body = "".join(
+        f"<tr><th>{html_text(label)}</th>"
+        + "".join(f"<td>{html_text(cell(v))}</td>" for v in row)
+        + "</tr>"
+        for label, row in zip(frame.index, frame.itertuples(index=False), strict=True)
+    )
+    return f"<table><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def compare(folders: list[Path], out: Path) -> dict[str, Path]:
@@ -137,16 +162,19 @@ def compare(folders: list[Path], out: Path) -> dict[str, Path]:
     runs = [_load_run(f) for f in folders]
     frame = table(runs)
     paths = {"csv": write_csv(out / "compare.csv", frame.reset_index(names="指标 measure"))}
-    paths["xlsx"] = write_with(
-        out / "compare.xlsx",
-        lambda tmp: frame.to_excel(tmp, sheet_name="情景对比", index_label="指标 measure"),
-    )
+
+    def excel(tmp: Path) -> None:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+            frame.to_excel(xl, sheet_name="情景对比", index_label="指标 measure")
+            text_cells(xl.book)  # a scenario name beginning with = is text, not a formula
+
+    paths["xlsx"] = write_with(out / "compare.xlsx", excel)
     page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>情景对比</title><style>"
         "body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid "
         "#999;padding:4px 8px;text-align:right}th{background:#eee}</style></head><body>"
         "<h1>情景对比 scenario comparison</h1>"
-        + frame.to_html(escape=True)
+        + _html_table(frame)
         + "<p><a href='compare_map.html'>覆盖率变化地图 difference map</a></p></body></html>"
     )
     paths["html"] = write_text(out / "compare.html", page)

@@ -3,14 +3,20 @@
 Layers (Chinese names, switchable): 社区/村 coloured by the share of elderly covered after the
 proposed sites (and, hidden, before), 街道/乡镇 outlines, service areas of existing and proposed
 sites, existing facilities by type, proposed sites numbered in build order, the elderly still
-outside every circle, and the candidates not chosen. Every text taken from the data is
-HTML-escaped before it reaches a popup or tooltip, so a name can never run as script.
+outside every circle, and the candidates not chosen.
+
+Text from data is inert (``DESIGN.md``): every text taken from the data is HTML-escaped with
+:mod:`siting._text` and travels as JSON data -- a GeoJSON property shown by a tooltip or popup,
+a layer name -- never inside JavaScript code or a template literal. That is why no per-marker
+``folium.Tooltip``/``folium.Popup`` (whose text folium puts into a template literal) is used
+here: points are :class:`_Points` layers, polygons :func:`filled_layer`/``GeoJsonTooltip``.
+folium's ``style_function`` results are written into the page as raw JSON: they carry colours
+only, never text from the data.
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import folium
@@ -21,6 +27,8 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from siting._offline import make_offline
+from siting._record import Note
+from siting._text import html_table, html_text, script_json
 from siting._tiles import provider, shifter
 from siting.coverage import dissolve_areas
 from siting.io.write import write_with
@@ -52,16 +60,66 @@ def _colour(share: float) -> str:
     return SHARE_BINS[-1][1]
 
 
-def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
+class _Points(MacroElement):
+    """A layer of points whose texts travel as JSON data, never as code.
 
+    Each point is a GeoJSON feature with properties ``tip`` and ``popup`` (HTML, already
+    escaped: Leaflet shows them as innerHTML) and, for a numbered badge, ``badge`` (its number,
+    set as the badge's textContent). Points without a badge are circle markers drawn with
+    ``style``. The features, the style and the badge's CSS are embedded with
+    :func:`siting._text.script_json`; the script itself is fixed.
+    """
 
-def _table(rows: Sequence[tuple[str, object]]) -> str:
-    cells = "".join(
-        f"<tr><th style='text-align:left;padding-right:8px'>{_esc(k)}</th><td>{_esc(v)}</td></tr>"
-        for k, v in rows
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
+            pointToLayer: function (feature, latlng) {
+                var p = feature.properties;
+                if (p.badge === undefined) { return L.circleMarker(latlng, {{ this.style }}); }
+                var badge = document.createElement('div');
+                badge.className = 'siting-site';
+                badge.style.cssText = {{ this.badge_css }};
+                badge.textContent = String(p.badge);
+                return L.marker(latlng, {icon: L.divIcon({
+                    html: badge, className: 'siting-badge', iconSize: [24, 24], iconAnchor: [12, 12]
+                })});
+            },
+            onEachFeature: function (feature, layer) {
+                var p = feature.properties;
+                if (p.tip) { layer.bindTooltip(p.tip, {sticky: true}); }
+                if (p.popup) { layer.bindPopup(p.popup, {maxWidth: {{ this.popup_width }}}); }
+            }
+        }).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    BADGE_CSS = (
+        f"background:{PROPOSED_COLOUR};color:#fff;border:2px solid #fff;border-radius:50%;"
+        "width:24px;height:24px;line-height:20px;text-align:center;font:bold 12px sans-serif;"
+        "box-shadow:0 0 3px #000"
     )
-    return f"<table style='font-size:12px'>{cells}</table>"
+
+    def __init__(
+        self,
+        points: Iterable[tuple[float, float, Mapping[str, object]]],
+        *,
+        style: Mapping[str, object] | None = None,
+        popup_width: int = 320,
+    ) -> None:
+        super().__init__()
+        self._name = "SitingPoints"
+        features = [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(x, 7), round(y, 7)]},
+                "properties": dict(props),
+            }
+            for x, y, props in points
+        ]
+        self.data = script_json({"type": "FeatureCollection", "features": features})
+        self.style = script_json(dict(style or {}))
+        self.badge_css = script_json(self.BADGE_CSS)
+        self.popup_width = script_json(int(popup_width))
 
 
 def filled_layer(
@@ -73,10 +131,12 @@ def filled_layer(
     highlight: bool = False,
     name: str | None = None,
 ) -> folium.GeoJson:
-    """Polygons filled with their ``fill`` column's colour, ``tip`` (escaped HTML) on hover."""
+    """Polygons filled with their ``fill`` column's colour (one of siting's palette: folium
+    writes styles into the page as raw JSON), ``tip`` (escaped HTML) on hover; ``name``, plain
+    text, is escaped here for the layer control."""
     return folium.GeoJson(
         frame[["tip", "fill", "geometry"]].to_json(),
-        name=name,
+        name=None if name is None else html_text(name),
         style_function=lambda f: {
             "fillColor": f["properties"]["fill"],
             "color": edge,
@@ -88,13 +148,18 @@ def filled_layer(
     )
 
 
+def _group(name: str, *, show: bool) -> folium.FeatureGroup:
+    """A switchable layer; Leaflet's layer control shows ``name`` as HTML, so it is escaped."""
+    return folium.FeatureGroup(name=html_text(name), show=show)
+
+
 def _communities_layer(
     res: RunResult, shift: Shift, *, when: str, show: bool
 ) -> folium.FeatureGroup:
     comm = res.communities.set_index("code", drop=False)
     geo = shift(res.inputs.communities[["geometry"]]).join(comm, how="inner").reset_index(drop=True)
     geo["tip"] = [
-        _table(
+        html_table(
             [
                 ("名称", f"{r['name']}（{r['kind']}）"),
                 ("代码", r["code"]),
@@ -108,16 +173,16 @@ def _communities_layer(
     ]
     geo["fill"] = [_colour(s) for s in geo[f"share_{when}"]]
     label = "社区/村覆盖率（规划后）" if when == "after" else "社区/村覆盖率（规划前）"
-    group = folium.FeatureGroup(name=label, show=show)
+    group = _group(label, show=show)
     filled_layer(geo, edge="#555555", weight=0.6, opacity=0.55, highlight=True).add_to(group)
     return group
 
 
 def _units_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
-    group = folium.FeatureGroup(name="街道/乡镇边界", show=True)
+    group = _group("街道/乡镇边界", show=True)
     units = shift(res.inputs.streets).reset_index(drop=True)
     units["tip"] = [
-        _esc(f"{n}（{k}）{c}")
+        html_text(f"{n}（{k}）{c}")
         for n, k, c in zip(units["name"], units["kind"], units["code"], strict=True)
     ]
     folium.GeoJson(
@@ -130,7 +195,7 @@ def _units_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
 
 def _compliance_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
     """街道/乡镇 shaded by whether they meet every unit rule (after the proposed sites)."""
-    group = folium.FeatureGroup(name="规则达标情况（街道/乡镇，规划后）", show=False)
+    group = _group("规则达标情况（街道/乡镇，规划后）", show=False)
     comp = res.compliance
     latest = comp[
         (comp["stage"] == "规划后")
@@ -154,7 +219,7 @@ def _compliance_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
         if len(members):
             rows.append(("社区/村级未达标", f"{lacking['unit'].nunique()} 个社区/村"))
         failing = bool((own["pass"] == False).any()) or len(lacking) > 0  # noqa: E712
-        tips.append(f"<b>{_esc(name)}</b>（{_esc(code)}）" + _table(rows))
+        tips.append(f"<b>{html_text(name)}</b>（{html_text(code)}）" + html_table(rows))
         fills.append("#d7301f" if failing else "#1a9850")
     frame = units.assign(tip=tips, fill=fills)
     filled_layer(frame, edge="#333333", weight=1.5, opacity=0.35).add_to(group)
@@ -175,10 +240,10 @@ def _areas_layers(
     areas = res.service_areas[res.service_areas["role"] == role]
     groups = []
     for tier, part in areas.groupby("tier", sort=True):
-        group = folium.FeatureGroup(name=f"{name}·{tier}", show=True)
+        group = _group(f"{name}·{tier}", show=True)
         dissolved = shift(dissolve_areas(part, ["tier"]).to_crs(4326))
         dissolved["tip"] = [
-            _esc(f"{name}：{t}（{n} 处）")
+            html_text(f"{name}：{t}（{n} 处）")
             for t, n in zip(dissolved["tier"], dissolved["sites"], strict=True)
         ]
         folium.GeoJson(
@@ -203,7 +268,8 @@ def _facilities_layers(res: RunResult, shift: Shift) -> list[folium.FeatureGroup
     for ftype, part in fac.groupby("type", sort=True):
         serving = ftype in types
         label = "计入服务圈" if serving else "仅计用地"
-        group = folium.FeatureGroup(name=f"现有：{ftype}（{len(part)}，{label}）", show=True)
+        group = _group(f"现有：{ftype}（{len(part)}，{label}）", show=True)
+        points = []
         for fid, f in part.iterrows():
             rows = [("名称", f.get("name", fid)), ("编号", fid), ("类型", ftype)]
             rows += [
@@ -216,17 +282,18 @@ def _facilities_layers(res: RunResult, shift: Shift) -> list[folium.FeatureGroup
                 )
                 if col in f and pd.notna(f[col])
             ]
-            folium.CircleMarker(
-                location=(f.geometry.y, f.geometry.x),
-                radius=7 if serving else 6,
-                color="#ffffff",
-                weight=1.5,
-                fill=True,
-                fill_opacity=0.95,
-                fill_color=TYPE_COLOURS.get(str(ftype), OTHER_COLOUR) if serving else OTHER_COLOUR,
-                popup=folium.Popup(_table(rows), max_width=320),
-                tooltip=_esc(f.get("name", fid)),
-            ).add_to(group)
+            props = {"tip": html_text(f.get("name", fid)), "popup": html_table(rows)}
+            points.append((f.geometry.x, f.geometry.y, props))
+        colour = TYPE_COLOURS.get(str(ftype), OTHER_COLOUR) if serving else OTHER_COLOUR
+        style = {
+            "radius": 7 if serving else 6,
+            "color": "#ffffff",
+            "weight": 1.5,
+            "fill": True,
+            "fillColor": colour,
+            "fillOpacity": 0.95,
+        }
+        _Points(points, style=style, popup_width=320).add_to(group)
         groups.append(group)
     return groups
 
@@ -244,20 +311,15 @@ def _required_size(res: RunResult) -> str:
 
 
 def _proposed_layer(res: RunResult, shift: Shift, proposed: pd.DataFrame) -> folium.FeatureGroup:
-    group = folium.FeatureGroup(name="建议新建站点（按建设顺序编号）", show=True)
-    points = shift(
+    group = _group("建议新建站点（按建设顺序编号）", show=True)
+    located = shift(
         gpd.GeoDataFrame(
             proposed, geometry=gpd.points_from_xy(proposed["lon"], proposed["lat"]), crs=4326
         )
     )
     need = _required_size(res)
-    for r, geom in zip(proposed.to_dict("records"), points.geometry, strict=True):
-        badge = (
-            f"<div class='siting-site' style='background:{PROPOSED_COLOUR};color:#fff;"
-            "border:2px solid #fff;border-radius:50%;width:24px;height:24px;"
-            "line-height:20px;text-align:center;font:bold 12px sans-serif;"
-            f"box-shadow:0 0 3px #000'>{r['build_order']}</div>"
-        )
+    points = []
+    for r, geom in zip(proposed.to_dict("records"), located.geometry, strict=True):
         rows = [
             ("建设顺序", r["build_order"]),
             ("编号", r["id"]),
@@ -267,47 +329,48 @@ def _proposed_layer(res: RunResult, shift: Shift, proposed: pd.DataFrame) -> fol
             ("按规则应建", need),
             ("新覆盖的社区/村", r["communities_newly_covered"] or "—"),
         ]
-        folium.Marker(
-            location=(float(geom.y), float(geom.x)),
-            icon=folium.DivIcon(html=badge, icon_size=(24, 24), icon_anchor=(12, 12)),
-            popup=folium.Popup(_table(rows), max_width=380),
-            tooltip=_esc(f"{r['build_order']}. {r['name']}"),
-        ).add_to(group)
+        props = {
+            "badge": int(r["build_order"]),
+            "tip": html_text(f"{r['build_order']}. {r['name']}"),
+            "popup": html_table(rows),
+        }
+        points.append((float(geom.x), float(geom.y), props))
+    _Points(points, popup_width=380).add_to(group)
     return group
 
 
 def _uncovered_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
-    group = folium.FeatureGroup(name="服务圈外的老人（规划后）", show=True)
+    group = _group("服务圈外的老人（规划后）", show=True)
     pts = shift(res.demand[~res.demand["covered_after"]].to_crs(4326))
     names = res.inputs.communities["name"]
-    for p in pts.itertuples():
-        folium.CircleMarker(
-            location=(p.geometry.y, p.geometry.x),
-            radius=1.8,
-            weight=0,
-            fill=True,
-            fill_color="#d7191c",
-            fill_opacity=0.7,
-            tooltip=_esc(
-                f"{names[p.community]}：约 {p.weight:.0f} 位老人，{p.radius_m:.0f} m 内无服务设施"
-            ),
-        ).add_to(group)
+    points = [
+        (
+            p.geometry.x,
+            p.geometry.y,
+            {
+                "tip": html_text(
+                    f"{names[p.community]}：约 {p.weight:.0f} 位老人，"
+                    f"{p.radius_m:.0f} m 内无服务设施"
+                )
+            },
+        )
+        for p in pts.itertuples()
+    ]
+    style = {"radius": 1.8, "weight": 0, "fill": True, "fillColor": "#d7191c", "fillOpacity": 0.7}
+    _Points(points, style=style).add_to(group)
     return group
 
 
 def _candidates_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
-    group = folium.FeatureGroup(name="候选地块（未选中）", show=False)
+    group = _group("候选地块（未选中）", show=False)
     chosen = set(res.model.selected)
-    for cid, c in shift(res.inputs.candidates).iterrows():
-        if cid not in chosen:
-            folium.CircleMarker(
-                location=(c.geometry.y, c.geometry.x),
-                radius=4,
-                weight=1,
-                color=PROPOSED_COLOUR,
-                fill=False,
-                tooltip=_esc(f"{cid} {c.get('name', '')}"),
-            ).add_to(group)
+    points = [
+        (c.geometry.x, c.geometry.y, {"tip": html_text(f"{cid} {c.get('name', '')}")})
+        for cid, c in shift(res.inputs.candidates).iterrows()
+        if cid not in chosen
+    ]
+    style = {"radius": 4, "weight": 1, "color": PROPOSED_COLOUR, "fill": False}
+    _Points(points, style=style).add_to(group)
     return group
 
 
@@ -319,35 +382,55 @@ def _legend(res: RunResult, proposed: pd.DataFrame, note: str = "") -> str:
     after = float((w * res.demand["covered_after"]).sum())
     bins = "".join(
         f"<div><span style='background:{c};display:inline-block;width:14px;"
-        f"height:10px;margin-right:4px'></span>{_esc(t)}</div>"
+        f"height:10px;margin-right:4px'></span>{html_text(t)}</div>"
         for _, c, t in SHARE_BINS
     )
     kinds = "".join(
-        f"<div><span style='color:{c}'>●</span> {_esc(t)}</div>" for t, c in TYPE_COLOURS.items()
+        f"<div><span style='color:{c}'>●</span> {html_text(t)}</div>"
+        for t, c in TYPE_COLOURS.items()
     )
     # a <details> box: open by default, one click folds it away from the map's corner
     return (
         "<details open id='siting-legend' style='position:fixed;bottom:24px;left:12px;"
         "z-index:9999;background:#fff;padding:8px 10px;border:1px solid #999;"
         "border-radius:4px;font:12px sans-serif;max-width:300px'>"
-        f"<summary style='cursor:pointer'><b>{_esc(sc.name)}</b>：养老服务圈覆盖"
+        f"<summary style='cursor:pointer'><b>{html_text(sc.name)}</b>：养老服务圈覆盖"
         "（图例，点击收起）</summary>"
         f"社区：一刻钟步行 {sc.coverage.urban_minutes:g} 分钟 × "
         f"{sc.coverage.walk_speed_mps:g} m/s = {sc.coverage.urban_radius_m:.0f} m<br>"
         f"村：一公里 = {sc.coverage.rural_radius_m:.0f} m（路网距离）<br>"
         f"覆盖老人：规划前 {before / total:.1%} → 规划后 {after / total:.1%}"
-        f"（新增 {len(proposed)} 处，{m.status}，gap {m.gap:.2%}）{_walk_line(m.details)}"
+        f"（新增 {len(proposed)} 处，{html_text(m.status)}，gap {m.gap:.2%}）"
+        f"{_walk_line(m.details)}"
         "<hr style='margin:4px 0'>"
         f"<b>社区/村覆盖率</b>{bins}<hr style='margin:4px 0'>{kinds}"
         f"<div><span style='color:{OTHER_COLOUR}'>●</span> 其他养老设施</div>"
         f"<div><span style='color:{PROPOSED_COLOUR}'>①</span> 建议新建站点</div>"
         "<div><span style='color:#d7191c'>•</span> 服务圈外的老人</div>"
         + (
-            f"<hr style='margin:4px 0'><div style='color:#b35806'>{_esc(note)}</div>"
+            f"<hr style='margin:4px 0'><div style='color:#b35806'>{html_text(note)}</div>"
             if note
             else ""
         )
+        + _notes(res.warnings)
         + "</details>"
+    )
+
+
+MAX_NOTES = 6
+
+
+def _notes(warnings: Sequence[Note]) -> str:
+    """The run's recorded warnings for the legend: a short list, each message escaped."""
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{html_text(n.message)}</li>" for n in warnings[:MAX_NOTES])
+    if len(warnings) > MAX_NOTES:
+        items += f"<li>另有 {len(warnings) - MAX_NOTES} 条，见 summary.json（warnings）</li>"
+    return (
+        "<hr style='margin:4px 0'><div id='siting-notes' style='color:#b35806'><b>注意</b>"
+        "<ul style='margin:2px 0;padding-left:16px;max-height:120px;overflow-y:auto'>"
+        f"{items}</ul></div>"
     )
 
 

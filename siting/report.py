@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from siting import __version__
+from siting._text import text_cells
 from siting.io.spatial import write_gpkg, write_shapefiles
 from siting.io.write import output_folder, write_csv, write_json, write_with
 from siting.pipeline import RunResult
@@ -397,7 +398,11 @@ def _summary_rows(s: dict[str, Any]) -> pd.DataFrame:
 
 
 def write_xlsx(res: RunResult, path: Path) -> Path:
-    """``report.xlsx``: a summary sheet and one sheet per table, with Chinese headers."""
+    """``report.xlsx``: a summary sheet and one sheet per table, with Chinese headers.
+
+    A name beginning with ``= + - @`` is a text cell showing exactly the name, never a formula
+    (:func:`siting._text.text_cells`).
+    """
     tabs = tables(res)
     s = summary(res, tabs)
 
@@ -406,6 +411,7 @@ def write_xlsx(res: RunResult, path: Path) -> Path:
             _summary_rows(s).to_excel(xl, sheet_name="概要", index=False)
             for key, sheet in SHEETS:
                 tabs[key].rename(columns=HEADERS).to_excel(xl, sheet_name=sheet, index=False)
+            text_cells(xl.book)
             for ws in xl.book.worksheets:
                 for col in ws.columns:
                     width = max(len(str(c.value or "")) for c in list(col)[:200])

@@ -1,4 +1,5 @@
-"""The demo map in a real browser with no network: no script errors, no missing assets.
+"""The demo map in a real browser with no network: no script errors, no missing assets, and
+names from the data that stay text (``DESIGN.md``, "Text from data is inert").
 
 Skips when Chromium or Playwright is missing (`.ci/run` installs Debian's chromium when it can).
 Playwright drives the system Chromium; it never downloads a browser.
@@ -9,7 +10,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import openpyxl
+import pandas as pd
 import pytest
+
+from siting.cli import main
+from tests.data.hostile import FACILITY_TYPE, PREFIXES, rewrite_demo
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
@@ -87,3 +93,95 @@ def test_legend_folds_away(demo_out: Path) -> None:
         assert legend.get_attribute("open") is None
         assert legend.bounding_box()["height"] < tall / 3  # folded to its one-line summary
         browser.close()
+
+
+# every feature of the map: its tooltip and its popup opened through Leaflet's own events
+OPEN_EVERY_FEATURE = """() => {
+    const key = Object.keys(window).find((k) => k.startsWith('map_') && window[k] instanceof L.Map);
+    const map = window[key];
+    const leaves = [];
+    map.eachLayer((layer) => { if (layer.feature) { leaves.push(layer); } });
+    const texts = [];
+    for (const layer of leaves) {
+        const at = layer.getLatLng ? layer.getLatLng() : layer.getBounds().getCenter();
+        layer.fire('mouseover', {latlng: at}, true);
+        document.querySelectorAll('.leaflet-tooltip').forEach((t) => texts.push(t.innerText));
+        layer.fire('mouseout', {latlng: at}, true);
+        layer.fire('click', {latlng: at}, true);
+        document.querySelectorAll('.leaflet-popup-content').forEach((p) => texts.push(p.innerText));
+        map.closePopup();
+    }
+    return {features: leaves.length, texts: texts};
+}"""
+
+
+def test_hostile_names_stay_text_in_chromium(demo_copy: Path, tmp_path: Path) -> None:
+    """Names holding a backtick, ``${...}``, ``</script>``, markup and formulas: the map opens
+    with no dialog and no script error and shows each name as text; the workbook and CSVs
+    hold them as text."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    names = rewrite_demo(demo_copy)
+    out = tmp_path / "out"
+    assert main(["run", str(demo_copy), "--out", str(out)]) == 0
+    dialogs: list[str] = []
+    errors: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith(("file:", "data:"))
+                else route.abort()
+            ),
+        )
+        page = context.new_page()
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on("pageerror", lambda exc: errors.append(f"script error: {exc}"))
+        page.goto((out / "map.html").resolve().as_uri())
+        page.wait_for_timeout(1000)
+        layers = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+        badge = page.locator(".siting-site").first
+        badge.hover()
+        tooltip = page.locator(".leaflet-tooltip").first.inner_text()
+        badge.click()
+        popup = page.locator(".leaflet-popup-content").first.inner_text()
+        page.wait_for_timeout(400)  # the popup has faded in
+        page.screenshot(path=str(out / "hostile_map.png"))
+        page.keyboard.press("Escape")
+        for box in page.locator(".leaflet-control-layers-overlays input").all():
+            if not box.is_checked():
+                box.check()  # every layer on: hidden ones hold names too
+        opened = page.evaluate(OPEN_EVERY_FEATURE)
+        page.wait_for_timeout(300)
+        browser.close()
+    assert dialogs == []
+    assert errors == []
+    texts = "\n".join([tooltip, popup, *opened["texts"]])
+    assert opened["features"] > 1000
+    assert tooltip.startswith("1. ")
+    assert any(n in tooltip for n in names["candidates"].values())
+    assert "新覆盖的社区/村" in popup
+    for layer in ("communities", "streets", "facilities", "candidates"):
+        shown = [n for n in names[layer].values() if n in texts]
+        assert len(shown) > len(names[layer]) / 2, layer  # the names, shown as text
+    for prefix in PREFIXES:
+        assert prefix in texts
+    assert any(FACILITY_TYPE in t for t in layers)  # the layer control shows it as text
+    assert (out / "hostile_map.png").stat().st_size > 10_000
+
+    comm = pd.read_csv(out / "coverage_by_community.csv", encoding="utf-8-sig")["name"]
+    hostile = list(names["communities"].values())
+    formulas = [n for n in hostile if n.startswith(("=", "+", "-", "@"))]
+    assert set(formulas) <= {c[1:] for c in comm if c.startswith("'")}  # neutralised
+    assert not comm.str.startswith(("=", "+", "-", "@")).any()
+    book = openpyxl.load_workbook(out / "report.xlsx")
+    cells = {c.value: c for row in book["社区村覆盖"].iter_rows() for c in row}
+    for name in formulas:
+        assert cells[name].data_type == "s"  # text showing exactly the name, not a formula
+    assert not [
+        c for ws in book.worksheets for r in ws.iter_rows() for c in r if c.data_type == "f"
+    ]
