@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from siting import InputDataError, InputFileNotFoundError
+from siting import InputDataError, InputFileNotFoundError, SitingWarning
 from siting.io.read import join_population, read_boundaries, read_points, read_table
 from siting.io.write import write_csv, write_text
 
@@ -179,12 +179,18 @@ def test_nan_policy_and_zones_without_polygons(tmp_path: Path) -> None:
             "households": [20, 25, 900],
         }
     )
-    zero, out = join_population(units, table.iloc[:2], source="p.csv", nan_policy="zero")
+    from siting._record import recording
+
+    with recording() as rec:
+        zero, out = join_population(units, table.iloc[:2], source="p.csv", nan_policy="zero")
     assert zero.loc["A2", "elderly_60plus"] == 0
     assert out.empty
-    dropped, out = join_population(
-        units, table, source="p.csv", nan_policy="drop", unmatched="exclude"
-    )
+    assert [(n.code, n.ids) for n in rec.notes] == [("population_missing_figures", ("A2",))]
+    assert "set to 0" in rec.notes[0].message  # the policy applied is part of the record
+    with pytest.warns(SitingWarning, match="left out"):
+        dropped, out = join_population(
+            units, table, source="p.csv", nan_policy="drop", unmatched="exclude"
+        )
     assert list(dropped.index) == ["A1"]
     assert sorted(out["code"]) == ["A2", "Z9"]  # both listed, with the reason
     assert out.set_index("code").loc["Z9", "elderly_60plus"] == 700

@@ -21,6 +21,7 @@ import shapely
 
 from siting._errors import InputDataError, InputFileNotFoundError
 from siting._record import warn
+from siting._text import read_csv_frame
 from siting._validate import Problems, preview, require_columns
 from siting.coords import GEOGRAPHIC_EPSG, check_layer_in_china, check_lonlat, to_wgs84
 from siting.io.encoding import shapefile_encoding
@@ -197,7 +198,9 @@ def read_table(
         except UnicodeDecodeError:
             continue
         log.info("read %s (%d rows, encoding %s)", path.name, len(table), enc)
-        return table
+        # a CSV siting wrote (proposed_sites.csv as next run's facilities) has its cells that
+        # begin with = + - @ quoted against formula injection: read them as the names they are
+        return read_csv_frame(table)
     raise InputDataError(f"{path}: cannot be decoded as UTF-8 or GB18030; save it as UTF-8 CSV")
 
 
