@@ -195,7 +195,10 @@ def test_nan_policy_and_zones_without_polygons(tmp_path: Path) -> None:
     assert sorted(out["code"]) == ["A2", "Z9"]  # both listed, with the reason
     assert out.set_index("code").loc["Z9", "elderly_60plus"] == 700
     assert "without a boundary polygon" in out.set_index("code").loc["Z9", "reason"]
-    with pytest.raises(InputDataError, match="unmatched: exclude"):
+    with (
+        pytest.raises(InputDataError, match="unmatched: exclude"),
+        pytest.warns(SitingWarning, match="set to 0"),
+    ):
         join_population(units, table, source="p.csv", nan_policy="zero")
 
 
