@@ -262,7 +262,7 @@ def _areas_layers(
 
 def _facilities_layers(res: RunResult, shift: Shift) -> list[folium.FeatureGroup]:
     """One layer per facility type; circle facilities in their colours, others grey."""
-    types = set(res.scenario.coverage.facility_types)
+    types = set(res.inputs.circle_types)
     fac = shift(res.inputs.facilities)
     groups = []
     for ftype, part in fac.groupby("type", sort=True):
@@ -570,7 +570,7 @@ def write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
         comm.plot(ax=ax, color=comm["fill"], edgecolor="#666666", linewidth=0.3)
         res.inputs.streets.to_crs(res.crs).boundary.plot(ax=ax, color="#222222", linewidth=1.0)
         fac = res.inputs.facilities.to_crs(res.crs)
-        serving = fac["type"].isin(res.scenario.coverage.facility_types)
+        serving = fac["type"].isin(res.inputs.circle_types)
         if serving.any():
             fac[serving].plot(ax=ax, color="#2166ac", markersize=14, zorder=3)
         new = res.proposed.to_crs(res.crs)

@@ -397,6 +397,14 @@ def _summary_rows(s: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["项目", "数值"])
 
 
+def _notes_sheet(res: RunResult) -> pd.DataFrame:
+    """The run's recorded warnings, one row each (an empty sheet says there were none)."""
+    return pd.DataFrame(
+        [{"代码": n.code, "说明": n.message, "涉及编号": "、".join(n.ids)} for n in res.warnings]
+        or [{"代码": "", "说明": "本次运行无警告", "涉及编号": ""}]
+    )
+
+
 def write_xlsx(res: RunResult, path: Path) -> Path:
     """``report.xlsx``: a summary sheet and one sheet per table, with Chinese headers.
 
@@ -411,6 +419,7 @@ def write_xlsx(res: RunResult, path: Path) -> Path:
             _summary_rows(s).to_excel(xl, sheet_name="概要", index=False)
             for key, sheet in SHEETS:
                 tabs[key].rename(columns=HEADERS).to_excel(xl, sheet_name=sheet, index=False)
+            _notes_sheet(res).to_excel(xl, sheet_name="注意事项", index=False)
             text_cells(xl.book)
             for ws in xl.book.worksheets:
                 for col in ws.columns:

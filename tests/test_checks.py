@@ -109,6 +109,13 @@ def test_far_facility_is_reported_by_both_commands(
     far = [w for w in summary["warnings"] if w["code"] == "site_outside_district"]
     assert far and far[0]["ids"] == ["F005"]
     assert "farther than a service circle" in far[0]["message"]
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(tmp_path / "out/report.xlsx")["注意事项"]
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+    assert ["site_outside_district", far[0]["message"], "F005"] in rows
+    legend = (tmp_path / "out/map.html").read_text(encoding="utf-8")
+    assert "注意" in legend and "outside every 街道/乡镇" in legend
 
 
 def test_gcj02_declared_wgs84_stops_the_run(
