@@ -23,7 +23,9 @@ def test_excel_report_and_png(demo_out: Path) -> None:
         "建议新建站点",
         "规则达标",
         "用地核查",
+        "注意事项",
     ]
+    assert sheets["注意事项"]["说明"].tolist() == ["本次运行无警告"]  # the demo runs clean
     summary = sheets["概要"].set_index("项目")["数值"]
     assert summary["情景"] == "demo"
     assert float(summary["一刻钟服务半径 (m)"]) == 900
