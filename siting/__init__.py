@@ -17,6 +17,7 @@ from siting._errors import (
     SitingError,
     SitingWarning,
     SolverError,
+    TooLargeError,
 )
 
 __version__ = "0.1.0"
@@ -31,5 +32,6 @@ __all__ = [
     "SitingError",
     "SitingWarning",
     "SolverError",
+    "TooLargeError",
     "__version__",
 ]

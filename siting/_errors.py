@@ -36,6 +36,10 @@ class SolverError(SitingError, RuntimeError):
     """The solver failed or stopped without a usable answer."""
 
 
+class TooLargeError(SitingError, MemoryError):
+    """A computation would not fit in this machine's memory; said before it is attempted."""
+
+
 class OutputError(SitingError, OSError):
     """An output cannot be written where it was asked to be."""
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
 from siting._dijkstra import search_block
-from siting._errors import NetworkError
+from siting._errors import NetworkError, TooLargeError
 
 log = logging.getLogger(__name__)
 
@@ -285,6 +285,7 @@ def search(
             tgt_lim,
         )
 
+    _check_memory(n_d, n_s, len(src_nodes), col_ptr, run)
     start = time.perf_counter()
     if n_workers == 1 or len(blocks) == 1:
         parts = [run(b) for b in blocks]
@@ -310,6 +311,59 @@ def search(
         n_workers,
     )
     return SearchResult(matrix, relaxations, len(src_nodes), seconds)
+
+
+_BYTES_PER_PAIR = 40  # row, column and metres as found, then the CSR copy: peak per pair
+_SAMPLE_SEARCHES = 32
+
+
+def _check_memory(
+    n_demand: int,
+    n_sites: int,
+    n_sources: int,
+    col_ptr: NDArray[np.int64],
+    run: Callable[[NDArray[np.int64]], tuple[Any, Any, Any, int]],
+) -> None:
+    """Estimate the matrix's memory before building it; stop when it cannot fit.
+
+    The dense bound (every pair) settles small runs at once; otherwise a sample of searches,
+    spread over the sources, gives pairs per site, scaled to all sites. Logged either way.
+    """
+    dense = n_demand * n_sites * _BYTES_PER_PAIR
+    if dense <= 256 * 2**20 or n_sources <= _SAMPLE_SEARCHES:
+        log.info("memory: the cost matrix needs at most %.0f MiB (every pair)", dense / 2**20)
+        return
+    sample = np.unique(np.linspace(0, n_sources - 1, _SAMPLE_SEARCHES).astype(np.int64))
+    pairs = len(run(sample)[0])
+    columns = int((col_ptr[sample + 1] - col_ptr[sample]).sum())
+    estimate = pairs / max(columns, 1) * n_sites * _BYTES_PER_PAIR
+    free = _available_memory()
+    log.info(
+        "memory: the cost matrix needs about %.0f MiB (%d pairs in %d sampled searches; %s)",
+        estimate / 2**20,
+        pairs,
+        len(sample),
+        f"{free / 2**20:,.0f} MiB available" if free else "available memory unknown",
+    )
+    if free and estimate > 0.8 * free:
+        raise TooLargeError(
+            f"the demand x site matrix would need about {estimate / 2**30:.1f} GiB "
+            f"({n_demand:,} demand points x {n_sites:,} sites within the cutoff), more than the "
+            f"{free / 2**30:.1f} GiB available: run the district in parts (one 街道/乡镇 set "
+            "per scenario), thin the candidates, or use a machine with more memory"
+        )
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available now (Linux: MemAvailable), or None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
 
 
 def cost_matrix(

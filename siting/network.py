@@ -170,6 +170,7 @@ def walk_graph_from_osm_file(path: str | Path, *, crs: str) -> nx.MultiDiGraph:
     """
     import tempfile
 
+    crs = metric_crs(crs)
     path = Path(path)
     if not path.exists():
         raise InputFileNotFoundError(f"network file {str(path)!r} does not exist")
@@ -287,9 +288,33 @@ def _finish(G: nx.MultiDiGraph, *, source: str, class_nodes: bool = True) -> nx.
     G.remove_nodes_from([n for n, d in list(G.degree()) if d == 0])
     if G.number_of_edges() == 0:
         raise NetworkError(f"{source}: no walkable ways")
-    G = ox.simplify_graph(G, edge_attrs_differ=["highway"] if class_nodes else None)
+    # remove_rings=False: a detached ring of lanes (an island, a walled estate) is a piece of
+    # street the component statistics must count, not noise to drop
+    G = ox.simplify_graph(
+        G, edge_attrs_differ=["highway"] if class_nodes else None, remove_rings=False
+    )
     log_components(G, source=source)
     return G
+
+
+def metric_crs(crs: str) -> str:
+    """``crs`` if it measures in metres; a geographic or unknown CRS is an error, since every
+    length, snap and radius would silently be in degrees."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        parsed = CRS.from_user_input(crs)
+    except CRSError as exc:
+        raise NetworkError(f"`crs` {crs!r} is not a coordinate reference system: {exc}") from exc
+    unit = parsed.axis_info[0].unit_name if parsed.axis_info else ""
+    if parsed.is_geographic or unit not in ("metre", "meter"):
+        raise NetworkError(
+            f"`crs` {crs!r} ({parsed.name}) measures in {unit or 'no unit'}, not metres: "
+            "lengths and radii would be wrong. Give a projected CRS in metres, e.g. "
+            "siting.coords.analysis_crs(longitude) (a CGCS2000 3-degree Gauss-Kruger zone)"
+        )
+    return crs
 
 
 @functools.cache
@@ -406,6 +431,7 @@ def walk_graph_from_road_layer(
     walkable
         Classes the built-in table lacks, or replacements: ``{class: OSM highway value}``.
     """
+    crs = metric_crs(crs)
     path = Path(path)
     if not path.exists():
         raise InputFileNotFoundError(f"road layer {str(path)!r} does not exist")
@@ -575,6 +601,7 @@ def walk_graph_from_download(
 
     from siting.io.write import write_with
 
+    crs = metric_crs(crs)
     stamp = (ox.__version__ + _RULE_VERSION).encode()
     key = hashlib.sha256(shapely.to_wkb(polygon) + stamp).hexdigest()[:16]
     cached = Path(cache_dir) / f"walk_{key}.graphml"

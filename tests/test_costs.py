@@ -170,3 +170,28 @@ def test_per_demand_radius_in_one_pass() -> None:
     assert np.isnan(got[1])  # 800 m > 675 m (15 min at 0.75 m/s)
     assert got[2] == 800.0
     assert np.isnan(got[3])  # 1,200 m: beyond the cutoff
+
+
+def test_memory_is_estimated_and_a_matrix_too_large_is_refused(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from siting import TooLargeError, costs
+
+    # a 120 x 120 grid, 100 m blocks: 14,400 nodes, every node a demand point and a site
+    n = 120
+    ids = np.arange(n * n).reshape(n, n)
+    u = np.r_[ids[:, :-1].ravel(), ids[:-1, :].ravel()]
+    v = np.r_[ids[:, 1:].ravel(), ids[1:, :].ravel()]
+    graph = {"u": u, "v": v, "length": np.full(len(u), 100.0)}
+    nodes = ids.ravel()
+    caplog.set_level(logging.INFO, logger="siting")
+    m = costs.cost_matrix(graph, nodes, nodes, cutoff_m=300.0)
+    note = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("memory"))
+    estimated_mib = float(note.split("about ")[1].split(" MiB")[0])
+    actual_mib = m.nnz * costs._BYTES_PER_PAIR / 2**20
+    assert 0.8 * actual_mib <= estimated_mib <= 1.25 * actual_mib  # from 32 sampled searches
+    monkeypatch.setattr(costs, "_available_memory", lambda: 2**20)  # 1 MiB left
+    with pytest.raises(TooLargeError, match="run the district in parts"):
+        costs.cost_matrix(graph, nodes, nodes, cutoff_m=300.0)

@@ -257,6 +257,16 @@ def read_boundaries(
     empty = frame.geometry.isna() | frame.geometry.is_empty
     if empty.any():
         problems.add(f"codes {preview(frame.loc[empty, 'code'].tolist())} have no geometry")
+    shapes = frame.geometry.geom_type
+    not_polygon = ~empty & ~shapes.isin(["Polygon", "MultiPolygon"])
+    if not_polygon.any():
+        found = ", ".join(f"{n} {k}" for k, n in shapes[not_polygon].value_counts().items())
+        problems.add(
+            f"{found} where {level} boundaries must be polygons (codes "
+            f"{preview(frame.loc[not_polygon, 'code'].tolist())}): a layer of points (居委会 "
+            "locations) or lines is not a boundary layer, and would place every elderly "
+            "person on one street node; give the 社区/村 or 街道/乡镇 polygons"
+        )
     invalid = ~empty & ~frame.geometry.is_valid
     if invalid.any() and not repair:
         problems.add(
