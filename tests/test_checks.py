@@ -78,7 +78,8 @@ def test_declared_extra_types_form_circles_or_count_for_land(demo_copy: Path) ->
     assert "社区嵌入式养老驿站" in res.inputs.circle_types
     assert "老年食堂" not in res.inputs.circle_types
     serving = set(res.sites.loc[res.sites["role"] == "existing", "id"])
-    assert {"F001", "F002"} <= serving and "F022" not in serving
+    assert {"F001", "F002"} <= serving
+    assert "F022" not in serving
 
 
 def test_a_circle_type_the_rules_do_not_know_is_a_scenario_error(demo_copy: Path) -> None:
@@ -100,14 +101,16 @@ def test_far_facility_is_reported_by_both_commands(
     _use_facilities(demo_copy, "far_outside.csv")
     assert main(["check-data", str(demo_copy)]) == 0
     out = capsys.readouterr().out
-    assert "F005 (" in out and "outside every 街道/乡镇" in out
+    assert "F005 (" in out
+    assert "outside every 街道/乡镇" in out
     assert "0 problem(s) to fix, 2 to check" in out  # outside the district, far from streets
     assert main(["run", str(demo_copy), "--out", str(tmp_path / "out")]) == 0
     printed = capsys.readouterr().out
     assert printed.count("outside every 街道/乡镇") == 1  # printed once, not logged again
     summary = json.loads((tmp_path / "out/summary.json").read_text(encoding="utf-8"))
     far = [w for w in summary["warnings"] if w["code"] == "site_outside_district"]
-    assert far and far[0]["ids"] == ["F005"]
+    assert far
+    assert far[0]["ids"] == ["F005"]
     assert "farther than a service circle" in far[0]["message"]
     from openpyxl import load_workbook
 
@@ -115,7 +118,8 @@ def test_far_facility_is_reported_by_both_commands(
     rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
     assert ["site_outside_district", far[0]["message"], "F005"] in rows
     legend = (tmp_path / "out/map.html").read_text(encoding="utf-8")
-    assert "注意" in legend and "outside every 街道/乡镇" in legend
+    assert "注意" in legend
+    assert "outside every 街道/乡镇" in legend
 
 
 def test_gcj02_declared_wgs84_stops_the_run(
@@ -150,7 +154,11 @@ def test_footer_counts_every_problem_listed(
 
 def test_summary_counts_facility_types(demo_summary: dict) -> None:
     kinds = {t["type"]: t for t in demo_summary["facility_types"]}
-    assert kinds["社区日间照料中心"] == {"type": "社区日间照料中心", "count": 18, "forms_circles": True}
+    assert kinds["社区日间照料中心"] == {
+        "type": "社区日间照料中心",
+        "count": 18,
+        "forms_circles": True,
+    }
     assert kinds["养老院"]["forms_circles"] is False
     assert sum(t["count"] for t in demo_summary["facility_types"]) == 30
     assert demo_summary["warnings"] == []
@@ -184,7 +192,9 @@ def test_interrupted_run_leaves_the_previous_complete_set(
     capsys.readouterr()
     assert main(["run", str(demo_copy), "--out", str(out)]) == 130
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "interrupted" in err and "Traceback" not in err
+    assert err.count("\n") == 1
+    assert "interrupted" in err
+    assert "Traceback" not in err
     assert _listing(out) == before  # the old set, whole
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
@@ -194,7 +204,8 @@ def test_interrupted_run_leaves_the_previous_complete_set(
     monkeypatch.setattr(maps, "write_map", crashed)
     assert main(["run", str(demo_copy), "--out", str(out)]) == 3
     err = capsys.readouterr().err
-    assert "disk full" in err and "Traceback" not in err
+    assert "disk full" in err
+    assert "Traceback" not in err
     assert _listing(out) == before
 
 

@@ -711,12 +711,12 @@ def test_layers_in_another_crs_are_reprojected_and_logged_or_refused_naming_both
 
 
 def test_functions_measuring_metres_refuse_lonlat(mini_graph) -> None:
+    import osmnx as ox
+
     from siting.costs import cost_matrix
     from siting.coverage import dissolve_areas, service_areas
     from siting.demand import snap_sites
     from siting.network import walk_graph_from_osm_file, walk_graph_from_road_layer
-
-    import osmnx as ox
 
     with pytest.raises(NetworkError, match="not metres"):
         walk_graph_from_osm_file(MINI / "network.osm", crs="EPSG:4326")
