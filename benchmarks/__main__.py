@@ -1,5 +1,5 @@
 """``python -m benchmarks coverage|models|walks --size small|medium|large`` (coverage also
-``--jinan``)."""
+``--jinan``), ``python -m benchmarks whatif``."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def main() -> int:
         help="seconds for siting's solvers (default: the issue's target for the size)",
     )
     mod.add_argument("--skip-spopt", action="store_true")
+    sub.add_parser("whatif", help="Study.evaluate of a plan vs a full rerun (demo, medium city)")
     walks = sub.add_parser("walks", help="p-median, p-center, capacitated MCLP at city scale")
     walks.add_argument("--size", choices=["small", "medium", "large"], required=True)
     walks.add_argument("--time-limit", type=float, default=60.0)
@@ -46,6 +47,10 @@ def main() -> int:
         from benchmarks.models import main as models
 
         return models(args.size, args.time_limit, args.skip_spopt, args.our_limit)
+    if args.what == "whatif":
+        from benchmarks.whatif import main as whatif
+
+        return whatif()
     if args.what == "walks":
         from benchmarks.walks import main as walks_main
 

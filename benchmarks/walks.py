@@ -38,7 +38,7 @@ def main(size: str, limit: float) -> int:
         (
             "p-median fast",
             time.perf_counter() - start,
-            f"mean walk {pm.mean_walk_m:,.0f} m, {pm.unassigned:,.0f} unassigned",
+            f"mean walk {pm.walks.mean_walk_m:,.0f} m, {pm.walks.unassigned:,.0f} unassigned",
             pm.gap,
         )
     )
@@ -50,7 +50,7 @@ def main(size: str, limit: float) -> int:
         (
             "p-center fast",
             time.perf_counter() - start,
-            f"longest walk {pc.worst_walk_m:,.0f} m (bound {pc.bound:,.0f} m)",
+            f"longest walk {pc.walks.worst_walk_m:,.0f} m (bound {pc.bound:,.0f} m)",
             pc.gap,
         )
     )

@@ -24,8 +24,9 @@ def check_data(sc: Scenario) -> list[Finding]:
         prep = pipeline.prepared(sc, findings=found)
         if prep is not None:
             try:
-                demand.demand_points(prep.inputs.communities.to_crs(prep.crs), prep.G)
-                pipeline.snapped_sites(sc, prep.inputs, prep.G, prep.crs)
+                communities = prep.inputs.communities.to_crs(prep.crs)
+                pts = demand.demand_points(communities, prep.G)
+                pipeline.placed_sites(sc, prep.inputs, prep, communities, pts)
             except SitingError as exc:
                 found.append(from_error("demand", exc))
     found += [Finding("warning", n.code, n.message, code=n.code, ids=n.ids) for n in rec.notes]

@@ -155,6 +155,23 @@ def _html_table(frame: pd.DataFrame) -> str:
     return f"<table><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def compare_table(runs: list[Any]) -> pd.DataFrame:
+    """The comparison table (one row per measure, one column per scenario) of finished runs:
+    run folders (``maps/NAME``) or :class:`~siting.pipeline.RunResult` objects."""
+    from siting.pipeline import RunResult
+
+    loaded = []
+    for run in runs:
+        if isinstance(run, RunResult):
+            tabs = run.tables
+            loaded.append({"summary": run.summary, "land": tabs["land_check"]})
+        else:
+            loaded.append(_load_run(Path(run)))
+    if len(loaded) < 2:
+        raise InputDataError("compare needs at least two runs")
+    return table(loaded)
+
+
 def compare(folders: list[Path], out: Path) -> dict[str, Path]:
     """Write ``compare.csv``, ``compare.xlsx``, ``compare.html`` and ``compare_map.html``."""
     if len(folders) < 2:

@@ -8,6 +8,9 @@ point, so one cost matrix cut off at the largest radius serves both circles.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import networkx as nx
@@ -18,21 +21,12 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
 from siting.costs import WalkArrays, reachable_nodes
+from siting.models import SiteGain, Solution, build_order
+
+if TYPE_CHECKING:
+    from siting.problem import Problem
 
 log = logging.getLogger(__name__)
-
-
-def coverage_sets(cost: sparse.csr_matrix, radius_m: ArrayLike) -> sparse.csr_matrix:
-    """Boolean demand x site matrix: True where the site is within the point's radius."""
-    cost = sparse.csr_matrix(cost)
-    radius = np.broadcast_to(np.asarray(radius_m, float), (cost.shape[0],))
-    row_of = np.repeat(np.arange(cost.shape[0]), np.diff(cost.indptr))
-    keep = cost.data <= radius[row_of]
-    out = sparse.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=bool), (row_of[keep], cost.indices[keep])), shape=cost.shape
-    )
-    out.sort_indices()  # row sets compare by their index bytes when models merge rows
-    return out
 
 
 def covered_by(cover: sparse.csr_matrix, open_sites: ArrayLike) -> NDArray[np.bool_]:
@@ -107,6 +101,56 @@ def by_unit(table: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
             (out[f"covered_{when}"] / out["elderly"].where(out["elderly"] > 0)).fillna(1.0).round(4)
         )
     return out.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Who a plan covers, from a :class:`~siting.problem.Problem` and a
+    :class:`~siting.models.Solution`: computed once, read by the report, map and API."""
+
+    covered_before: NDArray[np.bool_]  # per demand point: within the circle of an existing site
+    covered_after: NDArray[np.bool_]  # ... of an existing site or a selected one
+    uncoverable: NDArray[np.bool_]  # ... of no usable site at all
+    nearest_before_m: NDArray[np.float64]  # walk to the nearest existing site (NaN: none)
+    new_sites: tuple[SiteGain, ...]  # selected sites in build order, elderly newly covered
+    newly_covered_rows: dict[str, NDArray[np.int64]]  # per selected site, the points it adds
+    weights: NDArray[np.float64] = field(repr=False)
+
+    def elderly(self, which: NDArray[np.bool_]) -> float:
+        return float(self.weights[which].sum())
+
+
+def summarise(problem: Problem, solution: Solution | Sequence[str]) -> Summary:
+    """Coverage before and after a plan: ``solution`` (its selected sites) or a list of ids to
+    open in addition to the existing sites. Each site is credited, in build order (the one
+    adding most first), with the elderly it newly brings inside their circle, so the credits
+    add up to the gain."""
+    chosen = solution.selected if isinstance(solution, Solution) else tuple(solution)
+    columns = problem.column_of(chosen)
+    existing = problem.columns("existing")
+    fixed = np.zeros(problem.cover.shape[1], dtype=bool)
+    fixed[existing] = True
+    w = problem.weights
+    gains = build_order(problem.cover, w, fixed, columns, problem.site_ids)
+    csc = problem.cover.tocsc()
+    where = {s: k for k, s in enumerate(problem.site_ids)}
+    taken = problem.covered(existing)
+    rows: dict[str, NDArray[np.int64]] = {}
+    for g in gains:
+        c = where[g.site]
+        reach = csc.indices[csc.indptr[c] : csc.indptr[c + 1]]
+        mine = reach[~taken[reach]]
+        taken[mine] = True
+        rows[g.site] = mine
+    return Summary(
+        covered_before=problem.covered(existing),
+        covered_after=problem.covered(np.r_[existing, columns]),
+        uncoverable=problem.uncoverable(),
+        nearest_before_m=nearest_m(problem.cost, existing),
+        new_sites=tuple(gains),
+        newly_covered_rows=rows,
+        weights=w,
+    )
 
 
 def service_areas(

@@ -32,6 +32,7 @@ from siting._text import html_table, html_text, script_json
 from siting._tiles import provider, shifter
 from siting.coverage import dissolve_areas
 from siting.io.write import write_with
+from siting.models import Solution
 from siting.pipeline import RunResult
 
 SHARE_BINS = (
@@ -363,7 +364,7 @@ def _uncovered_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
 
 def _candidates_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
     group = _group("候选地块（未选中）", show=False)
-    chosen = set(res.model.selected)
+    chosen = set(res.solution.selected)
     points = [
         (c.geometry.x, c.geometry.y, {"tip": html_text(f"{cid} {c.get('name', '')}")})
         for cid, c in shift(res.inputs.candidates).iterrows()
@@ -375,7 +376,7 @@ def _candidates_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
 
 
 def _legend(res: RunResult, proposed: pd.DataFrame, note: str = "") -> str:
-    sc, m = res.scenario, res.model
+    sc, m = res.scenario, res.solution
     w = res.demand["weight"]
     total = float(w.sum())
     before = float((w * res.demand["covered_before"]).sum())
@@ -401,7 +402,7 @@ def _legend(res: RunResult, proposed: pd.DataFrame, note: str = "") -> str:
         f"村：一公里 = {sc.coverage.rural_radius_m:.0f} m（路网距离）<br>"
         f"覆盖老人：规划前 {before / total:.1%} → 规划后 {after / total:.1%}"
         f"（新增 {len(proposed)} 处，{html_text(m.status)}，gap {m.gap:.2%}）"
-        f"{_walk_line(m.details)}"
+        f"{_walk_line(m)}"
         "<hr style='margin:4px 0'>"
         f"<b>社区/村覆盖率</b>{bins}<hr style='margin:4px 0'>{kinds}"
         f"<div><span style='color:{OTHER_COLOUR}'>●</span> 其他养老设施</div>"
@@ -434,19 +435,17 @@ def _notes(warnings: Sequence[Note]) -> str:
     )
 
 
-def _walk_line(details: dict) -> str:
+def _walk_line(solution: Solution) -> str:
     """p-center / p-median: the walks their sites leave, for the legend."""
-    if "bound_m" in details:  # p-center
+    w = solution.walks
+    if w is None:
+        return ""
+    if w.bound_m is not None:  # p-center
         return (
-            f"<br>最远步行距离 {details['worst_walk_m']:,.0f} m"
-            f"（{details['p']} 处新站点不可能低于 {details['bound_m']:,.0f} m）"
+            f"<br>最远步行距离 {w.worst_walk_m:,.0f} m"
+            f"（{solution.p} 处新站点不可能低于 {w.bound_m:,.0f} m）"
         )
-    if "mean_walk_m" in details:  # p-median
-        return (
-            f"<br>到最近站点平均步行 {details['mean_walk_m']:,.0f} m，"
-            f"最远 {details['worst_walk_m']:,.0f} m"
-        )
-    return ""
+    return f"<br>到最近站点平均步行 {w.mean_walk_m or 0.0:,.0f} m，最远 {w.worst_walk_m:,.0f} m"
 
 
 def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,29 +23,23 @@ import pandas as pd
 from scipy import sparse
 
 from siting import costs, coverage, demand, network
-from siting._errors import InputDataError, ScenarioError, SitingError
-from siting._record import Note, recording, warn
+from siting._errors import InputDataError, ScenarioError, SitingError, SitingWarning
+from siting._record import Note, recording
 from siting._validate import preview
 from siting.checks import Finding, enforce, from_error, input_checks, network_checks
 from siting.coords import analysis_crs
 from siting.io import read
 from siting.models import (
-    LSCP,
-    MCLP,
-    CapacitatedMCLP,
-    PCenter,
-    PMedian,
-    SiteGain,
-    TargetCoverage,
-    build_order,
+    Solution,
 )
 from siting.models.candidates import generate_candidates
-from siting.models.pcenter import CutoffTooShortError
+from siting.problem import Problem, circle_costs, placed
 from siting.rules import land_check
 from siting.rules.book import RuleBook, load_rules
 from siting.rules.checks import ComplianceData, check_all
 from siting.rules.types import TypeTable, normalise_types, type_table
 from siting.scenario import BoundaryLayer, Scenario
+from siting.solve import solve
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,10 +67,10 @@ class RunResult:
     scenario: Scenario
     crs: str
     inputs: Inputs
+    problem: Problem  # demand points, site table, cost matrix: the seam
+    solution: Solution  # the model's answer
+    coverage: coverage.Summary  # who the plan covers, per demand point and per new site
     demand: gpd.GeoDataFrame  # demand points with weight, radius_m, covered_before/after
-    sites: pd.DataFrame  # every site column of the cost matrix: id, role, node, snap_m
-    cost: sparse.csr_matrix
-    model: ModelOutcome
     communities: pd.DataFrame  # coverage per 社区/村
     units: pd.DataFrame  # coverage per 街道/乡镇
     land: pd.DataFrame
@@ -86,6 +81,26 @@ class RunResult:
     service_areas: gpd.GeoDataFrame  # per open circle facility (role, tier), analysis CRS
     timings_s: dict[str, float] = field(default_factory=dict)
     warnings: tuple[Note, ...] = ()  # every recorded warning of the run, in order
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The report tables by file stem (``coverage_by_community``, ``proposed_sites``...)."""
+        from siting import report
+
+        return report.tables(self)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """What ``summary.json`` holds, as a dict."""
+        from siting import report
+
+        return report.summary(self, report.tables(self))
+
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write every output into ``out_dir``, swapped in as one complete set."""
+        from siting import report
+
+        return report.write_all(self, out_dir)
 
 
 def _boundaries(layer: BoundaryLayer, level: str) -> gpd.GeoDataFrame:
@@ -100,12 +115,19 @@ def _boundaries(layer: BoundaryLayer, level: str) -> gpd.GeoDataFrame:
     )
 
 
-def load_inputs(sc: Scenario, *, errors: list[Finding] | None = None) -> Inputs | None:
+def load_inputs(
+    sc: Scenario,
+    *,
+    errors: list[Finding] | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
+) -> Inputs | None:
     """Read and cross-check every input layer named by the scenario.
 
     Without ``errors`` the first layer that fails raises. With a list, every layer is tried,
     each failure is appended as a finding (so ``check-data`` lists them all) and the result is
-    None when anything failed.
+    None when anything failed. ``facilities`` / ``candidates``: point layers in memory used
+    instead of the scenario's files, with the same checks.
     """
     failed: list[Finding] = []
 
@@ -132,8 +154,11 @@ def load_inputs(sc: Scenario, *, errors: list[Finding] | None = None) -> Inputs 
     types = attempt(
         "facilities", lambda: type_table(book, cv.circle_types, cv.extra_facility_types)
     )
-    facilities = None if types is None else attempt("facilities", lambda: _facilities(sc, types))
-    candidates = attempt("candidates", lambda: _candidates(sc))
+    given_fac, given_cand = facilities, candidates
+    facilities = (
+        None if types is None else attempt("facilities", lambda: _facilities(sc, types, given_fac))
+    )
+    candidates = attempt("candidates", lambda: _candidates(sc, given_cand))
     if facilities is not None and candidates is not None:
         fac, cand = facilities, candidates
         attempt("candidates", lambda: _distinct_ids(sc, fac, cand))
@@ -182,8 +207,14 @@ def _population(sc: Scenario, communities: gpd.GeoDataFrame | None) -> read.Join
     )
 
 
-def _facilities(sc: Scenario, types: TypeTable) -> gpd.GeoDataFrame:
+def _facilities(sc: Scenario, types: TypeTable, given: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
     layer = sc.inputs.facilities
+    if given is not None:
+        source = "facilities given in memory"
+        frame = read.points_frame(
+            given, source=source, role="facilities", numeric=["land_area_m2"], required=["type"]
+        )
+        return normalise_types(frame, types, source=source)
     frame = read.read_points(
         layer.path,
         role="facilities",
@@ -196,8 +227,10 @@ def _facilities(sc: Scenario, types: TypeTable) -> gpd.GeoDataFrame:
     return normalise_types(frame, types, source=str(layer.path))
 
 
-def _candidates(sc: Scenario) -> gpd.GeoDataFrame:
+def _candidates(sc: Scenario, given: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
     layer = sc.inputs.candidates
+    if given is not None:
+        return read.points_frame(given, source="candidates given in memory", role="candidates")
     if layer is not None:
         return read.read_points(
             layer.path,
@@ -233,308 +266,6 @@ def _compounds(sc: Scenario, communities: gpd.GeoDataFrame) -> pd.DataFrame:
     return compounds
 
 
-def _sites(inp: Inputs) -> pd.DataFrame:
-    serving = inp.facilities[inp.facilities["type"].isin(inp.circle_types)]
-    other = inp.facilities.loc[~inp.facilities.index.isin(serving.index), "type"]
-    if len(other):
-        log.info(
-            "%d facilities are not circle facilities (types %s) and count only for land",
-            len(other),
-            sorted(other.unique()),
-        )
-    return pd.concat(
-        [
-            pd.DataFrame({"id": serving.index, "role": "existing", "name": serving["name"]}),
-            pd.DataFrame(
-                {
-                    "id": inp.candidates.index,
-                    "role": "candidate",
-                    "name": inp.candidates.get("name", inp.candidates.index),
-                }
-            ),
-        ],
-        ignore_index=True,
-    )
-
-
-@dataclass(frozen=True)
-class ModelOutcome:
-    """What any location model answered, in the shape the reports use."""
-
-    name: str
-    selected: tuple[str, ...]  # build order
-    gains: tuple[SiteGain, ...]
-    status: str
-    gap: float
-    solver: str
-    time_s: float
-    uncoverable: float
-    details: dict[str, Any]  # mclp: p, objective, bound; lscp/target: sites, lower_bound...
-
-
-def _solve(
-    sc: Scenario,
-    inp: Inputs,
-    sites: pd.DataFrame,
-    pts: pd.DataFrame,
-    cost: sparse.csr_matrix,
-    radius: np.ndarray,
-    existing: np.ndarray,
-) -> tuple[ModelOutcome, sparse.csr_matrix]:
-    m = sc.model
-    candidates = np.flatnonzero(sites["role"].to_numpy() == "candidate")
-    common = {
-        "fixed": existing,
-        "candidates": candidates,
-        "excluded": np.r_[_excluded_columns(sc, sites), _small_sites(sc, inp, sites)],
-        "site_ids": list(sites["id"]),
-    }
-    if m.name == "mclp":
-        model = MCLP.from_cost_matrix(
-            cost,
-            pts["weight"],
-            radius_m=radius,
-            p=m.p,
-            site_cost=_site_costs(sc, inp, sites),
-            budget=m.budget,
-            **common,
-        )
-        r = model.solve(method=m.method, time_limit_s=m.time_limit_s)
-        details = {
-            "p": r.p,
-            "objective": round(r.objective, 1),
-            "newly_covered": round(r.newly_covered, 1),
-            "bound": round(r.bound, 1),
-            "budget": m.budget,
-        }
-        return ModelOutcome(
-            "mclp", r.selected, r.gains, r.status, r.gap, r.solver, r.time_s, r.uncoverable, details
-        ), model.cover
-    if m.name == "cmclp":
-        return _solve_capacitated(sc, inp, sites, pts, cost, radius, common)
-    demand_ids = [f"{c}#{n}" for c, n in zip(pts["community"], pts["node"], strict=True)]
-    if m.name == "lscp":
-        cov = LSCP.from_cost_matrix(
-            cost,
-            radius_m=radius,
-            weights=pts["weight"],
-            demand_ids=demand_ids,
-            exclude_uncoverable=m.exclude_uncoverable,
-            **common,
-        )
-    else:
-        cov = TargetCoverage.from_target(
-            cost,
-            radius_m=radius,
-            weights=pts["weight"],
-            target_share=float(m.target_share or 1.0),
-            demand_ids=demand_ids,
-            **common,
-        )
-    lr = cov.solve(method=m.method, time_limit_s=m.time_limit_s)
-    details = {
-        "objective": lr.objective,
-        "sites": lr.objective,
-        "lower_bound": lr.bound,
-        "target_share": m.target_share,
-    }
-    return ModelOutcome(
-        m.name,
-        lr.selected,
-        lr.gains,
-        lr.status,
-        lr.gap,
-        lr.solver,
-        lr.time_s,
-        lr.uncoverable,
-        details,
-    ), cov.cover
-
-
-def _solve_walk(
-    sc: Scenario,
-    inp: Inputs,
-    sites: pd.DataFrame,
-    pts: pd.DataFrame,
-    arrays: costs.WalkArrays,
-    cost: sparse.csr_matrix,
-    radius: np.ndarray,
-    existing: np.ndarray,
-) -> tuple[ModelOutcome, sparse.csr_matrix]:
-    """p-median / p-center on walks up to ``max_walk_m``; the sites are then explained like
-    the covering models' (build order by the elderly each newly brings inside its circle)."""
-    m = sc.model
-    longest = float(m.max_walk_m or 2.0 * radius.max())
-
-    def wide_costs(cutoff_m: float) -> sparse.csr_matrix:
-        return costs.cost_matrix(
-            arrays,
-            pts["node"],
-            sites["node"],
-            cutoff_m=cutoff_m,
-            demand_offset_m=pts["snap_m"],
-            site_offset_m=sites["snap_m"],
-        )
-
-    ids = list(sites["id"])
-    common = {
-        "p": int(m.p or 0),
-        "fixed": existing,
-        "candidates": np.flatnonzero(sites["role"].to_numpy() == "candidate"),
-        "excluded": np.r_[_excluded_columns(sc, sites), _small_sites(sc, inp, sites)],
-        "site_ids": ids,
-    }
-    weights = pts["weight"].to_numpy(dtype=float)
-    details: dict[str, Any] = {"p": m.p, "max_walk_m": longest}
-    if m.name == "pmedian":
-        pm = PMedian.from_cost_matrix(wide_costs(longest), weights, cutoff_m=longest, **common)
-        r = pm.solve(method=m.method, time_limit_s=m.time_limit_s)
-        selected, status, gap, solver, time_s = r.selected, r.status, r.gap, r.solver, r.time_s
-        details |= {
-            "mean_walk_m": round(r.mean_walk_m, 1),
-            "worst_walk_m": round(r.worst_walk_m, 1),
-            "unassigned": round(r.unassigned, 1),
-            "objective": round(r.objective, 1),
-            "bound": round(r.bound, 1),
-        }
-    else:
-        demand_ids = [f"{c}#{n}" for c, n in zip(pts["community"], pts["node"], strict=True)]
-        while True:  # without max_walk_m, walks twice as long until p sites reach everyone
-            try:
-                pc = PCenter.from_cost_matrix(
-                    wide_costs(longest),
-                    weights,
-                    demand_ids=demand_ids,
-                    exclude_uncoverable=m.exclude_uncoverable,
-                    **common,
-                )
-                c = pc.solve(method=m.method, time_limit_s=m.time_limit_s)
-                break
-            except CutoffTooShortError:
-                if m.max_walk_m is not None or longest >= 16 * radius.max():
-                    raise
-                warn(
-                    "pcenter_walks_extended",
-                    f"p-center: walks up to {longest:,.0f} m do not let {m.p} site(s) reach "
-                    f"everyone; walks up to {2 * longest:,.0f} m considered instead "
-                    "(`model.max_walk_m` sets it)",
-                )
-                longest *= 2
-        details["max_walk_m"] = longest
-        selected, status, gap, solver, time_s = c.selected, c.status, c.gap, c.solver, c.time_s
-        details |= {
-            "worst_walk_m": round(c.worst_walk_m, 1),
-            "bound_m": round(c.bound, 1),
-            "objective": round(c.worst_walk_m, 1),
-        }
-    cover = coverage.coverage_sets(cost, radius)
-    column = {s: i for i, s in enumerate(ids)}
-    fixed = np.zeros(len(ids), dtype=bool)
-    fixed[existing] = True
-    usable = fixed.copy()
-    usable[common["candidates"]] = True
-    usable[common["excluded"]] = False
-    # as for the covering models: elderly no usable site reaches within their circle
-    uncoverable = float(weights[np.diff(cover[:, usable].tocsr().indptr) == 0].sum())
-    gains = build_order(cover, weights, fixed, [column[s] for s in selected], ids)
-    outcome = ModelOutcome(
-        m.name,
-        tuple(g.site for g in gains),
-        tuple(gains),
-        status,
-        gap,
-        solver,
-        time_s,
-        uncoverable,
-        details,
-    )
-    return outcome, cover
-
-
-def _capacities(sc: Scenario, inp: Inputs, sites: pd.DataFrame) -> np.ndarray:
-    """Elderly each site can serve: places (``capacity_column``) x ``elderly_per_place``."""
-    m = sc.model
-    column = str(m.capacity_column)
-    places = pd.Series(np.nan, index=sites["id"].to_numpy())
-    for frame, path in (
-        (inp.facilities, sc.inputs.facilities.path),
-        (inp.candidates, _candidates_source(sc)),
-    ):
-        if column in frame:
-            places.update(pd.to_numeric(frame[column], errors="coerce"))
-        elif frame is inp.facilities:
-            raise InputDataError(f"{path}: `model.capacity_column` {column!r} is not a column")
-    is_candidate = (sites["role"] == "candidate").to_numpy()
-    if m.candidate_capacity is not None:
-        places[is_candidate & places.isna().to_numpy()] = m.candidate_capacity
-    missing = places.index[places.isna()]
-    if len(missing):
-        raise InputDataError(
-            f"no capacity for sites {preview(list(missing))}: fill column "
-            f"{column!r}, or set `model.candidate_capacity` for new sites"
-        )
-    return places.to_numpy(dtype=float) * m.elderly_per_place
-
-
-def _solve_capacitated(
-    sc: Scenario,
-    inp: Inputs,
-    sites: pd.DataFrame,
-    pts: pd.DataFrame,
-    cost: sparse.csr_matrix,
-    radius: np.ndarray,
-    common: dict[str, Any],
-) -> tuple[ModelOutcome, sparse.csr_matrix]:
-    m = sc.model
-    model = CapacitatedMCLP.from_cost_matrix(
-        cost,
-        pts["weight"],
-        radius_m=radius,
-        capacity=_capacities(sc, inp, sites),
-        p=int(m.p or 0),
-        **common,
-    )
-    r = model.solve(method=m.method, time_limit_s=m.time_limit_s)
-    order = sorted(r.selected, key=lambda s: (-r.load[s], s))  # most elderly served first
-    gains = tuple(SiteGain(site=s, newly_covered=r.load[s]) for s in order)
-    details = {
-        "p": m.p,
-        "objective": round(r.objective, 1),
-        "bound": round(r.bound, 1),
-        "served": round(float(r.served.sum()), 1),
-        "over_capacity": round(float(r.over_capacity.sum()), 1),
-        "out_of_reach": round(float(r.out_of_reach.sum()), 1),
-        "capacity_column": m.capacity_column,
-        "elderly_per_place": m.elderly_per_place,
-    }
-    return ModelOutcome(
-        "cmclp",
-        tuple(order),
-        gains,
-        r.status,
-        r.gap,
-        r.solver,
-        r.time_s,
-        float(r.out_of_reach.sum()),
-        details,
-    ), model.cover
-
-
-def _demand_costs(
-    arrays: costs.WalkArrays, pts: pd.DataFrame, sites: pd.DataFrame, radius: np.ndarray
-) -> sparse.csr_matrix:
-    """Walking metres from each demand point to each site, within the point's own radius."""
-    return costs.cost_matrix(
-        arrays,
-        pts["node"],
-        sites["node"],
-        cutoff_m=float(radius.max()),
-        demand_radius_m=radius,
-        demand_offset_m=pts["snap_m"],
-        site_offset_m=sites["snap_m"],
-    )
-
-
 def _candidates_source(sc: Scenario) -> str:
     """Where the candidates came from, for messages."""
     layer = sc.inputs.candidates
@@ -553,16 +284,22 @@ def _generated(
     gen = sc.candidate_generation
     assert gen is not None
     cv = sc.coverage
-    kind = communities["kind"].reindex(pts["community"]).to_numpy()
-    radius = np.where(kind == "社区", cv.urban_radius_m, cv.rural_radius_m)
-    serving = inp.facilities[inp.facilities["type"].isin(inp.circle_types)]
     uncovered = np.ones(len(pts), dtype=bool)
-    if len(serving):
-        snapped = demand.snap_sites(
-            serving.to_crs(G.graph["crs"]), G, role="facilities", warn_beyond_m=cv.snap_warn_m
-        )
-        reach = _demand_costs(arrays, pts, snapped, radius)
-        uncovered = np.diff(reach.indptr) == 0
+    if inp.facilities["type"].isin(inp.circle_types).any():
+        with warnings.catch_warnings():  # the run's own problem reports the same sites again
+            warnings.simplefilter("ignore", SitingWarning)
+            points, sites = placed(
+                communities,
+                G,
+                facilities=inp.facilities,
+                candidates=inp.candidates.iloc[:0],
+                circle_types=inp.circle_types,
+                urban_radius_m=cv.urban_radius_m,
+                rural_radius_m=cv.rural_radius_m,
+                snap_warn_m=cv.snap_warn_m,
+                points=pts,
+            )
+        uncovered = np.diff(circle_costs(arrays, points, sites).indptr) == 0
     areas = read.read_vector(gen.excluded_areas) if gen.excluded_areas is not None else None
     made = generate_candidates(
         G,
@@ -576,15 +313,14 @@ def _generated(
     return made.drop(columns="node").assign(land_area_m2=0.0)
 
 
-def _small_sites(sc: Scenario, inp: Inputs, sites: pd.DataFrame) -> np.ndarray:
+def _small_candidates(sc: Scenario, inp: Inputs) -> list[str]:
     """Candidates with less land than ``model.min_land_area_m2`` (the candidate filter)."""
     least = sc.model.min_land_area_m2
     if least is None:
-        return np.array([], dtype=np.int64)
-    land = sites["id"].map(inp.candidates["land_area_m2"]).to_numpy(dtype=float)
-    small = (sites["role"].to_numpy() == "candidate") & (land < least)
-    log.info("candidate filter: %d candidate(s) under %.0f m² of land left out", small.sum(), least)
-    return np.flatnonzero(small)
+        return []
+    small = inp.candidates.index[inp.candidates["land_area_m2"].astype(float) < least]
+    log.info("candidate filter: %d candidate(s) under %.0f m² of land left out", len(small), least)
+    return [str(c) for c in small]
 
 
 class RunCache:
@@ -648,19 +384,50 @@ def network_for(
     return G, arrays, key
 
 
-def run(sc: Scenario, *, cache: RunCache | None = None) -> RunResult:
+def run(
+    sc: Scenario,
+    *,
+    cache: RunCache | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
+) -> RunResult:
     """Run every stage for one scenario and return the results.
 
     Stops (with the message ``siting check-data`` prints) on every problem the checks of
     :mod:`siting.checks` call an error; every warning of the run is in ``RunResult.warnings``.
+    ``facilities`` / ``candidates``: point layers in memory (GeoDataFrames with a CRS and an
+    ``id``) used instead of the scenario's files.
     """
     with recording() as rec:
-        res = _run(sc, cache)
+        res = _run(sc, cache, facilities=facilities, candidates=candidates)
     return replace(res, warnings=tuple(rec.notes))
 
 
+def problem_for(
+    sc: Scenario,
+    *,
+    cache: RunCache | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
+) -> tuple[Prepared, Problem]:
+    """A scenario's checked inputs and network, and its :class:`Problem` (no model solved)."""
+    prep = prepared(sc, cache=cache, facilities=facilities, candidates=candidates)
+    assert prep is not None  # without `findings`, every error raises
+    communities = prep.inputs.communities.to_crs(prep.crs)
+    pts = demand.demand_points(communities, prep.G)
+    if sc.candidate_generation is not None and sc.inputs.candidates is None:
+        generated = _generated(sc, prep.inputs, prep.G, prep.arrays, pts, communities)
+        prep = replace(prep, inputs=replace(prep.inputs, candidates=generated))
+    return prep, _problem(sc, prep.inputs, prep, communities, pts, cache)
+
+
 def prepared(
-    sc: Scenario, *, cache: RunCache | None = None, findings: list[Finding] | None = None
+    sc: Scenario,
+    *,
+    cache: RunCache | None = None,
+    findings: list[Finding] | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
 ) -> Prepared | None:
     """Inputs read and checked, and the walking network: what ``run`` and ``check-data`` share.
 
@@ -679,7 +446,9 @@ def prepared(
             enforce(more)
 
     start = time.perf_counter()
-    inp = load_inputs(sc, errors=found if collect else None)
+    inp = load_inputs(
+        sc, errors=found if collect else None, facilities=facilities, candidates=candidates
+    )
     if inp is None:
         return None
     check(input_checks(sc, inp))
@@ -726,113 +495,65 @@ class Prepared:
     timings_s: dict[str, float]
 
 
-def snapped_sites(
-    sc: Scenario, inp: Inputs, G: nx.MultiDiGraph, crs: str
-) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
-    """The site table (circle facilities, then candidates) with each site's node and snap
-    distance, and the sites' points in ``crs``."""
-    sites = _sites(inp)
-    located = pd.concat([inp.facilities.geometry, inp.candidates.geometry]).to_crs(crs)
-    located = gpd.GeoDataFrame(
-        geometry=located.loc[sites["id"]].to_numpy(),
-        crs=crs,
-        index=pd.Index(sites["id"], name="id"),
-    )
-    snapped = demand.snap_sites(located, G, role="sites", warn_beyond_m=sc.coverage.snap_warn_m)
-    sites = sites.assign(node=snapped["node"].to_numpy(), snap_m=snapped["snap_m"].to_numpy())
-    return sites, located
-
-
-def _run(sc: Scenario, cache: RunCache | None) -> RunResult:
+def _run(
+    sc: Scenario,
+    cache: RunCache | None,
+    *,
+    facilities: gpd.GeoDataFrame | None,
+    candidates: gpd.GeoDataFrame | None,
+) -> RunResult:
     start = time.perf_counter()
     book = load_rules(sc.rules.set, sc.rules.overrides)  # an unknown set fails before any work
-    prep = prepared(sc, cache=cache)
-    assert prep is not None  # without `findings`, every error raises
-    inp, crs, G, arrays, net_key = prep.inputs, prep.crs, prep.G, prep.arrays, prep.net_key
+    prep, problem = problem_for(sc, cache=cache, facilities=facilities, candidates=candidates)
+    inp, crs, G, arrays = prep.inputs, prep.crs, prep.G, prep.arrays
     communities = inp.communities.to_crs(crs)
     t = dict(prep.timings_s)
+    t["problem_s"] = time.perf_counter() - start - sum(t.values())
 
-    pts = demand.demand_points(communities, G)
-    if sc.candidate_generation is not None and sc.inputs.candidates is None:
-        inp = replace(inp, candidates=_generated(sc, inp, G, arrays, pts, communities))
-    sites, located = snapped_sites(sc, inp, G, crs)
-    t["demand_s"] = time.perf_counter() - start - sum(t.values())
-
-    cv = sc.coverage
-    kind = communities["kind"].reindex(pts["community"]).to_numpy()
-    radius = np.where(kind == "社区", cv.urban_radius_m, cv.rural_radius_m)
-    key = RunCache.matrix_key(
-        net_key, pts["node"], pts["snap_m"], radius, sites["node"], sites["snap_m"]
-    )
-    if cache is not None and key in cache.matrices:
-        cache.hits += 1
-        cost = cache.matrices[key]
-        log.info("reusing the cost matrix of an earlier scenario with the same inputs")
-    else:
-        cost = _demand_costs(arrays, pts, sites, radius)
-        if cache is not None:
-            cache.matrices[key] = cost
-    t["costs_s"] = time.perf_counter() - start - sum(t.values())
-
-    existing = np.flatnonzero(sites["role"].to_numpy() == "existing")
-    if sc.model.name in ("pmedian", "pcenter"):
-        result, cover = _solve_walk(sc, inp, sites, pts, arrays, cost, radius, existing)
-    else:
-        result, cover = _solve(sc, inp, sites, pts, cost, radius, existing)
+    solution = solve(problem, sc.model)
     t["model_s"] = time.perf_counter() - start - sum(t.values())
 
-    chosen = sites.index[sites["id"].isin(result.selected)].to_numpy()
-    before = coverage.covered_by(cover, existing)
-    after = coverage.covered_by(cover, np.r_[existing, chosen])
-    nearest = coverage.nearest_m(cost, existing)
-    pts = pts.assign(radius_m=radius, covered_before=before, covered_after=after)
-    by_comm = coverage.by_community(pts, communities, radius, before, after, nearest)
+    cov = coverage.summarise(problem, solution)
+    radius = problem.radius_m
+    pts = gpd.GeoDataFrame(
+        problem.demand.assign(covered_before=cov.covered_before, covered_after=cov.covered_after),
+        geometry=gpd.points_from_xy(problem.demand["x"], problem.demand["y"]),
+        crs=crs,
+    )
+    by_comm = coverage.by_community(
+        pts, communities, radius, cov.covered_before, cov.covered_after, cov.nearest_before_m
+    )
     by_unit = coverage.by_unit(by_comm, inp.streets)
-
-    order = {s: k for k, s in enumerate(result.selected)}
-    proposed = inp.candidates.loc[list(result.selected)].copy()
-    proposed["build_order"] = [order[s] + 1 for s in proposed.index]
-    proposed["newly_covered"] = [g.newly_covered for g in result.gains]
-    streets_m = inp.streets.to_crs(crs)
+    proposed = inp.candidates.loc[[g.site for g in cov.new_sites]].copy()
+    proposed["build_order"] = np.arange(1, len(proposed) + 1)
+    proposed["newly_covered"] = [g.newly_covered for g in cov.new_sites]
     land = land_check(
-        streets_m,
+        inp.streets.to_crs(crs),
         communities,
         inp.facilities.to_crs(crs),
         proposed.to_crs(crs),
         per_capita_m2=_land_figure(book),
     )
-
-    open_rows = sites.loc[np.r_[existing, chosen]]
-    site_kind = _site_kind(located.loc[open_rows["id"]], communities)
-    areas = coverage.service_areas(
-        G,
-        open_rows["node"],
-        open_rows["snap_m"],
-        np.where(site_kind == "村", cv.rural_radius_m, cv.urban_radius_m),
-        site_ids=open_rows["id"],
-        arrays=arrays,
-    ).assign(
-        role=open_rows["role"].to_numpy(), tier=np.where(site_kind == "村", "一公里", "一刻钟")
-    )
+    areas = _service_areas(sc, problem, solution, G, arrays)
     t["coverage_s"] = time.perf_counter() - start - sum(t.values())
     checked = _compliance_data(sc, inp, communities, by_unit, land, crs)
     compliance = check_all(book, checked)
     t["rules_s"] = time.perf_counter() - start - sum(t.values())
-    total = pts["weight"].sum()
+    total = cov.weights.sum()
     log.info(
         "elderly covered: %.1f%% before, %.1f%% after %d new site(s)",
-        100 * (pts["weight"] * before).sum() / total,
-        100 * (pts["weight"] * after).sum() / total,
-        len(result.selected),
+        100 * cov.elderly(cov.covered_before) / total,
+        100 * cov.elderly(cov.covered_after) / total,
+        len(solution.selected),
     )
     return RunResult(
         scenario=sc,
         crs=crs,
         inputs=inp,
+        problem=problem,
+        solution=solution,
+        coverage=cov,
         demand=pts,
-        sites=sites,
-        cost=cost,
-        model=result,
         communities=by_comm,
         units=by_unit,
         land=land,
@@ -845,36 +566,83 @@ def _run(sc: Scenario, cache: RunCache | None) -> RunResult:
     )
 
 
-def _excluded_columns(sc: Scenario, sites: pd.DataFrame) -> np.ndarray:
-    """Columns of the candidates the scenario excludes; unknown ids are an error."""
-    wanted = set(sc.model.excluded)
-    unknown = sorted(wanted - set(sites.loc[sites["role"] == "candidate", "id"]))
-    if unknown:
-        raise ScenarioError(
-            f"`model.excluded` names ids that are not candidates: {preview(unknown)}"
-        )
-    return np.flatnonzero(sites["id"].isin(wanted).to_numpy())
+def _problem(
+    sc: Scenario,
+    inp: Inputs,
+    prep: Prepared,
+    communities: gpd.GeoDataFrame,
+    pts: gpd.GeoDataFrame,
+    cache: RunCache | None,
+) -> Problem:
+    """The run's :class:`Problem`; the cost matrix reused from the batch cache when the same
+    network, demand, sites and radii were computed before."""
+    points, sites = placed_sites(sc, inp, prep, communities, pts)
+    key = RunCache.matrix_key(
+        prep.net_key,
+        points["node"],
+        points["snap_m"],
+        points["radius_m"],
+        sites["node"],
+        sites["snap_m"],
+    )
+    if cache is not None and key in cache.matrices:
+        cache.hits += 1
+        cost = cache.matrices[key]
+        log.info("reusing the cost matrix of an earlier scenario with the same inputs")
+    else:
+        cost = circle_costs(prep.arrays, points, sites)
+        if cache is not None:
+            cache.matrices[key] = cost
+    return Problem(points, sites, cost, prep.arrays)
 
 
-def _site_costs(sc: Scenario, inp: Inputs, sites: pd.DataFrame) -> np.ndarray | None:
-    """Opening cost per site column (0 for existing ones) from ``model.cost_column``."""
-    column = sc.model.cost_column
-    if column is None:
-        return None
-    if column not in inp.candidates:
-        raise InputDataError(
-            f"{_candidates_source(sc)}: `model.cost_column` {column!r} is not "
-            f"a column (columns: {preview(list(inp.candidates.columns), 20)})"
-        )
-    values = pd.to_numeric(inp.candidates[column], errors="coerce")
-    bad = values.isna() | (values < 0)
-    if bad.any():
-        raise InputDataError(
-            f"{_candidates_source(sc)}: column {column!r} needs costs >= 0; "
-            f"ids {preview(list(values.index[bad]))} have "
-            f"{preview(inp.candidates.loc[bad, column].tolist())}"
-        )
-    return sites["id"].map(values).fillna(0.0).to_numpy(dtype=float)
+def placed_sites(
+    sc: Scenario,
+    inp: Inputs,
+    prep: Prepared,
+    communities: gpd.GeoDataFrame,
+    pts: gpd.GeoDataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The demand and site tables of the run's problem (sites snapped, and reported)."""
+    m, cv = sc.model, sc.coverage
+    return placed(
+        communities,
+        prep.G,
+        facilities=inp.facilities,
+        candidates=inp.candidates,
+        circle_types=inp.circle_types,
+        urban_radius_m=cv.urban_radius_m,
+        rural_radius_m=cv.rural_radius_m,
+        excluded=[*m.excluded, *_small_candidates(sc, inp)],
+        capacity_column=m.capacity_column,
+        candidate_capacity=m.candidate_capacity,
+        elderly_per_place=m.elderly_per_place,
+        cost_column=m.cost_column,
+        snap_warn_m=cv.snap_warn_m,
+        points=pts,
+    )
+
+
+def _service_areas(
+    sc: Scenario,
+    problem: Problem,
+    solution: Solution,
+    G: nx.MultiDiGraph,
+    arrays: costs.WalkArrays,
+) -> gpd.GeoDataFrame:
+    """Service areas of the existing and the selected sites, by the circle of where they stand."""
+    cv = sc.coverage
+    open_columns = np.r_[problem.columns("existing"), problem.column_of(solution.selected)]
+    rows: pd.DataFrame = problem.sites.take(open_columns)
+    rural = (rows["kind"] == "村").to_numpy()
+    return coverage.service_areas(
+        G,
+        rows["node"],
+        rows["snap_m"],
+        np.where(rural, cv.rural_radius_m, cv.urban_radius_m),
+        site_ids=rows["id"],
+        arrays=arrays,
+    ).assign(role=rows["role"].to_numpy(), tier=np.where(rural, "一公里", "一刻钟"))
 
 
 def _land_figure(book: RuleBook) -> float:
@@ -924,12 +692,3 @@ def _containing(points: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame) -> np.ndar
     )
     joined = joined[~joined.index.duplicated(keep="first")]
     return joined["poly"].reindex(points.index).to_numpy()
-
-
-def _site_kind(points: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> np.ndarray:
-    """社区 or 村 for each site by the polygon it stands in (社区 when in none)."""
-    joined = gpd.sjoin(
-        points[["geometry"]], communities[["kind", "geometry"]], predicate="within", how="left"
-    )
-    joined = joined[~joined.index.duplicated(keep="first")]
-    return joined["kind"].fillna("社区").to_numpy()

@@ -49,30 +49,71 @@ def proposed_table(res: RunResult) -> pd.DataFrame:
 
 
 def _communities_newly_covered(res: RunResult) -> dict[str, str]:
-    """For each proposed site, the 社区/村 whose elderly it adds, in build order attribution."""
-    pts = res.demand
-    newly = pts["covered_after"].to_numpy() & ~pts["covered_before"].to_numpy()
+    """For each proposed site, the 社区/村 whose elderly it adds (build-order attribution)."""
     names = res.inputs.communities["name"]
-    site_col = {s: i for i, s in enumerate(res.sites["id"])}
-    taken = np.zeros(len(pts), dtype=bool)
-    out: dict[str, str] = {}
-    radius = pts["radius_m"].to_numpy()
-    cost = res.cost.tocsc()
-    for site in res.model.selected:
-        col = cost[:, site_col[site]]
-        reach = np.zeros(len(pts), dtype=bool)
-        reach[col.indices[col.data <= radius[col.indices]]] = True
-        mine = reach & newly & ~taken
-        taken |= mine
-        codes = pd.unique(pts.loc[mine, "community"])
-        out[site] = "、".join(f"{names[c]}({c})" for c in codes)
+    community = res.problem.demand["community"].to_numpy()
+    return {
+        site: "、".join(f"{names[c]}({c})" for c in pd.unique(community[rows]))
+        for site, rows in res.coverage.newly_covered_rows.items()
+    }
+
+
+def model_summary(res: RunResult) -> dict[str, Any]:
+    """The model's answer for ``summary.json`` → ``model``, from the typed solution."""
+    s, m = res.solution, res.scenario.model
+    out: dict[str, Any] = {
+        "name": s.model,
+        "status": s.status,
+        "gap": s.gap,
+        "solver": s.solver,
+        "method": m.method,
+    }
+    if s.model == "mclp":
+        out |= {
+            "p": s.p,
+            "objective": round(s.objective, 1),
+            "newly_covered": round(s.newly_covered, 1),
+            "bound": round(s.bound, 1),
+            "budget": m.budget,
+        }
+    elif s.model in ("lscp", "target"):
+        out |= {
+            "objective": s.objective,
+            "sites": s.objective,
+            "lower_bound": s.bound,
+            "target_share": m.target_share,
+        }
+    elif s.capacity is not None:
+        out |= {
+            "p": m.p,
+            "objective": round(s.objective, 1),
+            "bound": round(s.bound, 1),
+            "served": round(float(s.capacity.served.sum()), 1),
+            "over_capacity": round(float(s.capacity.over_capacity.sum()), 1),
+            "out_of_reach": round(float(s.capacity.out_of_reach.sum()), 1),
+            "capacity_column": m.capacity_column,
+            "elderly_per_place": m.elderly_per_place,
+        }
+    elif s.walks is not None:
+        w = s.walks
+        out |= {"p": m.p, "max_walk_m": w.max_walk_m, "worst_walk_m": round(w.worst_walk_m, 1)}
+        if w.bound_m is not None:  # p-center: the longest walk is the objective
+            out |= {"bound_m": round(w.bound_m, 1), "objective": round(s.objective, 1)}
+        else:  # p-median: the elderly-weighted total walk
+            out |= {
+                "mean_walk_m": round(float(w.mean_walk_m or 0.0), 1),
+                "unassigned": round(float(w.unassigned or 0.0), 1),
+                "objective": round(s.objective, 1),
+                "bound": round(s.bound, 1),
+            }
     return out
 
 
 def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     """The run's headline figures; every one traceable to the tables and the scenario."""
-    sc, m = res.scenario, res.model
+    sc, cov = res.scenario, res.coverage
     total = float(res.demand["weight"].sum())
+    split = res.solution.capacity
     comm = tables["coverage_by_community"]
     land = tables["land_check"]
     return {
@@ -95,31 +136,27 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "communities": len(comm),
         "demand_points": len(res.demand),
         "elderly_total": round(total, 1),
-        "covered_before": _covered(float(comm["covered_before"].sum()), total),
-        "covered_after": _covered(float(comm["covered_after"].sum()), total),
-        "uncoverable": _covered(m.uncoverable, total),
+        # exact sums, rounded once (the community table rounds each row to 0.1)
+        "covered_before": _covered(cov.elderly(cov.covered_before), total),
+        "covered_after": _covered(cov.elderly(cov.covered_after), total),
+        "uncoverable": _covered(cov.elderly(cov.uncoverable), total),
         **(
             {
-                key: _covered(float(m.details[key]), total)
-                for key in ("served", "over_capacity", "out_of_reach")
+                "served": _covered(float(split.served.sum()), total),
+                "over_capacity": _covered(float(split.over_capacity.sum()), total),
+                "out_of_reach": _covered(float(split.out_of_reach.sum()), total),
             }
-            if "served" in m.details
+            if split is not None
             else {}
         ),
         "communities_uncovered_before": int((comm["share_before"] <= 0).sum()),
         "communities_uncovered_after": int((comm["share_after"] <= 0).sum()),
         "new_sites": [
             {"id": r.id, "lon": r.lon, "lat": r.lat, "newly_covered": r.newly_covered}
+            | ({"served": round(split.load.get(str(r.id), 0.0), 1)} if split is not None else {})
             for r in tables["proposed_sites"].itertuples()
         ],
-        "model": {
-            "name": m.name,
-            "status": m.status,
-            "gap": m.gap,
-            "solver": m.solver,
-            "method": sc.model.method,
-            **m.details,
-        },
+        "model": model_summary(res),
         "land_check": [
             {
                 "unit": r.unit,
@@ -222,7 +259,7 @@ def write(res: RunResult, out_dir: Path) -> dict[str, Path]:
     # run times vary from run to run: kept apart so the summary is byte-for-byte reproducible
     times = {
         **{k: round(v, 3) for k, v in res.timings_s.items()},
-        "model_solve_s": round(res.model.time_s, 3),
+        "model_solve_s": round(res.solution.time_s, 3),
     }
     paths["timings"] = write_json(out_dir / "timings.json", times)
     return paths

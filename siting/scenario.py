@@ -331,6 +331,35 @@ class Scenario(_Strict):
             raise ValueError("must be a plain name usable as a folder name")
         return v
 
+    def replace(self, changes: dict[str, Any]) -> Scenario:
+        """A copy with dotted keys changed, validated like a file: ``{"model.p": 12,
+        "coverage.walk_speed_mps": 0.76}``. Bad values and unknown keys raise
+        :class:`ScenarioError` naming the key; a changed input path must exist.
+
+        A speed given one way (``walk_speed`` preset or ``walk_speed_mps``) replaces the
+        other, as in a ``base:`` chain.
+        """
+        data = self.model_dump(mode="python", exclude_unset=False)
+        if data["coverage"].get("walk_speed") is not None:  # the preset stands for the number
+            data["coverage"].pop("walk_speed_mps")
+        for dotted, value in changes.items():
+            *parents, last = dotted.split(".")
+            node: Any = data
+            for i, key in enumerate(parents):
+                if not isinstance(node, dict) or key not in node:
+                    raise ScenarioError(f"`{dotted}`: no key {'.'.join(parents[: i + 1])!r}")
+                if node[key] is None:
+                    node[key] = {}
+                node = node[key]
+            if not isinstance(node, dict):
+                raise ScenarioError(f"`{dotted}`: {'.'.join(parents)!r} is not a mapping")
+            if dotted == "coverage.walk_speed_mps":
+                node.pop("walk_speed", None)
+            elif dotted == "coverage.walk_speed":
+                node.pop("walk_speed_mps", None)
+            node[last] = value
+        return _validated(data, f"scenario {self.name!r} with changes {sorted(changes)}")
+
     def input_paths(self) -> dict[str, Path]:
         """Every input path by its key in the file (``inputs.streets.path``...)."""
         i = self.inputs
@@ -422,7 +451,11 @@ def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file (``base:`` chains merged); every problem is reported
     in one error naming the file and the key."""
     path = Path(path)
-    data = _read(path)
+    return _validated(_read(path), str(path))
+
+
+def _validated(data: dict[str, Any], path: str) -> Scenario:
+    """Validate scenario data; ``path`` names where it came from in every message."""
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

@@ -77,7 +77,7 @@ def test_declared_extra_types_form_circles_or_count_for_land(demo_copy: Path) ->
     res = run(load(demo_copy))
     assert "社区嵌入式养老驿站" in res.inputs.circle_types
     assert "老年食堂" not in res.inputs.circle_types
-    serving = set(res.sites.loc[res.sites["role"] == "existing", "id"])
+    serving = set(res.problem.sites.loc[res.problem.sites["role"] == "existing", "id"])
     assert {"F001", "F002"} <= serving
     assert "F022" not in serving
 

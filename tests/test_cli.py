@@ -41,8 +41,10 @@ def test_outputs_agree_with_each_other(demo_out: Path, demo_summary: dict) -> No
     land = pd.read_csv(demo_out / "land_check.csv", encoding="utf-8-sig", dtype={"unit": str})
     units = pd.read_csv(demo_out / "coverage_by_unit.csv", encoding="utf-8-sig")
     assert comm["elderly"].sum() == pytest.approx(s["elderly_total"])
-    assert comm["covered_before"].sum() == pytest.approx(s["covered_before"]["elderly"], abs=0.1)
-    assert comm["covered_after"].sum() == pytest.approx(s["covered_after"]["elderly"], abs=0.1)
+    # the summary sums exactly and rounds once; each CSV row is rounded to 0.1 on its own
+    rows = 0.05 * len(comm)
+    assert comm["covered_before"].sum() == pytest.approx(s["covered_before"]["elderly"], abs=rows)
+    assert comm["covered_after"].sum() == pytest.approx(s["covered_after"]["elderly"], abs=rows)
     gain = s["covered_after"]["elderly"] - s["covered_before"]["elderly"]
     assert sum(x["newly_covered"] for x in s["new_sites"]) == pytest.approx(gain, abs=1.0)
     assert sites["newly_covered"].tolist() == [x["newly_covered"] for x in s["new_sites"]]

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from siting.coverage import by_community, by_unit, coverage_sets, covered_by, nearest_m
+from siting.coverage import by_community, by_unit, covered_by, nearest_m
+from siting.models import coverage_sets
 
 
 def test_each_point_uses_its_own_radius() -> None:

@@ -245,9 +245,9 @@ def test_capacitated_mclp_equals_brute_force_max_flow(seed: int) -> None:
     assert fast.objective <= best + 1e-6 <= fast.bound + 2e-6  # the fast bound is certified
     assert len(fast.selected) <= 2
     # every elderly person is served, over capacity or out of reach: nothing is lost
-    total = result.served + result.over_capacity + result.out_of_reach
+    total = result.capacity.served + result.capacity.over_capacity + result.capacity.out_of_reach
     np.testing.assert_allclose(total, w, atol=1e-6)
-    assert all(load <= cap[int(s)] + 1e-6 for s, load in result.load.items())
+    assert all(load <= cap[int(s)] + 1e-6 for s, load in result.capacity.load.items())
 
 
 def test_candidates_from_uncovered_demand(demo_result) -> None:
@@ -310,9 +310,11 @@ def test_pmedian_equals_brute_force(seed: int, method: str) -> None:
     chosen = [0, *map(int, result.selected)]
     near = np.min(np.where(np.isfinite(dist[:, chosen]), dist[:, chosen], np.inf), axis=1)
     reach = np.isfinite(near)
-    assert result.unassigned == pytest.approx(w[~reach].sum())
-    assert result.worst_walk_m == pytest.approx(near[reach].max())
-    assert result.mean_walk_m == pytest.approx((w[reach] * near[reach]).sum() / w[reach].sum())
+    assert result.walks.unassigned == pytest.approx(w[~reach].sum())
+    assert result.walks.worst_walk_m == pytest.approx(near[reach].max())
+    assert result.walks.mean_walk_m == pytest.approx(
+        (w[reach] * near[reach]).sum() / w[reach].sum()
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -335,16 +337,16 @@ def test_pcenter_equals_brute_force(seed: int, method: str) -> None:
     best = min(worst([0, *c]) for c in itertools.combinations(range(1, 8), p))
     chosen = [0, *map(int, result.selected)]
     assert len(result.selected) <= p
-    assert result.worst_walk_m == pytest.approx(worst(chosen))
+    assert result.walks.worst_walk_m == pytest.approx(worst(chosen))
     assert result.bound <= best + 1e-9
-    assert result.worst_walk_m >= best - 1e-9
+    assert result.walks.worst_walk_m >= best - 1e-9
     if method == "exact":
-        assert result.worst_walk_m == pytest.approx(best)
+        assert result.walks.worst_walk_m == pytest.approx(best)
         assert result.gap == 0
         assert result.status.startswith("Optimal")
     open_ = sorted(chosen)
     nearest = np.array(open_)[dist[:, open_].argmin(axis=1)]  # ties: the lower index
-    assert sum(result.catchment) == pytest.approx(w[nearest != 0].sum())
+    assert sum(g.newly_covered for g in result.gains) == pytest.approx(w[nearest != 0].sum())
 
 
 def test_pcenter_names_demand_beyond_every_site() -> None:
@@ -357,9 +359,9 @@ def test_pcenter_names_demand_beyond_every_site() -> None:
     result = model.solve()
     assert result.uncoverable == 5
     assert result.uncoverable_rows == (1,)
-    assert np.isnan(result.walk_m[1])
+    assert np.isnan(result.walks.walk_m[1])
     assert result.selected == ("0",)  # site 1 does not reach row 0 at all
-    assert result.worst_walk_m == 300.0
+    assert result.walks.worst_walk_m == 300.0
     assert result.gap == 0
 
 
@@ -400,8 +402,8 @@ def test_p_zero_needs_existing_sites_that_reach_someone() -> None:
             method=method
         )
         assert today.selected == ()
-        assert today.unassigned == 3.0
-        assert today.mean_walk_m == pytest.approx((1 * 100 + 2 * 300) / 3)
+        assert today.walks.unassigned == 3.0
+        assert today.walks.mean_walk_m == pytest.approx((1 * 100 + 2 * 300) / 3)
         assert today.status.startswith("Optimal")
 
     with pytest.raises(ModelError, match=r"`p` is 0 and there are no existing.*Set `p`"):
@@ -411,7 +413,7 @@ def test_p_zero_needs_existing_sites_that_reach_someone() -> None:
         PCenter.from_cost_matrix(dist, w, p=0, fixed=[0], demand_ids=["a", "b", "c"])
     today_pc = PCenter.from_cost_matrix(dist, w, p=0, fixed=[0], exclude_uncoverable=True).solve()
     assert today_pc.selected == ()
-    assert today_pc.worst_walk_m == today_pc.bound == 300.0
+    assert today_pc.walks.worst_walk_m == today_pc.bound == 300.0
     assert today_pc.uncoverable_rows == (2,)
     assert today_pc.status.startswith("Optimal")
-    assert PCenter.from_cost_matrix(dist, w, p=0, fixed=[1]).solve().worst_walk_m == 500.0
+    assert PCenter.from_cost_matrix(dist, w, p=0, fixed=[1]).solve().walks.worst_walk_m == 500.0

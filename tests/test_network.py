@@ -104,7 +104,7 @@ def test_bureau_road_layer_in_gcj02_gives_the_osm_answer(demo_copy: Path, demo_r
     # aligned: the same share as from the OSM file (unconverted, it is 1.2 points off) ...
     assert share == pytest.approx(share0, abs=0.002)
     # ... and facilities stand ~18 m from their street, as in the demo (unconverted: ~500 m)
-    assert res.sites["snap_m"].median() < 30
+    assert res.problem.sites["snap_m"].median() < 30
     text = text.replace(", coord_system: gcj02", "")
     demo_copy.write_text(text, encoding="utf-8")
     from siting import InputDataError

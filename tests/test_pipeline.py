@@ -19,21 +19,21 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 def test_land_budget_and_excluded_candidates(demo_copy: Path, demo_result) -> None:
-    first = demo_result.model.selected[0]
+    first = demo_result.solution.selected[0]
     _edit(
         demo_copy,
         "  p: 10\n",
         f"  p: 10\n  budget: 6000\n  cost_column: land_area_m2\n  excluded: [{first}]\n",
     )
     res = run(load(demo_copy))
-    chosen = list(res.model.selected)
+    chosen = list(res.solution.selected)
     land = pd.read_csv(
         demo_copy.parent.parent / "data/facilities/demo_candidates.csv", encoding="utf-8-sig"
     ).set_index("id")["land_area_m2"]
     assert first not in chosen
     assert land[chosen].sum() <= 6000
     assert len(chosen) <= 10
-    assert res.model.details["newly_covered"] < demo_result.model.details["newly_covered"]
+    assert res.solution.newly_covered < demo_result.solution.newly_covered
 
 
 def test_bad_model_options_are_named(demo_copy: Path) -> None:
@@ -53,10 +53,10 @@ def test_lscp_and_target_models_in_a_scenario(demo_copy: Path) -> None:
         run(load(demo_copy))  # the demo has elderly no candidate reaches: named, not dropped
     _edit(demo_copy, "  name: lscp\n", "  name: lscp\n  exclude_uncoverable: true\n")
     lscp = run(load(demo_copy))
-    assert lscp.model.details["sites"] == len(lscp.model.selected)
-    assert lscp.model.details["lower_bound"] <= len(lscp.model.selected)
+    assert lscp.solution.objective == len(lscp.solution.selected)
+    assert lscp.solution.bound <= len(lscp.solution.selected)
     assert lscp.demand.loc[~lscp.demand["covered_after"], "weight"].sum() == pytest.approx(
-        lscp.model.uncoverable
+        lscp.coverage.elderly(lscp.coverage.uncoverable)
     )  # everyone else is covered
     _edit(
         demo_copy,
@@ -67,8 +67,8 @@ def test_lscp_and_target_models_in_a_scenario(demo_copy: Path) -> None:
     w = target.demand["weight"]
     assert (w * target.demand["covered_after"]).sum() >= 0.7 * w.sum() - 1e-6
     land = target.inputs.candidates["land_area_m2"]
-    assert (land[list(target.model.selected)] >= 1000).all()
-    assert len(target.model.selected) < len(lscp.model.selected)
+    assert (land[list(target.solution.selected)] >= 1000).all()
+    assert len(target.solution.selected) < len(lscp.solution.selected)
 
 
 def test_capacitated_model_splits_served_over_capacity_and_out_of_reach(demo_copy: Path) -> None:
@@ -91,8 +91,11 @@ def test_capacitated_model_splits_served_over_capacity_and_out_of_reach(demo_cop
     assert s["over_capacity"]["elderly"] > 0  # 20 elderly per bed: centres fill up
     assert s["model"]["name"] == "cmclp"
     assert s["model"]["status"] == "Optimal"
-    loads = [x["newly_covered"] for x in s["new_sites"]]
+    loads = [x["served"] for x in s["new_sites"]]
     assert all(load <= 30 * 20 + 1e-6 for load in loads)  # no new site serves beyond capacity
+    assert sum(x["newly_covered"] for x in s["new_sites"]) == pytest.approx(
+        s["covered_after"]["elderly"] - s["covered_before"]["elderly"], abs=1.0
+    )  # and each is credited with the elderly it brings inside a circle
 
 
 def test_generated_candidates_where_the_gaps_are(demo_copy: Path) -> None:
@@ -106,8 +109,8 @@ def test_generated_candidates_where_the_gaps_are(demo_copy: Path) -> None:
     text = demo_copy.read_text(encoding="utf-8") + "candidate_generation: {method: kmeans, k: 15}\n"
     demo_copy.write_text(text, encoding="utf-8")
     res = run(load(demo_copy))
-    assert 0 < len(res.model.selected) <= 10
-    assert all(s.startswith("K") for s in res.model.selected)
+    assert 0 < len(res.solution.selected) <= 10
+    assert all(s.startswith("K") for s in res.solution.selected)
     w = res.demand["weight"]
     before = (w * res.demand["covered_before"]).sum()
     after = (w * res.demand["covered_after"]).sum()
@@ -127,15 +130,15 @@ def test_pcenter_and_pmedian_in_a_scenario(demo_copy: Path) -> None:
         run(load(demo_copy))
     _edit(demo_copy, "  max_walk_m: 1800\n", "")  # unset: 2 x 1 km, doubled until enough
     center = run(load(demo_copy))
-    assert center.model.details["max_walk_m"] == 4000
+    assert center.solution.walks.max_walk_m == 4000
     _edit(demo_copy, "  name: pcenter\n", "  name: pcenter\n  max_walk_m: 5000\n")
     center = run(load(demo_copy))
-    d = center.model.details
-    assert center.model.name == "pcenter"
-    assert d["bound_m"] <= d["worst_walk_m"] <= 5000
-    assert center.model.status.startswith("Optimal")
-    assert len(center.model.selected) <= 10
-    assert sum(g.newly_covered for g in center.model.gains) == pytest.approx(
+    d = center.solution.walks
+    assert center.solution.model == "pcenter"
+    assert d.bound_m <= d.worst_walk_m <= 5000
+    assert center.solution.status.startswith("Optimal")
+    assert len(center.solution.selected) <= 10
+    assert sum(g.newly_covered for g in center.coverage.new_sites) == pytest.approx(
         (center.demand["weight"] * center.demand["covered_after"]).sum()
         - (center.demand["weight"] * center.demand["covered_before"]).sum()
     )
@@ -144,11 +147,11 @@ def test_pcenter_and_pmedian_in_a_scenario(demo_copy: Path) -> None:
     page = maps.write_map(
         center, report.tables(center)["proposed_sites"], demo_copy.parent / "map.html"
     ).read_text(encoding="utf-8")
-    assert f"最远步行距离 {d['worst_walk_m']:,.0f} m" in page  # the legend says what it proves
+    assert f"最远步行距离 {d.worst_walk_m:,.0f} m" in page  # the legend says what it proves
     _edit(demo_copy, "  name: pcenter\n", "  name: pmedian\n")
     median = run(load(demo_copy))
-    m = median.model.details
-    assert m["mean_walk_m"] > 0
-    assert m["unassigned"] == 0  # 5 km reaches everyone
-    assert m["worst_walk_m"] >= d["worst_walk_m"] - 1e-6  # p-center minimises exactly this
-    assert np.isfinite(m["bound"])
+    m = median.solution.walks
+    assert m.mean_walk_m > 0
+    assert m.unassigned == 0  # 5 km reaches everyone
+    assert m.worst_walk_m >= d.worst_walk_m - 1e-6  # p-center minimises exactly this
+    assert np.isfinite(median.solution.bound)

@@ -795,7 +795,7 @@ def test_gaode_tiles_shift_overlays_for_display_and_baidu_tiles_are_refused(mini
     site = proposed.iloc[0]
     _, lat = wgs84_to_gcj02(site["lon"], site["lat"])
     assert f"{float(lat):.6f}"[:8] in page  # drawn where Gaode's tiles have it
-    assert gaode.sites.equals(mini_result.sites)  # the analysis itself is untouched
+    assert gaode.problem.sites.equals(mini_result.problem.sites)  # the analysis is untouched
 
 
 # -- Text and files ----------------------------------------------------------------------------
@@ -1138,7 +1138,9 @@ def test_islands_are_counted_and_their_demand_is_marked_unreachable(
     res = run(load(variant(scenario, "inputs:\n  network: {osm_file: island.osm}\n")))
     island = res.demand["node"].isin([900, 901, 902, 903])
     assert island.sum() == 4
-    assert res.model.uncoverable == pytest.approx(res.demand.loc[island, "weight"].sum())
+    assert res.coverage.elderly(res.coverage.uncoverable) == pytest.approx(
+        res.demand.loc[island, "weight"].sum()
+    )
     assert not res.demand.loc[island, "covered_after"].any()
 
 
@@ -1178,7 +1180,9 @@ def test_lscp_names_the_uncoverable_demand_before_solving(tmp_path: Path) -> Non
     shutil.copytree(MINI, tmp_path / "mini")
     res = run(load(variant(copy / scenario.name, "model: {exclude_uncoverable: true}\n")))
     island = res.demand["node"].isin([900, 901, 902, 903])
-    assert res.model.uncoverable == pytest.approx(res.demand.loc[island, "weight"].sum())
+    assert res.coverage.elderly(res.coverage.uncoverable) == pytest.approx(
+        res.demand.loc[island, "weight"].sum()
+    )
     assert res.demand.loc[~island, "covered_after"].all()  # everyone else is covered
 
 

@@ -366,23 +366,49 @@ def read_points(
         )
     else:
         frame = _rename(read_vector(path, encoding=encoding), columns)
-        require_columns(problems, list(frame.columns), ["id", *numeric, *required])
-        problems.raise_if_any(InputDataError)
-        if frame.crs is None:
-            raise InputDataError(
-                f"{path}: the layer has no coordinate reference system; add "
-                "one (a .prj beside a Shapefile) or use a CSV with lon/lat"
-            )
-        frame["id"] = _string_ids(frame["id"])
-        _check_ids(problems, frame["id"], "id")
-        _check_numbers(problems, frame, numeric, "id")
-        not_point = ~frame.geometry.geom_type.isin(["Point"])
-        if not_point.any():
-            problems.add(f"ids {preview(frame.loc[not_point, 'id'].tolist())} are not points")
-        problems.raise_if_any(InputDataError)
+        return points_frame(frame, source=str(path), role=role, numeric=numeric, required=required)
     out = frame.to_crs(4326).set_index("id", drop=False)
     out.index.name = "id"
     log.info("read %d %s from %s", len(out), role, path.name)
+    return out
+
+
+def points_frame(
+    frame: gpd.GeoDataFrame,
+    *,
+    source: str,
+    role: str,
+    numeric: Sequence[str] = (),
+    required: Sequence[str] = (),
+) -> gpd.GeoDataFrame:
+    """Check a point layer (read from a file, or given in memory) as :func:`read_points` does:
+    ``id`` (a column, or the index named ``id``), a CRS, points, numbers >= 0; WGS-84 out."""
+    problems = Problems(source)
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise InputDataError(f"{source}: {role} must be a GeoDataFrame of points with a CRS")
+    if "id" not in frame.columns and frame.index.name == "id":
+        frame = frame.reset_index()
+    frame = frame.copy()
+    require_columns(problems, list(frame.columns), ["id", *numeric, *required])
+    problems.raise_if_any(InputDataError)
+    if frame.crs is None:
+        raise InputDataError(
+            f"{source}: the layer has no coordinate reference system; add "
+            "one (a .prj beside a Shapefile, set_crs in Python) or use a CSV with lon/lat"
+        )
+    frame["id"] = _string_ids(frame["id"])
+    _check_ids(problems, frame["id"], "id")
+    _check_numbers(problems, frame, numeric, "id")
+    not_point = ~frame.geometry.geom_type.isin(["Point"])
+    if not_point.any():
+        problems.add(f"ids {preview(frame.loc[not_point, 'id'].tolist())} are not points")
+    problems.raise_if_any(InputDataError)
+    out = frame.to_crs(4326).set_index("id", drop=False)
+    out.index.name = "id"
+    check_layer_in_china(
+        out, source=source, original_crs=frame.crs, original_bounds=tuple(frame.total_bounds)
+    )
+    log.info("read %d %s from %s", len(out), role, source)
     return out
 
 

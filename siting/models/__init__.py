@@ -2,31 +2,31 @@
 p-center, each with a proven bound.
 
 Every model has ``from_cost_matrix(...)`` (a demand x site matrix of metres, no geography) and
-``solve()`` returning a frozen result with ``.selected``, ``.objective``, ``.bound``, ``.gap``
-and ``.status``.
+``from_problem(problem, ...)`` (a :class:`siting.problem.Problem`), and ``solve()`` returns one
+:class:`Solution` shape: the sites in build order with their marginal gains, ``objective``,
+``bound``, ``gap``, ``status``, ``solver``, ``time_s``, ``uncoverable``, and typed extras
+(:class:`Walks`, :class:`CapacitySplit`) for the models that have them.
 """
 
 from siting.models._prep import build_order, coverage_sets
-from siting.models._result import LSCPResult, MCLPResult, SiteGain
-from siting.models.capacitated import CapacitatedMCLP, CapacitatedResult
+from siting.models._result import CapacitySplit, SiteGain, Solution, Walks
+from siting.models.capacitated import CapacitatedMCLP
 from siting.models.lscp import LSCP, TargetCoverage
 from siting.models.mclp import MCLP
-from siting.models.pcenter import PCenter, PCenterResult
-from siting.models.pmedian import PMedian, PMedianResult
+from siting.models.pcenter import PCenter
+from siting.models.pmedian import PMedian
 
 __all__ = [
     "LSCP",
     "MCLP",
     "CapacitatedMCLP",
-    "CapacitatedResult",
-    "LSCPResult",
-    "MCLPResult",
+    "CapacitySplit",
     "PCenter",
-    "PCenterResult",
     "PMedian",
-    "PMedianResult",
     "SiteGain",
+    "Solution",
     "TargetCoverage",
+    "Walks",
     "build_order",
     "coverage_sets",
 ]

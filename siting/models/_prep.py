@@ -20,7 +20,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
-from siting import coverage
 from siting._errors import ModelError
 from siting.models._result import SiteGain
 
@@ -39,12 +38,20 @@ def as_sparse_cost(cost: sparse.spmatrix | ArrayLike) -> sparse.csr_matrix:
     return sparse.csr_matrix((dense[ok], (r, c)), shape=dense.shape)
 
 
-def coverage_sets(cost: sparse.csr_matrix, radius_m: ArrayLike) -> sparse.csr_matrix:
-    """:func:`siting.coverage.coverage_sets`, with the radius checked as a model input."""
-    radius = np.asarray(radius_m, float)
+def coverage_sets(cost: sparse.spmatrix, radius_m: ArrayLike) -> sparse.csr_matrix:
+    """Boolean demand x site matrix: True where the site is within the point's radius
+    (``radius_m``: one number, or one per demand row; > 0)."""
+    cost = sparse.csr_matrix(cost)
+    radius = np.broadcast_to(np.asarray(radius_m, float), (cost.shape[0],))
     if (radius <= 0).any() or not np.isfinite(radius).all():
         raise ModelError("`radius_m` must be > 0 and finite")
-    return coverage.coverage_sets(cost, radius)
+    row_of = np.repeat(np.arange(cost.shape[0]), np.diff(cost.indptr))
+    keep = cost.data <= radius[row_of]
+    out = sparse.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=bool), (row_of[keep], cost.indices[keep])), shape=cost.shape
+    )
+    out.sort_indices()  # row sets compare by their index bytes when models merge rows
+    return out
 
 
 def site_mask(n_sites: int, columns: ArrayLike | None, name: str) -> NDArray[np.bool_]:
@@ -217,4 +224,20 @@ def nearest_open(cost: sparse.csr_matrix, open_: NDArray[np.bool_]) -> NDArray[n
     has = np.diff(sub.indptr) > 0
     if has.any():
         out[has] = np.minimum.reduceat(sub.data, sub.indptr[:-1][has])
+    return out
+
+
+def catchment(
+    cost: sparse.csr_matrix, w: NDArray[np.float64], open_: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """Per column, the weight of the rows whose nearest open column it is (ties: lower index)."""
+    cols = np.flatnonzero(open_)
+    sub = cost[:, cols].tocsr()
+    out = np.zeros(cost.shape[1])
+    for r in range(sub.shape[0]):
+        lo, hi = sub.indptr[r], sub.indptr[r + 1]
+        if hi > lo:
+            seg = sub.data[lo:hi]
+            k = sub.indices[lo:hi][seg == seg.min()].min()
+            out[cols[k]] += w[r]
     return out

@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
@@ -29,26 +29,14 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
 from siting._errors import ModelError
+from siting._validate import preview
 from siting.models import _highs
 from siting.models._prep import as_sparse_cost, coverage_sets, site_sets
-from siting.models.mclp import MCLP, Method
+from siting.models._result import CapacitySplit, SiteGain, Solution
+from siting.models.mclp import MCLP, Method, _problem_sites
 
-
-@dataclass(frozen=True)
-class CapacitatedResult:
-    """Sites opened and the elderly served, over capacity and out of reach, per demand point."""
-
-    selected: tuple[str, ...]
-    objective: float  # elderly served
-    bound: float  # HiGHS's proven upper bound on the elderly served
-    gap: float
-    status: str
-    solver: str
-    time_s: float
-    served: NDArray[np.float64]  # per demand point
-    over_capacity: NDArray[np.float64]
-    out_of_reach: NDArray[np.float64]
-    load: dict[str, float]  # elderly assigned per open site
+if TYPE_CHECKING:
+    from siting.problem import Problem
 
 
 class CapacitatedMCLP:
@@ -67,6 +55,26 @@ class CapacitatedMCLP:
     ) -> None:
         self.cover, self.weights, self.capacity = cover, weights, capacity
         self.p, self.fixed, self.candidate, self.site_ids = p, fixed, candidate, list(site_ids)
+
+    @classmethod
+    def from_problem(cls, problem: Problem, *, p: int) -> CapacitatedMCLP:
+        """Build from a :class:`siting.problem.Problem`, whose sites' ``capacity`` (elderly
+        each can serve) must be known for every existing site and candidate."""
+        usable = problem.sites["role"] != "excluded"
+        missing = problem.sites.loc[usable & problem.sites["capacity"].isna(), "id"].tolist()
+        if missing:
+            raise ModelError(
+                f"no capacity for sites {preview(missing)}: fill the capacity column, or set "
+                "`model.candidate_capacity` for new sites"
+            )
+        return cls.from_cost_matrix(
+            problem.cost,
+            problem.weights,
+            radius_m=problem.radius_m,
+            capacity=problem.sites["capacity"].fillna(0.0).to_numpy(),
+            p=p,
+            **_problem_sites(problem),
+        )
 
     @classmethod
     def from_cost_matrix(
@@ -111,7 +119,7 @@ class CapacitatedMCLP:
 
     def solve(
         self, *, method: Method = "auto", time_limit_s: float = 60.0, mip_rel_gap: float = 0.0
-    ) -> CapacitatedResult:
+    ) -> Solution:
         """``fast``: capacity-aware greedy sites, their best assignment (an LP), and the LP
         relaxation's bound; ``exact`` and ``auto``: HiGHS branch and cut warm-started with that
         answer, so it never returns less; status, bound and gap are HiGHS's own."""
@@ -183,18 +191,27 @@ class CapacitatedMCLP:
         reach[cover.row[x[cover.col]]] = True
         load = np.bincount(cover.col, weights=z, minlength=len(cols))
         opened = cols[x & ~is_fixed]
-        return CapacitatedResult(
-            selected=tuple(self.site_ids[c] for c in opened),
+        loads = {self.site_ids[c]: float(load[k]) for k, c in enumerate(cols) if x[k]}
+        order = sorted((self.site_ids[c] for c in opened), key=lambda sid: (-loads[sid], sid))
+        anywhere = np.diff(self.cover[:, usable].tocsr().indptr) > 0
+        return Solution(
+            model="cmclp",
+            gains=tuple(SiteGain(sid, loads[sid]) for sid in order),  # most elderly served first
             objective=float(served.sum()),
             bound=float(bound),
             gap=float(gap),
             status=status,
             solver=solver,
             time_s=time.perf_counter() - start,
-            served=served,
-            over_capacity=np.where(reach, self.weights - served, 0.0),
-            out_of_reach=np.where(reach, 0.0, self.weights),
-            load={self.site_ids[c]: float(load[k]) for k, c in enumerate(cols) if x[k]},
+            p=self.p,
+            method=method,
+            uncoverable=float(self.weights[~anywhere].sum()),
+            capacity=CapacitySplit(
+                served=served,
+                over_capacity=np.where(reach, self.weights - served, 0.0),
+                out_of_reach=np.where(reach, 0.0, self.weights),
+                load=loads,
+            ),
         )
 
     def _greedy(

@@ -19,6 +19,7 @@ import math
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -37,8 +38,11 @@ from siting.models._prep import (
     reduce,
     site_sets,
 )
-from siting.models._result import LSCPResult
-from siting.models.mclp import Method
+from siting.models._result import Solution
+from siting.models.mclp import Method, _problem_sites
+
+if TYPE_CHECKING:
+    from siting.problem import Problem
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,19 @@ class LSCP:
         self.candidate = candidate
         self.site_ids = list(site_ids)
         self.demand_ids = list(demand_ids)
+
+    @classmethod
+    def from_problem(cls, problem: Problem, *, exclude_uncoverable: bool = False) -> LSCP:
+        """Build from a :class:`siting.problem.Problem` (its circles, existing sites fixed,
+        excluded candidates never open); demand ids are ``community#node``."""
+        return cls.from_cost_matrix(
+            problem.cost,
+            radius_m=problem.radius_m,
+            weights=problem.weights,
+            demand_ids=_demand_ids(problem),
+            exclude_uncoverable=exclude_uncoverable,
+            **_problem_sites(problem),
+        )
 
     @classmethod
     def from_cost_matrix(
@@ -148,7 +165,7 @@ class LSCP:
         exact_max_nonzeros: int = 50_000,
         search_steps: int = 500_000,
         enough: int | None = None,
-    ) -> LSCPResult:
+    ) -> Solution:
         """Solve; see the module docstring for ``method``.
 
         The search is seeded, so the same input gives the same sites unless the time limit
@@ -196,8 +213,8 @@ class LSCP:
         gains = build_order(self.cover, self.weights, self.fixed, picked, self.site_ids)
         n = int(chosen.sum())
         covered = float(self.weights[self._covered(picked)].sum())
-        return LSCPResult(
-            selected=tuple(g.site for g in gains),
+        return Solution(
+            model="target" if self.target_share is not None else "lscp",
             gains=tuple(gains),
             objective=n,
             bound=int(lower),
@@ -206,6 +223,8 @@ class LSCP:
             solver=solver,
             time_s=time.perf_counter() - start,
             covered=covered,
+            target_share=self.target_share,
+            method=method,
             uncoverable=red.uncoverable,
             uncoverable_rows=tuple(red.uncoverable_rows.tolist()),
         )
@@ -281,6 +300,18 @@ class TargetCoverage(LSCP):
 
     Demand out of every site's reach is allowed here: it simply cannot count towards the share.
     """
+
+    @classmethod
+    def from_problem_target(cls, problem: Problem, *, target_share: float) -> LSCP:
+        """Fewest new sites reaching ``target_share`` of a problem's elderly."""
+        return cls.from_target(
+            problem.cost,
+            radius_m=problem.radius_m,
+            weights=problem.weights,
+            target_share=target_share,
+            demand_ids=_demand_ids(problem),
+            **_problem_sites(problem),
+        )
 
     @classmethod
     def from_target(
@@ -386,3 +417,9 @@ def _target_search(
             break
         best = trial
     return best, done, True
+
+
+def _demand_ids(problem: Problem) -> list[str]:
+    """``community#node`` for each demand point, for messages naming them."""
+    d = problem.demand
+    return [f"{c}#{n}" for c, n in zip(d["community"], d["node"], strict=True)]

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -37,7 +37,10 @@ from siting.models._prep import (
     reduce,
     site_sets,
 )
-from siting.models._result import MCLPResult
+from siting.models._result import Solution
+
+if TYPE_CHECKING:
+    from siting.problem import Problem
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,23 @@ class MCLP:
         self.site_ids = list(site_ids)
         self.site_cost = site_cost
         self.budget = budget
+
+    @classmethod
+    def from_problem(
+        cls, problem: Problem, *, p: int | None = None, budget: float | None = None
+    ) -> MCLP:
+        """Build from a :class:`siting.problem.Problem`: its cost matrix and circles, its
+        existing sites fixed, its candidates (the excluded ones never open); ``budget`` spends the
+        sites' ``cost``."""
+        return cls.from_cost_matrix(
+            problem.cost,
+            problem.weights,
+            radius_m=problem.radius_m,
+            p=p,
+            budget=budget,
+            site_cost=problem.sites["cost"].fillna(0.0).to_numpy() if budget is not None else None,
+            **_problem_sites(problem),
+        )
 
     @classmethod
     def from_cost_matrix(
@@ -162,7 +182,7 @@ class MCLP:
         mip_rel_gap: float = 0.0,
         exact_max_nonzeros: int = 50_000,
         search_rounds: int = 2000,
-    ) -> MCLPResult:
+    ) -> Solution:
         """Solve (see the module docstring for ``method``).
 
         ``search_rounds`` rounds of the iterated swap search run from a fixed seed, so the same
@@ -213,10 +233,11 @@ class MCLP:
                 f"solution covers {objective - red.baseline:.3f} but the solver "
                 f"reported {value:.3f}; please report this"
             )
-        return MCLPResult(
-            selected=tuple(g.site for g in gains),
+        return Solution(
+            model="mclp",
             gains=tuple(gains),
             objective=objective,
+            covered=objective,
             baseline=red.baseline,
             bound=red.baseline + bound,
             gap=gap,
@@ -224,6 +245,7 @@ class MCLP:
             solver=solver,
             time_s=time.perf_counter() - start,
             p=self.p,
+            budget=None if self.budget == np.inf else float(self.budget),
             uncoverable=red.uncoverable,
             uncoverable_rows=tuple(red.uncoverable_rows.tolist()),
             method=method,
@@ -397,3 +419,13 @@ def _gap(value: float, bound: float) -> float:
     if bound - value <= 1e-9 * max(1.0, abs(value)):
         return 0.0
     return (bound - value) / value if value > 0 else float("inf")
+
+
+def _problem_sites(problem: Problem) -> dict[str, Any]:
+    """The site arguments every ``from_cost_matrix`` takes, from a problem's site table."""
+    return {
+        "fixed": problem.columns("existing"),
+        "candidates": problem.columns("candidate"),
+        "excluded": problem.columns("excluded"),
+        "site_ids": problem.site_ids,
+    }

@@ -24,7 +24,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -32,33 +32,19 @@ from scipy import sparse
 
 from siting._errors import ModelError
 from siting._validate import preview
-from siting.models._prep import as_sparse_cost, nearest_open, site_sets
+from siting.models._prep import as_sparse_cost, catchment, nearest_open, site_sets
+from siting.models._result import SiteGain, Solution, Walks
 from siting.models.lscp import LSCP
-from siting.models.mclp import Method
+from siting.models.mclp import Method, _problem_sites
+
+if TYPE_CHECKING:
+    from siting.problem import Problem
 
 log = logging.getLogger(__name__)
 
 
 class CutoffTooShortError(ModelError):
     """The cost matrix's cutoff is too short for ``p`` sites to reach every demand point."""
-
-
-@dataclass(frozen=True)
-class PCenterResult:
-    """The sites, the longest walk they leave and the proof of how short it can be."""
-
-    selected: tuple[str, ...]  # most elderly nearest to it first
-    catchment: tuple[float, ...]  # per selected site: elderly for whom it is the nearest
-    worst_walk_m: float  # the longest walk from a demand point to its nearest open site
-    bound: float  # proven: no p new sites make the longest walk shorter than this
-    gap: float  # (worst_walk_m - bound) / worst_walk_m
-    status: str
-    solver: str
-    time_s: float
-    p: int
-    walk_m: NDArray[np.float64]  # per demand row: metres to the nearest open site (NaN: none)
-    uncoverable: float  # elderly no site reaches within the matrix's cutoff (left out)
-    uncoverable_rows: tuple[int, ...] = ()
 
 
 class PCenter:
@@ -75,12 +61,35 @@ class PCenter:
         site_ids: Sequence[str],
         rows: NDArray[np.int64],
         uncoverable_rows: NDArray[np.int64],
+        cutoff_m: float,
     ) -> None:
         self.cost, self.weights, self.p = cost, weights, p
+        self.cutoff_m = cutoff_m  # the longest walk the matrix holds
         self.fixed, self.candidate = fixed, candidate
         self.site_ids = list(site_ids)
         self.rows = rows  # the demand rows that count: elderly > 0, some site in reach
         self.uncoverable_rows = uncoverable_rows
+
+    @classmethod
+    def from_problem(
+        cls,
+        problem: Problem,
+        *,
+        p: int,
+        max_walk_m: float,
+        exclude_uncoverable: bool = False,
+    ) -> PCenter:
+        """Build from a :class:`siting.problem.Problem`, on walks up to ``max_walk_m``."""
+        d = problem.demand
+        return cls.from_cost_matrix(
+            problem.walk_costs(max_walk_m),
+            problem.weights,
+            p=p,
+            demand_ids=[f"{c}#{n}" for c, n in zip(d["community"], d["node"], strict=True)],
+            exclude_uncoverable=exclude_uncoverable,
+            cutoff_m=max_walk_m,
+            **_problem_sites(problem),
+        )
 
     @classmethod
     def from_cost_matrix(
@@ -95,10 +104,12 @@ class PCenter:
         site_ids: Sequence[str] | None = None,
         demand_ids: Sequence[str] | None = None,
         exclude_uncoverable: bool = False,
+        cutoff_m: float | None = None,
     ) -> PCenter:
-        """``cost``: demand x site walking metres (sparse: absent = beyond the cutoff the matrix
-        was computed with; dense: ``inf``/``nan``). Demand that no fixed or candidate site reaches
-        at all stops the model, named, unless ``exclude_uncoverable``."""
+        """``cost``: demand x site walking metres (sparse: absent = beyond ``cutoff_m``, the
+        cutoff the matrix was computed with, default its longest stored walk; dense:
+        ``inf``/``nan``). Demand that no fixed or candidate site reaches at all stops the model,
+        named, unless ``exclude_uncoverable``."""
         matrix = as_sparse_cost(cost)
         n_demand, n_sites = matrix.shape
         w = np.asarray(weights, dtype=float)
@@ -148,9 +159,10 @@ class PCenter:
             site_ids=names,
             rows=np.flatnonzero(counts & reach),
             uncoverable_rows=lost,
+            cutoff_m=float(cutoff_m if cutoff_m is not None else matrix.data.max(initial=0.0)),
         )
 
-    def solve(self, *, method: Method = "auto", time_limit_s: float = 60.0) -> PCenterResult:
+    def solve(self, *, method: Method = "auto", time_limit_s: float = 60.0) -> Solution:
         """Bisect over the distinct walking distances (see the module docstring)."""
         start = time.perf_counter()
         sub = self.cost[self.rows].tocsr()
@@ -216,58 +228,43 @@ class PCenter:
         status = "Optimal (proven by the covering bounds)" if gap == 0 else "Heuristic"
         if lo < hi:
             status += "; bisection stopped by the time limit"
-        catchment = _catchment(sub, self.weights[self.rows], open_)
-        picked = sorted(np.flatnonzero(best), key=lambda j: (-catchment[j], j))
+        nearest_of = catchment(sub, self.weights[self.rows], open_)
+        picked = sorted(np.flatnonzero(best), key=lambda j: (-nearest_of[j], j))
         log.info(
             "p-center: longest walk %.0f m, bound %.0f m, %d covering problems", worst, bound, steps
         )
-        return PCenterResult(
-            selected=tuple(self.site_ids[j] for j in picked),
-            catchment=tuple(float(catchment[j]) for j in picked),
-            worst_walk_m=worst,
+        return Solution(
+            model="pcenter",
+            gains=tuple(SiteGain(self.site_ids[j], float(nearest_of[j])) for j in picked),
+            objective=worst,
             bound=bound,
             gap=gap,
             status=status,
             solver=f"bisection over {len(radii):,} walking distances, {steps} LSCP solves",
             time_s=time.perf_counter() - start,
             p=self.p,
-            walk_m=walk,
+            method=method,
+            walks=Walks(max_walk_m=self.cutoff_m, worst_walk_m=worst, walk_m=walk, bound_m=bound),
             uncoverable=float(self.weights[self.uncoverable_rows].sum()),
             uncoverable_rows=tuple(self.uncoverable_rows.tolist()),
         )
 
-    def _existing_only(self, sub: sparse.csr_matrix, start: float) -> PCenterResult:
+    def _existing_only(self, sub: sparse.csr_matrix, start: float) -> Solution:
         """p = 0: the one possible answer, the existing sites; its longest walk is its bound."""
         walk = np.full(self.cost.shape[0], np.nan)
         walk[self.rows] = nearest_open(sub, self.fixed)
         worst = float(np.nanmax(walk[self.rows]))
-        return PCenterResult(
-            selected=(),
-            catchment=(),
-            worst_walk_m=worst,
+        return Solution(
+            model="pcenter",
+            gains=(),
+            objective=worst,
             bound=worst,
             gap=0.0,
             status="Optimal (p = 0: the existing sites are the only answer)",
             solver="none needed: no new site to choose (p = 0)",
             time_s=time.perf_counter() - start,
             p=0,
-            walk_m=walk,
+            walks=Walks(max_walk_m=self.cutoff_m, worst_walk_m=worst, walk_m=walk, bound_m=worst),
             uncoverable=float(self.weights[self.uncoverable_rows].sum()),
             uncoverable_rows=tuple(self.uncoverable_rows.tolist()),
         )
-
-
-def _catchment(
-    cost: sparse.csr_matrix, w: NDArray[np.float64], open_: NDArray[np.bool_]
-) -> NDArray[np.float64]:
-    """Per column, the weight of the rows whose nearest open column it is (ties: lower index)."""
-    cols = np.flatnonzero(open_)
-    sub = cost[:, cols].tocsr()
-    out = np.zeros(cost.shape[1])
-    for r in range(sub.shape[0]):
-        lo, hi = sub.indptr[r], sub.indptr[r + 1]
-        if hi > lo:
-            seg = sub.data[lo:hi]
-            k = sub.indices[lo:hi][seg == seg.min()].min()
-            out[cols[k]] += w[r]
-    return out

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -26,23 +26,12 @@ from scipy import sparse
 
 from siting._errors import ModelError
 from siting.models import _highs, _median
-from siting.models._prep import as_sparse_cost, nearest_open, site_sets
-from siting.models.mclp import Method
+from siting.models._prep import as_sparse_cost, catchment, nearest_open, site_sets
+from siting.models._result import SiteGain, Solution, Walks
+from siting.models.mclp import Method, _problem_sites
 
-
-@dataclass(frozen=True)
-class PMedianResult:
-    selected: tuple[str, ...]
-    mean_walk_m: float  # elderly-weighted, over the assigned elderly
-    worst_walk_m: float  # the longest walk of an assigned demand point
-    unassigned: float  # elderly no open site reaches within the cutoff
-    objective: float  # sum of weight x metres, unassigned at the penalty
-    bound: float
-    gap: float
-    status: str
-    solver: str
-    time_s: float
-    walk_m: NDArray[np.float64]  # per demand point: metres to its site, NaN if unassigned
+if TYPE_CHECKING:
+    from siting.problem import Problem
 
 
 class PMedian:
@@ -62,6 +51,18 @@ class PMedian:
         self.cost, self.weights, self.p = cost, weights, p
         self.fixed, self.candidate, self.cutoff_m = fixed, candidate, cutoff_m
         self.site_ids = list(site_ids)
+
+    @classmethod
+    def from_problem(cls, problem: Problem, *, p: int, max_walk_m: float) -> PMedian:
+        """Build from a :class:`siting.problem.Problem`, on walks up to ``max_walk_m``
+        (computed on the problem's network, not cut at the circles)."""
+        return cls.from_cost_matrix(
+            problem.walk_costs(max_walk_m),
+            problem.weights,
+            cutoff_m=max_walk_m,
+            p=p,
+            **_problem_sites(problem),
+        )
 
     @classmethod
     def from_cost_matrix(
@@ -106,7 +107,7 @@ class PMedian:
         time_limit_s: float = 60.0,
         mip_rel_gap: float = 0.0,
         exact_max_pairs: int = 200_000,
-    ) -> PMedianResult:
+    ) -> Solution:
         """``fast``: vertex substitution, bound by Lagrangian relaxation; ``exact``: HiGHS branch
         and cut warm-started with it, HiGHS's own status and gap; ``auto``: fast, then exact
         when the model has at most ``exact_max_pairs`` demand-site pairs."""
@@ -153,18 +154,30 @@ class PMedian:
         w = self.weights
         mean = float((w[assigned] * walk[assigned]).sum() / max(w[assigned].sum(), 1e-12))
         cols = np.flatnonzero(usable)
-        return PMedianResult(
-            selected=tuple(self.site_ids[c] for c in cols[opened]),
-            mean_walk_m=mean,
-            worst_walk_m=float(np.nanmax(walk)) if assigned.any() else float("nan"),
-            unassigned=float(w[~assigned].sum()),
+        opened_cols = cols[opened]
+        nearest_of = catchment(cost, w, opened | is_fixed)[opened]
+        order = sorted(range(len(opened_cols)), key=lambda k: (-nearest_of[k], opened_cols[k]))
+        return Solution(
+            model="pmedian",
+            gains=tuple(
+                SiteGain(self.site_ids[opened_cols[k]], float(nearest_of[k])) for k in order
+            ),
             objective=float(upper),
             bound=float(lower),
             gap=float(gap),
             status=status,
             solver=solver,
             time_s=time.perf_counter() - start,
-            walk_m=walk,
+            p=self.p,
+            method=method,
+            uncoverable=float(w[np.diff(cost.indptr) == 0].sum()),  # beyond every usable site
+            walks=Walks(
+                max_walk_m=self.cutoff_m,
+                worst_walk_m=float(np.nanmax(walk)) if assigned.any() else float("nan"),
+                walk_m=walk,
+                mean_walk_m=mean,
+                unassigned=float(w[~assigned].sum()),
+            ),
         )
 
     def _exact(

@@ -1,0 +1,179 @@
+"""The public API for scripted what-ifs: the README's example as written, the Problem/Solution
+seam, Study.evaluate against full runs, in-memory inputs, validated replace."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+import siting
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "scenarios" / "demo.yaml"
+
+
+@pytest.fixture(scope="module")
+def study() -> siting.Study:
+    return siting.Study(siting.load_scenario(DEMO))
+
+
+def test_readme_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```python\n(import siting\n.*?)```", readme, re.S)
+    assert block is not None, "the README has no ```python block starting with import siting"
+    monkeypatch.chdir(ROOT)  # the example's paths are the repository's
+    out = tmp_path / "out"
+    code = block.group(1).replace('"out/', f'"{out.as_posix()}/')
+    names: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), names)
+    assert (out / "slow-walk" / "summary.json").is_file()
+    assert not any(p.name.startswith("out") for p in ROOT.iterdir())  # nothing written there
+    ev = names["ev"]
+    assert isinstance(ev, siting.Evaluation)
+    assert 0 < ev.share < 1
+
+
+def test_evaluate_equals_the_full_runs_figures(study: siting.Study, demo_result) -> None:
+    cov = demo_result.coverage
+    proposed = list(demo_result.solution.selected)
+    after = study.evaluate(open_sites=proposed)
+    before = study.evaluate(open_sites=[])
+    assert after.covered_elderly == cov.elderly(cov.covered_after)
+    assert before.covered_elderly == cov.elderly(cov.covered_before)
+    summary = demo_result.summary
+    assert round(after.covered_elderly) == round(summary["covered_after"]["elderly"])
+    assert round(before.covered_elderly) == round(summary["covered_before"]["elderly"])
+    per = after.communities.set_index("code")["covered"]
+    table = demo_result.communities.set_index("code")["covered_after"]
+    assert np.allclose(per.reindex(table.index), table, atol=0.051)  # the table rounds to 0.1
+
+
+def test_evaluate_closes_existing_sites_and_names_unknown_ids(study: siting.Study) -> None:
+    existing = study.problem.sites.loc[study.problem.sites["role"] == "existing", "id"]
+    base = study.evaluate()
+    fewer = study.evaluate(closed=[existing.iloc[0]])
+    assert fewer.covered_elderly <= base.covered_elderly
+    with pytest.raises(siting.ModelError, match="C999"):
+        study.evaluate(open_sites=["C999"])
+    with pytest.raises(siting.ModelError, match="not existing"):
+        study.evaluate(closed=["C001"])
+
+
+def test_replace_is_validated(study: siting.Study) -> None:
+    sc = study.scenario
+    slow = sc.replace({"coverage.walk_speed_mps": 0.76, "model.p": 12})
+    assert slow.coverage.urban_radius_m == pytest.approx(684.0)
+    assert slow.model.p == 12
+    assert sc.model.p == 10  # the original is untouched
+    preset = sc.replace({"coverage.walk_speed": "frail"})
+    assert preset.coverage.walk_speed_mps == 0.64
+    assert preset.replace({"coverage.walk_speed_mps": 0.9}).coverage.walk_speed is None
+    with pytest.raises(siting.ScenarioError, match="walk_speed_mps"):
+        sc.replace({"coverage.walk_speed_mps": -1})
+    with pytest.raises(siting.ScenarioError, match="unknown key"):
+        sc.replace({"model.pp": 3})
+    with pytest.raises(siting.ScenarioError, match="nosuch"):
+        sc.replace({"nosuch.key": 1})
+    with pytest.raises(siting.InputFileNotFoundError, match=r"missing\.csv"):
+        sc.replace({"inputs.facilities.path": Path("missing.csv")})
+
+
+def test_a_facility_added_in_memory(study: siting.Study, demo_result) -> None:
+    sc = study.scenario
+    fac = pd.read_csv(ROOT / "data/facilities/demo_facilities.csv", dtype={"id": str})
+    first = demo_result.proposed.index[0]  # where the plan puts its first new site
+    point = demo_result.proposed.geometry.iloc[0]
+    layer = gpd.GeoDataFrame(
+        fac.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(fac["lon"], fac["lat"]),
+        crs=4326,
+    )
+    added = pd.concat(
+        [
+            layer,
+            gpd.GeoDataFrame(
+                {"id": ["NEW1"], "type": ["社区日间照料中心"], "land_area_m2": [300.0]},
+                geometry=[point],
+                crs=4326,
+            ),
+        ],
+        ignore_index=True,
+    )
+    res = siting.run(sc, facilities=added)
+    assert "NEW1" in set(res.problem.sites.loc[res.problem.sites["role"] == "existing", "id"])
+    gain = demo_result.coverage.new_sites[0].newly_covered
+    before = res.coverage.elderly(res.coverage.covered_before)
+    was = demo_result.coverage.elderly(demo_result.coverage.covered_before)
+    assert before == pytest.approx(was + gain)  # the new facility's circle counts at once
+    assert first not in res.solution.selected  # that spot is taken: the plan goes elsewhere
+    with pytest.raises(siting.InputDataError, match="type"):
+        siting.run(sc, facilities=added.drop(columns="type"))
+
+
+def test_one_solution_shape_for_every_model(study: siting.Study) -> None:
+    from siting.models import LSCP, MCLP, CapacitatedMCLP, PCenter, PMedian, TargetCoverage
+
+    problem = study.problem
+    cand = problem.sites["role"] == "candidate"
+    capped = siting.Problem(
+        problem.demand, problem.sites.assign(capacity=1500.0), problem.cost, problem.network
+    )
+    answers = [
+        MCLP.from_problem(problem, p=3).solve(method="fast", time_limit_s=10),
+        LSCP.from_problem(problem, exclude_uncoverable=True).solve(time_limit_s=10),
+        TargetCoverage.from_problem_target(problem, target_share=0.6).solve(time_limit_s=10),
+        CapacitatedMCLP.from_problem(capped, p=3).solve(method="fast", time_limit_s=10),
+        PMedian.from_problem(problem, p=3, max_walk_m=3000).solve(method="fast", time_limit_s=10),
+        PCenter.from_problem(problem, p=20, max_walk_m=8000).solve(time_limit_s=20),
+    ]
+    everyone = problem.uncoverable()
+    for s in answers:
+        assert isinstance(s, siting.Solution)
+        assert s.selected == tuple(g.site for g in s.gains)
+        assert set(s.selected) <= set(problem.sites.loc[cand, "id"])
+        assert s.status
+        assert s.solver
+        assert s.gap >= 0
+    mclp, lscp, target, cmclp, pmedian, pcenter = answers
+    # `uncoverable`: elderly no usable site reaches within their circle, the same in all
+    circle_models = (mclp, lscp, target, cmclp)
+    for s in circle_models:
+        assert s.uncoverable == pytest.approx(problem.weights[everyone].sum())
+    assert cmclp.capacity is not None
+    assert pmedian.walks is not None
+    assert pmedian.walks.mean_walk_m is not None
+    assert pcenter.walks is not None
+    assert pcenter.walks.bound_m <= pcenter.walks.worst_walk_m
+
+
+def test_build_problem_from_tables_without_a_scenario(study: siting.Study) -> None:
+    prep = study.prepared
+    inp = prep.inputs
+    problem = siting.build_problem(
+        inp.communities.to_crs(prep.crs),
+        prep.G,
+        facilities=inp.facilities,
+        candidates=inp.candidates,
+        circle_types=inp.circle_types,
+        urban_radius_m=900.0,
+        rural_radius_m=1000.0,
+    )
+    assert (problem.cost != study.problem.cost).nnz == 0
+    assert problem.sites["id"].tolist() == study.problem.sites["id"].tolist()
+
+
+def test_import_siting_is_light() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, siting; print('osmnx' in sys.modules, 'geopandas' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
+    ).stdout
+    assert out.split() == ["False", "False"]
