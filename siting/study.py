@@ -104,7 +104,9 @@ class Evaluator:
         self.problem, self.name = problem, name
         cover = problem.cover.tocsc()
         self._ptr, self._rows = cover.indptr, cover.indices
-        self._where = {s: k for k, s in enumerate(problem.site_ids)}
+        ids = problem.site_ids
+        self._where = {s: k for k, s in enumerate(ids)}
+        self._existing = frozenset(ids[k] for k in problem.columns("existing"))
         codes = problem.demand["community"].to_numpy()
         self._codes, self._community = np.unique(codes, return_inverse=True)
         self._weights = problem.weights
@@ -119,11 +121,11 @@ class Evaluator:
                 f"site ids {preview(unknown)} are neither existing circle facilities nor "
                 f"candidates of {self.name}"
             )
-        existing = {self.problem.site_ids[k] for k in self.problem.columns("existing")}
+        existing = self._existing
         not_open = sorted(set(closed_ids) - existing)
         if not_open:
             raise ModelError(f"`closed` names sites that are not existing: {preview(not_open)}")
-        columns = [self._where[s] for s in existing - set(closed_ids)]
+        columns = [self._where[s] for s in sorted(existing - set(closed_ids))]
         columns += [self._where[s] for s in open_ids]
         covered = self._covered(columns)
         per = np.bincount(self._community, weights=self._weights * covered)
