@@ -177,3 +177,25 @@ def test_import_siting_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
     ).stdout
     assert out.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("model", ["mclp", "lscp", "cmclp", "pmedian", "pcenter"])
+def test_every_model_checks_its_inputs_the_same_way(model: str) -> None:
+    from siting.models import LSCP, MCLP, CapacitatedMCLP, PCenter, PMedian
+
+    cost = np.array([[100.0, 300.0], [200.0, 100.0]])
+    build = {
+        "mclp": lambda w, **k: MCLP.from_cost_matrix(cost, w, radius_m=500.0, p=1, **k),
+        "lscp": lambda w, **k: LSCP.from_cost_matrix(cost, radius_m=500.0, weights=w, **k),
+        "cmclp": lambda w, **k: CapacitatedMCLP.from_cost_matrix(
+            cost, w, radius_m=500.0, capacity=[5.0, 5.0], p=1, **k
+        ),
+        "pmedian": lambda w, **k: PMedian.from_cost_matrix(cost, w, p=1, cutoff_m=500.0, **k),
+        "pcenter": lambda w, **k: PCenter.from_cost_matrix(cost, w, p=1, **k),
+    }[model]
+    build([1.0, 2.0])  # the good twin
+    for bad in ([1.0, np.nan], [1.0, -2.0], [1.0, np.inf], [1.0]):
+        with pytest.raises(siting.ModelError, match="`weights` must be 2 finite numbers >= 0"):
+            build(bad)
+    with pytest.raises(siting.ModelError, match="`site_ids` has 1 names for 2 columns"):
+        build([1.0, 2.0], site_ids=["a"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -241,3 +242,47 @@ def catchment(
             k = sub.indices[lo:hi][seg == seg.min()].min()
             out[cols[k]] += w[r]
     return out
+
+
+# -- the input checks every model's from_cost_matrix shares --------------------------------
+
+
+def check_weights(weights: ArrayLike | None, n_demand: int) -> NDArray[np.float64]:
+    """Elderly per demand row: ``n_demand`` finite numbers >= 0 (None: ones)."""
+    w = np.ones(n_demand) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape != (n_demand,) or not np.isfinite(w).all() or (w < 0).any():
+        raise ModelError(
+            f"`weights` must be {n_demand} finite numbers >= 0 (one per demand row), got "
+            f"shape {w.shape}"
+            + (f" with {int((~np.isfinite(w)).sum())} not finite" if w.shape == (n_demand,) else "")
+        )
+    return w
+
+
+def check_per_site(values: ArrayLike, n_sites: int, name: str) -> NDArray[np.float64]:
+    """A number per site column (costs, capacities): ``n_sites`` finite numbers >= 0."""
+    out = np.asarray(values, dtype=float)
+    if out.shape != (n_sites,) or not np.isfinite(out).all() or (out < 0).any():
+        raise ModelError(f"`{name}` must be {n_sites} finite numbers >= 0 (one per site column)")
+    return out
+
+
+def check_p(p: object, candidates: NDArray[np.bool_]) -> int:
+    """``p`` new sites: an integer from 0 to the number of candidates."""
+    n = int(candidates.sum())
+    if not isinstance(p, int | np.integer) or isinstance(p, bool) or p < 0:
+        raise ModelError(f"`p` must be an integer >= 0, got {p!r}")
+    if p > n:
+        raise ModelError(
+            f"`p` = {p} is larger than the number of candidate sites ({n}); lower p or add "
+            "candidates"
+        )
+    return int(p)
+
+
+def site_names(site_ids: Sequence[str] | None, n_sites: int) -> list[str]:
+    """Names of the site columns (default their positions as text), one per column."""
+    names = [str(i) for i in range(n_sites)] if site_ids is None else [str(s) for s in site_ids]
+    if len(names) != n_sites:
+        raise ModelError(f"`site_ids` has {len(names)} names for {n_sites} columns")
+    return names

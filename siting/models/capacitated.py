@@ -31,7 +31,15 @@ from scipy import sparse
 from siting._errors import ModelError
 from siting._validate import preview
 from siting.models import _highs
-from siting.models._prep import as_sparse_cost, coverage_sets, site_sets
+from siting.models._prep import (
+    as_sparse_cost,
+    check_p,
+    check_per_site,
+    check_weights,
+    coverage_sets,
+    site_names,
+    site_sets,
+)
 from siting.models._result import CapacitySplit, SiteGain, Solution
 from siting.models.mclp import MCLP, Method, _problem_sites
 
@@ -93,20 +101,11 @@ class CapacitatedMCLP:
         """``capacity``: elderly each site can serve (>= 0), one per column."""
         matrix = as_sparse_cost(cost)
         n_demand, n_sites = matrix.shape
-        w = np.asarray(weights, dtype=float)
-        cap = np.asarray(capacity, dtype=float)
-        if w.shape != (n_demand,) or (w < 0).any():
-            raise ModelError(f"`weights` must be {n_demand} numbers >= 0")
-        if cap.shape != (n_sites,) or (cap < 0).any() or not np.isfinite(cap).all():
-            raise ModelError(
-                f"`capacity` must be {n_sites} finite numbers >= 0 (elderly each site can serve)"
-            )
+        w = check_weights(weights, n_demand)
+        cap = check_per_site(capacity, n_sites, "capacity")
         fixed_mask, cand = site_sets(n_sites, fixed, candidates, excluded)
-        if not isinstance(p, int | np.integer) or p < 0 or p > cand.sum():
-            raise ModelError(
-                f"`p` must be between 0 and the {int(cand.sum())} candidates, got {p!r}"
-            )
-        ids = [str(i) for i in range(n_sites)] if site_ids is None else [str(s) for s in site_ids]
+        p = check_p(p, cand)
+        ids = site_names(site_ids, n_sites)
         return cls(
             coverage_sets(matrix, radius_m),
             w,

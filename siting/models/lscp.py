@@ -34,8 +34,10 @@ from siting.models._prep import (
     Reduced,
     as_sparse_cost,
     build_order,
+    check_weights,
     coverage_sets,
     reduce,
+    site_names,
     site_sets,
 )
 from siting.models._result import Solution
@@ -107,13 +109,11 @@ class LSCP:
         """
         matrix = as_sparse_cost(cost)
         n_demand, n_sites = matrix.shape
-        w = np.ones(n_demand) if weights is None else np.asarray(weights, dtype=float)
-        if w.shape != (n_demand,) or (w < 0).any():
-            raise ModelError(f"`weights` must be {n_demand} numbers >= 0")
+        w = check_weights(weights, n_demand)
         fixed_mask, cand = site_sets(n_sites, fixed, candidates, excluded)
         if not cand.any():
             raise ModelError("there are no candidate sites to open")
-        ids = [str(i) for i in range(n_sites)] if site_ids is None else [str(s) for s in site_ids]
+        ids = site_names(site_ids, n_sites)
         rows = (
             [str(i) for i in range(n_demand)]
             if demand_ids is None

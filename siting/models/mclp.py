@@ -33,8 +33,12 @@ from siting.models._prep import (
     Reduced,
     as_sparse_cost,
     build_order,
+    check_p,
+    check_per_site,
+    check_weights,
     coverage_sets,
     reduce,
+    site_names,
     site_sets,
 )
 from siting.models._result import Solution
@@ -132,31 +136,18 @@ class MCLP:
             Cost of opening each column and the total to stay within (any currency unit).
         """
         matrix = as_sparse_cost(cost)
-        w = np.asarray(weights, dtype=float)
         n_demand, n_sites = matrix.shape
-        if w.shape != (n_demand,) or (w < 0).any() or not np.isfinite(w).all():
-            raise ModelError(
-                f"`weights` must be {n_demand} finite numbers >= 0 (one per "
-                f"demand row), got shape {w.shape}"
-            )
+        w = check_weights(weights, n_demand)
         fixed_mask, cand = site_sets(n_sites, fixed, candidates, excluded)
         if p is None and budget is None:
             raise ModelError("give `p` (most new sites), `budget` (most cost), or both")
-        if p is not None and (not isinstance(p, int | np.integer) or p < 0):
-            raise ModelError(f"`p` must be an integer >= 0, got {p!r}")
-        if p is not None and p > cand.sum():
-            raise ModelError(
-                f"`p` = {p} is larger than the number of candidate sites "
-                f"({int(cand.sum())}); lower p or add candidates"
-            )
-        costs = np.zeros(n_sites) if site_cost is None else np.asarray(site_cost, dtype=float)
-        if costs.shape != (n_sites,) or (costs < 0).any() or not np.isfinite(costs).all():
-            raise ModelError(f"`site_cost` must be {n_sites} finite numbers >= 0")
+        if p is not None:
+            p = check_p(p, cand)
+        costs = np.zeros(n_sites) if site_cost is None else site_cost
+        costs = check_per_site(costs, n_sites, "site_cost")
         if budget is not None and (budget < 0 or site_cost is None):
             raise ModelError("`budget` needs `site_cost` and must be >= 0")
-        ids = [str(i) for i in range(n_sites)] if site_ids is None else [str(s) for s in site_ids]
-        if len(ids) != n_sites:
-            raise ModelError(f"`site_ids` has {len(ids)} names for {n_sites} columns")
+        ids = site_names(site_ids, n_sites)
         return cls(
             coverage_sets(matrix, radius_m),
             w,

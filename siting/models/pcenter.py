@@ -32,7 +32,15 @@ from scipy import sparse
 
 from siting._errors import ModelError
 from siting._validate import preview
-from siting.models._prep import as_sparse_cost, catchment, nearest_open, site_sets
+from siting.models._prep import (
+    as_sparse_cost,
+    catchment,
+    check_p,
+    check_weights,
+    nearest_open,
+    site_names,
+    site_sets,
+)
 from siting.models._result import SiteGain, Solution, Walks
 from siting.models.lscp import LSCP
 from siting.models.mclp import Method, _problem_sites
@@ -112,12 +120,9 @@ class PCenter:
         named, unless ``exclude_uncoverable``."""
         matrix = as_sparse_cost(cost)
         n_demand, n_sites = matrix.shape
-        w = np.asarray(weights, dtype=float)
-        if w.shape != (n_demand,) or (w < 0).any() or not np.isfinite(w).all():
-            raise ModelError(f"`weights` must be {n_demand} finite numbers >= 0")
+        w = check_weights(weights, n_demand)
         fixed_mask, cand = site_sets(n_sites, fixed, candidates, excluded)
-        if not isinstance(p, int | np.integer) or p < 0 or p > cand.sum():
-            raise ModelError(f"`p` must be between 0 and the {int(cand.sum())} candidates")
+        p = check_p(p, cand)
         if p == 0 and not fixed_mask.any():
             raise ModelError(
                 "`p` is 0 and there are no existing (fixed) sites: no site would be open and "
@@ -147,9 +152,7 @@ class PCenter:
                 + ("raise `p`" if p == 0 else "add candidates near them")
                 + ", or pass exclude_uncoverable=True"
             )
-        names = [str(i) for i in range(n_sites)] if site_ids is None else [str(s) for s in site_ids]
-        if len(names) != n_sites:
-            raise ModelError(f"`site_ids` has {len(names)} names for {n_sites} columns")
+        names = site_names(site_ids, n_sites)
         return cls(
             matrix,
             w,

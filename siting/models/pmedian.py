@@ -26,7 +26,15 @@ from scipy import sparse
 
 from siting._errors import ModelError
 from siting.models import _highs, _median
-from siting.models._prep import as_sparse_cost, catchment, nearest_open, site_sets
+from siting.models._prep import (
+    as_sparse_cost,
+    catchment,
+    check_p,
+    check_weights,
+    nearest_open,
+    site_names,
+    site_sets,
+)
 from siting.models._result import SiteGain, Solution, Walks
 from siting.models.mclp import Method, _problem_sites
 
@@ -81,21 +89,18 @@ class PMedian:
         treated as out of reach."""
         matrix = as_sparse_cost(cost)
         n_demand, n_sites = matrix.shape
-        w = np.asarray(weights, dtype=float)
-        if w.shape != (n_demand,) or (w < 0).any():
-            raise ModelError(f"`weights` must be {n_demand} numbers >= 0")
+        w = check_weights(weights, n_demand)
         if not cutoff_m > 0:
             raise ModelError("`cutoff_m` must be > 0")
         fixed_mask, cand = site_sets(n_sites, fixed, candidates, excluded)
-        if not isinstance(p, int | np.integer) or p < 0 or p > cand.sum():
-            raise ModelError(f"`p` must be between 0 and the {int(cand.sum())} candidates")
+        p = check_p(p, cand)
         coo = matrix.tocoo()
         keep = coo.data <= cutoff_m
         kept = sparse.csr_matrix(
             (coo.data[keep], (coo.row[keep], coo.col[keep])), shape=matrix.shape
         )
         _check_someone_served(kept, w, int(p), fixed_mask, cand, cutoff_m)
-        ids = [str(i) for i in range(n_sites)] if site_ids is None else [str(s) for s in site_ids]
+        ids = site_names(site_ids, n_sites)
         return cls(
             kept, w, p=int(p), fixed=fixed_mask, candidate=cand, cutoff_m=cutoff_m, site_ids=ids
         )
