@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import networkx as nx
 
-    from siting.pipeline import Inputs
+    from siting.inputs import Inputs
     from siting.scenario import Scenario
 
 Level = Literal["error", "warning", "ok"]

@@ -1,17 +1,18 @@
-"""The whole job for one scenario, stage by stage, returning plain results (no files written).
+"""The story of one run, returning plain results (no files written):
 
-load -> project -> network -> demand & sites -> costs -> coverage -> MCLP -> land check.
-:func:`run` is what ``siting run`` calls; :mod:`siting.report` and :mod:`siting.maps` turn
-its :class:`RunResult` into files.
+inputs read and checked (:mod:`siting.inputs`, :mod:`siting.checks`) -> walking network
+(:mod:`siting.cache`, reused across a batch) -> :class:`~siting.problem.Problem` -> the model
+(:mod:`siting.solve`) -> :class:`~siting.models.Solution` -> who is covered
+(:func:`siting.coverage.summarise`) -> land and rules. :func:`run` is what ``siting run``
+and :func:`siting.run` call; :mod:`siting.report` and :mod:`siting.maps` turn its
+:class:`RunResult` into files.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,14 +21,14 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
-from siting import costs, coverage, demand, network
-from siting._errors import InputDataError, ScenarioError, SitingError, SitingWarning
+from siting import costs, coverage, demand
+from siting._errors import ScenarioError, SitingError, SitingWarning
 from siting._record import Note, recording
-from siting._validate import preview
+from siting.cache import RunCache, network_for
 from siting.checks import Finding, enforce, from_error, input_checks, network_checks
 from siting.coords import analysis_crs
+from siting.inputs import Inputs, load_inputs
 from siting.io import read
 from siting.models import (
     Solution,
@@ -37,27 +38,11 @@ from siting.problem import Problem, circle_costs, placed
 from siting.rules import land_check
 from siting.rules.book import RuleBook, load_rules
 from siting.rules.checks import ComplianceData, check_all
-from siting.rules.types import TypeTable, normalise_types, type_table
-from siting.scenario import BoundaryLayer, Scenario
+from siting.scenario import Scenario
 from siting.solve import solve
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """Every input layer, read and checked, in WGS-84."""
-
-    streets: gpd.GeoDataFrame
-    communities: gpd.GeoDataFrame  # with elderly_60plus, residents, households
-    facilities: gpd.GeoDataFrame  # `type` canonical (siting.rules.types)
-    candidates: gpd.GeoDataFrame
-    compounds: pd.DataFrame | None = None
-    district_stats: dict[str, float | str] | None = None
-    excluded_population: pd.DataFrame | None = None  # rows left out, with the reason
-    circle_types: tuple[str, ...] = ()  # the canonical facility types that form circles
-    candidates_have_land: bool = True  # False: land_area_m2 was missing and is 0 here
 
 
 @dataclass(frozen=True)
@@ -101,175 +86,6 @@ class RunResult:
         from siting import report
 
         return report.write_all(self, out_dir)
-
-
-def _boundaries(layer: BoundaryLayer, level: str) -> gpd.GeoDataFrame:
-    return read.read_boundaries(
-        layer.path,
-        level=level,
-        columns=layer.columns,
-        layer=layer.layer,
-        repair=layer.repair,
-        max_area_change=layer.max_area_change,
-        encoding=layer.encoding,
-    )
-
-
-def load_inputs(
-    sc: Scenario,
-    *,
-    errors: list[Finding] | None = None,
-    facilities: gpd.GeoDataFrame | None = None,
-    candidates: gpd.GeoDataFrame | None = None,
-) -> Inputs | None:
-    """Read and cross-check every input layer named by the scenario.
-
-    Without ``errors`` the first layer that fails raises. With a list, every layer is tried,
-    each failure is appended as a finding (so ``check-data`` lists them all) and the result is
-    None when anything failed. ``facilities`` / ``candidates``: point layers in memory used
-    instead of the scenario's files, with the same checks.
-    """
-    failed: list[Finding] = []
-
-    def attempt(item: str, read: Callable[[], T]) -> T | None:
-        try:
-            return read()
-        except SitingError as exc:
-            if errors is None:
-                raise
-            failed.append(from_error(item, exc))
-            return None
-
-    i = sc.inputs
-    streets = attempt("boundaries", lambda: _boundaries(i.streets, "streets"))
-    communities = attempt("boundaries", lambda: _boundaries(i.communities, "communities"))
-    if streets is not None and communities is not None:
-        attempt(
-            "boundaries",
-            lambda: read.check_hierarchy(communities, streets, source=str(i.communities.path)),
-        )
-    joined = attempt("population", lambda: _population(sc, communities))
-    book = load_rules(sc.rules.set, sc.rules.overrides)
-    cv = sc.coverage
-    types = attempt(
-        "facilities", lambda: type_table(book, cv.circle_types, cv.extra_facility_types)
-    )
-    given_fac, given_cand = facilities, candidates
-    facilities = (
-        None if types is None else attempt("facilities", lambda: _facilities(sc, types, given_fac))
-    )
-    candidates = attempt("candidates", lambda: _candidates(sc, given_cand))
-    if facilities is not None and candidates is not None:
-        fac, cand = facilities, candidates
-        attempt("candidates", lambda: _distinct_ids(sc, fac, cand))
-    compounds = None
-    if i.compounds is not None and joined is not None:
-        compounds = attempt("compounds", lambda: _compounds(sc, joined.units))
-    district_stats = None
-    stats = i.district_stats
-    if stats is not None:
-        district_stats = attempt(
-            "district_stats", lambda: read.read_district_stats(stats.path, columns=stats.columns)
-        )
-    if errors is not None:
-        errors += failed
-    if failed or streets is None or joined is None or facilities is None or candidates is None:
-        return None
-    assert types is not None
-    has_land = "land_area_m2" in candidates
-    if not has_land:
-        candidates = candidates.assign(land_area_m2=0.0)
-    return Inputs(
-        streets,
-        joined.units,
-        facilities,
-        candidates,
-        compounds,
-        district_stats,
-        joined.excluded,
-        circle_types=types.circle,
-        candidates_have_land=has_land,
-    )
-
-
-def _population(sc: Scenario, communities: gpd.GeoDataFrame | None) -> read.Joined | None:
-    p = sc.inputs.population
-    table = read.read_table(p.path, id_cols=[p.columns.get("code", "code")])
-    if communities is None:  # the table is still read and its own problems reported
-        return None
-    return read.join_population(
-        communities,
-        table,
-        source=str(p.path),
-        columns=p.columns,
-        nan_policy=p.nan_policy,
-        unmatched=p.unmatched,
-    )
-
-
-def _facilities(sc: Scenario, types: TypeTable, given: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
-    layer = sc.inputs.facilities
-    if given is not None:
-        source = "facilities given in memory"
-        frame = read.points_frame(
-            given, source=source, role="facilities", numeric=["land_area_m2"], required=["type"]
-        )
-        return normalise_types(frame, types, source=source)
-    frame = read.read_points(
-        layer.path,
-        role="facilities",
-        coord_system=layer.coord_system,
-        columns=layer.columns,
-        encoding=layer.encoding,
-        numeric=["land_area_m2"],
-        required=["type"],
-    )
-    return normalise_types(frame, types, source=str(layer.path))
-
-
-def _candidates(sc: Scenario, given: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
-    layer = sc.inputs.candidates
-    if given is not None:
-        return read.points_frame(given, source="candidates given in memory", role="candidates")
-    if layer is not None:
-        return read.read_points(
-            layer.path,
-            role="candidates",
-            coord_system=layer.coord_system,
-            columns=layer.columns,
-            encoding=layer.encoding,
-        )
-    if sc.candidate_generation is not None:
-        return gpd.GeoDataFrame({"id": [], "name": []}, geometry=[], crs=4326)
-    raise ScenarioError("give `inputs.candidates` or `candidate_generation`")
-
-
-def _distinct_ids(sc: Scenario, facilities: pd.DataFrame, candidates: pd.DataFrame) -> None:
-    clash = sorted(set(facilities.index) & set(candidates.index))
-    if clash:
-        raise InputDataError(
-            f"{_candidates_source(sc)}: candidate ids {preview(clash)} are also "
-            f"facility ids in {sc.inputs.facilities.path}; ids must be distinct"
-        )
-
-
-def _compounds(sc: Scenario, communities: gpd.GeoDataFrame) -> pd.DataFrame:
-    layer = sc.inputs.compounds
-    assert layer is not None
-    compounds = read.read_compounds(layer.path, columns=layer.columns)
-    unknown = sorted(set(compounds["community_code"]) - set(communities.index))
-    if unknown:
-        raise InputDataError(
-            f"{layer.path}: community_code {preview(unknown)} match no 社区/村 in "
-            f"{sc.inputs.communities.path}; fix the codes (leading zeros?)"
-        )
-    return compounds
-
-
-def _candidates_source(sc: Scenario) -> str:
-    """Where the candidates came from, for messages."""
-    layer = sc.inputs.candidates
-    return str(layer.path) if layer is not None else "the generated candidates"
 
 
 def _generated(
@@ -321,67 +137,6 @@ def _small_candidates(sc: Scenario, inp: Inputs) -> list[str]:
     small = inp.candidates.index[inp.candidates["land_area_m2"].astype(float) < least]
     log.info("candidate filter: %d candidate(s) under %.0f m² of land left out", len(small), least)
     return [str(c) for c in small]
-
-
-class RunCache:
-    """What scenarios sharing inputs can reuse within one process: walking networks (by file,
-    its size and time, and the CRS) and cost matrices (by network and the exact demand and
-    site inputs, radii included). Hits and misses are logged."""
-
-    def __init__(self) -> None:
-        self.networks: dict[tuple[object, ...], tuple[nx.MultiDiGraph, costs.WalkArrays]] = {}
-        self.matrices: dict[tuple[object, ...], sparse.csr_matrix] = {}
-        self.hits = 0
-
-    @staticmethod
-    def network_key(path: Path, crs: str, *options: object) -> tuple[object, ...]:
-        """A network file by name, size and time, the CRS, and the options that read it."""
-        stat = path.stat()
-        return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, crs, repr(options))
-
-    @staticmethod
-    def matrix_key(net: tuple[object, ...], *arrays: object) -> tuple[object, ...]:
-        digest = hashlib.sha256()
-        for a in arrays:
-            digest.update(np.ascontiguousarray(np.asarray(a, dtype=np.float64)).tobytes())
-        return (*net, digest.hexdigest())
-
-
-def network_for(
-    sc: Scenario, crs: str, cache: RunCache | None, streets: gpd.GeoDataFrame
-) -> tuple[nx.MultiDiGraph, costs.WalkArrays, tuple[object, ...]]:
-    """The walking graph a scenario names (OSM file, road layer or download), with a key
-    for reuse across the scenarios of a batch."""
-    net = sc.inputs.network
-    area_wgs = None
-    if net.path is not None:
-        walkable = sorted(net.walkable.items())  # another class table is another network
-        key = RunCache.network_key(Path(net.path), crs, net.highway_column, walkable)
-    else:  # a download: the district and 1 km around it, so circles at the edge see streets
-        area = gpd.GeoSeries([streets.to_crs(crs).union_all().buffer(1000.0)], crs=crs)
-        area_wgs = area.to_crs(4326).iloc[0]
-        key = ("download", hashlib.sha256(area_wgs.wkb).hexdigest(), crs)
-    if cache is not None and key in cache.networks:
-        cache.hits += 1
-        log.info("reusing the walking network of an earlier scenario")
-        return (*cache.networks[key], key)
-    if net.osm_file is not None:
-        G = network.walk_graph_from_osm_file(net.osm_file, crs=crs)
-    elif net.road_layer is not None:
-        G = network.walk_graph_from_road_layer(
-            net.road_layer,
-            crs=crs,
-            coord_system=net.coord_system,
-            highway_column=net.class_column,
-            walkable=net.walkable,
-            encoding=net.encoding,
-        )
-    else:
-        G = network.walk_graph_from_download(area_wgs, crs=crs, cache_dir=net.cache_dir)
-    arrays = costs.walk_arrays(G)
-    if cache is not None:
-        cache.networks[key] = (G, arrays)
-    return G, arrays, key
 
 
 def run(
