@@ -40,6 +40,18 @@ def _script(path: Path) -> str:
     return re.sub(r"//# sourceMappingURL=\S+", "", js)
 
 
+class PageHtml(Element):
+    """HTML built here, its data already escaped, added to the page as text: the page renders
+    it through this fixed template (``{{ this.text }}``), never as a template of its own, as
+    ``folium.Element(text)`` would."""
+
+    _template = Template("{{ this.text }}")
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
 class _TileErrorNotice(MacroElement):
     """A banner that appears once when base-map tiles cannot be loaded."""
 
@@ -70,12 +82,12 @@ def make_offline(fmap: folium.Map) -> folium.Map:
     fmap.default_js = []
     fmap.default_css = []
     header = fmap.get_root().header  # type: ignore[attr-defined]
-    header.add_child(Element(f"<style>{_leaflet_css()}</style>"), name="leaflet_css_inline")
+    header.add_child(PageHtml(f"<style>{_leaflet_css()}</style>"), name="leaflet_css_inline")
     for name, path in (
         ("leaflet_js_inline", _DATA / "leaflet.js"),
         ("jquery_js_inline", Path(xjquery.BASE_DIR) / "jquery.min.js"),
     ):
-        header.add_child(Element(f"<script>{_script(path)}</script>"), name=name)
+        header.add_child(PageHtml(f"<script>{_script(path)}</script>"), name=name)
     for child in list(fmap._children.values()):
         if isinstance(child, folium.TileLayer):
             _TileErrorNotice(

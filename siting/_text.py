@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,6 +31,7 @@ import pandas as pd
 SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a cell as a formula (OWASP)."""
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _SCRIPT_ESCAPES = {
     "<": "\\u003c",
     ">": "\\u003e",
@@ -40,8 +42,13 @@ _SCRIPT_ESCAPES = {
 
 
 def html_text(value: object) -> str:
-    """``value`` as HTML text, safe in element content and in quoted attribute values."""
-    return html.escape(str(value), quote=True)
+    """``value`` as HTML text, safe in element content and in quoted attribute values.
+
+    ``{`` and ``}`` become character references too: folium and branca render every element's
+    output once more as a Jinja template, where a name holding ``{{ … }}``, ``{% … %}`` or
+    ``{# … #}`` would run (or hide what follows) when the page is written.
+    """
+    return html.escape(str(value), quote=True).replace("{", "&#123;").replace("}", "&#125;")
 
 
 def html_table(rows: Iterable[tuple[object, object]], *, style: str = "font-size:12px") -> str:
@@ -70,7 +77,13 @@ def script_json(value: object) -> str:
     text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=_plain)
     for raw, escaped in _SCRIPT_ESCAPES.items():
         text = text.replace(raw, escaped)
-    return text
+    # braces inside strings as \u escapes (see html_text): JSON's own braces never form {{, {%
+    # or {#, so after this no Jinja delimiter is left in the text
+    return _JSON_STRING.sub(_brace_escapes, text)
+
+
+def _brace_escapes(match: re.Match[str]) -> str:
+    return match.group(0).replace("{", "\\u007b").replace("}", "\\u007d")
 
 
 def _needs_quote(text: str) -> bool:

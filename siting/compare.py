@@ -20,7 +20,7 @@ import geopandas as gpd
 import pandas as pd
 
 from siting._errors import InputDataError
-from siting._offline import make_offline
+from siting._offline import PageHtml, make_offline
 from siting._text import html_text, read_csv_frame, text_cells
 from siting.io.read import read_boundaries
 from siting.io.write import write_csv, write_text, write_with
@@ -134,7 +134,7 @@ def difference_map(runs: list[dict[str, Any]]) -> folium.Map:
         f" <span style='color:#d73027'>■</span> 降低 <span style='color:#999'>■</span> 不变"
         "</div>"
     )
-    fmap.get_root().html.add_child(folium.Element(legend))  # type: ignore[attr-defined]
+    fmap.get_root().html.add_child(PageHtml(legend))  # type: ignore[attr-defined]
     fmap.fit_bounds([(bounds[1], bounds[0]), (bounds[3], bounds[2])])
     return make_offline(fmap)
 

@@ -26,7 +26,7 @@ import pandas as pd
 from branca.element import MacroElement
 from jinja2 import Template
 
-from siting._offline import make_offline
+from siting._offline import PageHtml, make_offline
 from siting._record import Note
 from siting._text import html_table, html_text, script_json
 from siting._tiles import provider, shifter
@@ -478,7 +478,7 @@ def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.fit_bounds([(bounds[1], bounds[0]), (bounds[3], bounds[2])])
     root = fmap.get_root()
-    root.html.add_child(folium.Element(_legend(res, proposed, tiles.note)))  # type: ignore[attr-defined]
+    root.html.add_child(PageHtml(_legend(res, proposed, tiles.note)))  # type: ignore[attr-defined]
     _Fullscreen(fmap).add_to(fmap)
     return make_offline(fmap)
 

@@ -160,6 +160,10 @@ def test_no_template_literal_tooltips_or_popups_in_the_sources() -> None:
             name = getattr(node.func, "attr", getattr(node.func, "id", ""))
             if name in {"Tooltip", "Popup", "DivIcon", "Marker", "CircleMarker", "Html", "IFrame"}:
                 found.append(f"{path.name}:{node.lineno} {name}(...)")
+            # branca compiles an Element's first argument as a Jinja template: text built from
+            # data must never be one (siting.maps.PageHtml renders it through a fixed template)
+            if name == "Element" and (node.args or any(k.arg == "template" for k in node.keywords)):
+                found.append(f"{path.name}:{node.lineno} Element(template)")
             for kw in node.keywords:
                 if kw.arg in {"tooltip", "popup"}:
                     value = kw.value
@@ -267,7 +271,10 @@ def test_hostile_names_stay_data_in_the_map(hostile) -> None:
     assert_inert_page(page)
     # the names are there, escaped: in tooltips (JSON) and in the layer control's names
     assert "\\u0026lt;/script\\u0026gt;\\u0026lt;img src=x onerror=alert(2)\\u0026gt;" in page
-    assert "${alert(1)}" in page  # harmless inside a JSON string
+    # HTML-escaped (braces as character references), then JSON-escaped (& as \u0026)
+    assert "$\\u0026#123;alert(1)\\u0026#125;" in page
+    assert "{{ 7*191 }}" not in page  # no Jinja delimiter from data survives into the page
+    assert "1337tmpl(7)" not in page  # and none was evaluated
     assert "`+alert(6)+`" in page
     layer = html_text(f"现有：{FACILITY_TYPE}（2，仅计用地）")
     assert str(htmlsafe_json_dumps(layer)) in page  # as folium writes the layer control's keys
@@ -354,3 +361,31 @@ def test_hostile_fixture_changes_every_name(hostile, demo_result) -> None:
     assert not set(hostile.inputs.facilities["name"]) & set(demo_result.inputs.facilities["name"])
     assert (hostile.inputs.facilities["type"] == FACILITY_TYPE).any()
     assert hostile.warnings == (NOTE,)
+
+
+def test_a_name_cannot_run_code_when_the_map_is_written(demo_result, tmp_path: Path) -> None:
+    """folium/branca render every element's output again as a Jinja template: a name holding
+    ``{{ … }}`` once ran Python (found by an adversarial test: it created a folder)."""
+    import dataclasses
+
+    from siting import maps
+    from siting.report import tables
+
+    marker = tmp_path / "PWNED_BY_NAME"
+    evil = "和谐社区{{ cycler.__init__.__globals__.os.makedirs('" + marker.as_posix() + "') }}"
+    code = demo_result.communities["code"].iloc[0]
+    comm = demo_result.communities.copy()
+    comm.loc[comm["code"] == code, "name"] = evil
+    layers = demo_result.inputs.communities.copy()
+    layers.loc[code, "name"] = evil
+    res = dataclasses.replace(
+        demo_result,
+        communities=comm,
+        inputs=dataclasses.replace(demo_result.inputs, communities=layers),
+        scenario=demo_result.scenario.model_copy(update={"name": "demo{{ 'EV' ~ 'ALED' }}"}),
+    )
+    page = maps.write_map(res, tables(res)["proposed_sites"], tmp_path / "map.html")
+    text = page.read_text(encoding="utf-8")
+    assert not marker.exists()
+    assert "EVALED" not in text  # the scenario name's expression was not evaluated either
+    assert "makedirs" in text  # the name is there, as text

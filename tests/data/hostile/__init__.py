@@ -29,6 +29,10 @@ PREFIXES = (
     "@SUM(A2)",
     "-SUM(A3)+",
     "'\"&amp;\u2028<b>bold(4)</b>",  # quotes, an entity, a JS line break, markup
+    "{{ 7*191 }}tmpl(7)",  # a Jinja expression: folium/branca re-render script output as a template
+    "{#hide(8)",  # a Jinja comment opened in one name ...
+    "#}show(9)",  # ... and closed in another would hide everything between
+    "{% if 1 %}cond(10){% endif %}",  # a Jinja statement
 )
 MARKERS = (
     "alert(1)",
@@ -39,6 +43,10 @@ MARKERS = (
     "SUM(A2)",
     "SUM(A3)",
     "bold(4)",
+    "{{ 7*191 }}tmpl(7)",
+    "{#hide(8)",
+    "#}show(9)",
+    "{% if 1 %}cond(10)",
 )
 FACILITY_TYPE = "<img/src=x/onerror=alert(3)>养老院"  # a layer name (no spaces: types lose them)
 TYPE_MARKER = "alert(3)"
