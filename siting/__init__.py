@@ -118,6 +118,6 @@ def run(
 def compare(runs: list[Any]) -> pd.DataFrame:
     """The comparison table of finished runs (:class:`RunResult` objects or run folders): one
     row per measure, one column per scenario."""
-    from siting.compare import compare_table
+    from siting.comparison import compare_table
 
     return compare_table(runs)

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from siting._errors import InputFileNotFoundError, OutputError, ScenarioError, SitingError
+from siting.io.write import InterruptedAfterSwap
 
 if TYPE_CHECKING:
     from siting.pipeline import RunCache
     from siting.scenario import Scenario
 
 log = logging.getLogger("siting")
+_WRITTEN: list[Path] = []  # output folders this command has swapped in, for the last message
 
 
 def _out_dir(requested: Path | None, name: str, *, overwrite: bool) -> Path:
@@ -29,7 +31,7 @@ def _out_dir(requested: Path | None, name: str, *, overwrite: bool) -> Path:
         raise OutputError(f"--out {str(out)!r} is a file, not a folder; choose a folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         summary = out / "summary.json"
-        ours = False
+        ours = (out / "compare.csv").is_file()  # a comparison siting wrote before
         if summary.is_file():
             try:
                 ours = json.loads(summary.read_text(encoding="utf-8")).get("generator") == "siting"
@@ -100,7 +102,12 @@ def _run_one(sc: Scenario, out: Path, cache: RunCache) -> list[str]:
 
     lines: list[str] = []
     res = pipeline.run(sc, cache=cache)
-    written = report.write_all(res, out)
+    try:
+        written = report.write_all(res, out)
+    except InterruptedAfterSwap:
+        _WRITTEN.append(out)
+        raise
+    _WRITTEN.append(out)
     s = report.summary(res, report.tables(res))
     before, after = s["covered_before"], s["covered_after"]
     lines.append(
@@ -161,7 +168,7 @@ def _check_data(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from siting import scenario
-    from siting.compare import compare
+    from siting.comparison import compare
     from siting.pipeline import RunCache
 
     folders, cache = [], RunCache()
@@ -173,7 +180,7 @@ def _compare(args: argparse.Namespace) -> int:
             folders.append(out)
         else:
             folders.append(path)
-    paths = compare(folders, args.out)
+    paths = compare(folders, _out_dir(args.out, "compare", overwrite=args.overwrite))
     print(f"compared {len(folders)} runs: " + ", ".join(str(p) for p in paths.values()))
     return 0
 
@@ -245,26 +252,40 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    _WRITTEN.clear()
     try:
         return int(args.func(args))
     except SitingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}{_folders_note()}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except InterruptedAfterSwap:
+        done = ", ".join(map(str, _WRITTEN))
         print(
-            "interrupted: no output folder was changed (each holds its previous complete set)",
+            f"interrupted: every folder written holds its complete new set ({done})",
             file=sys.stderr,
         )
+        return 130
+    except KeyboardInterrupt:
+        print(f"interrupted{_folders_note()}", file=sys.stderr)
         return 130
     except Exception as exc:
         if args.verbose:
             raise
         print(
-            f"error: unexpected failure ({type(exc).__name__}: {exc}); no output folder was "
-            "changed. Run again with -v for the traceback, and please report it",
+            f"error: unexpected failure ({type(exc).__name__}: {exc}){_folders_note()}. Run "
+            "again with -v for the traceback, and please report it",
             file=sys.stderr,
         )
         return 3
+
+
+def _folders_note() -> str:
+    """What a stopped command left: the folder in progress keeps its previous complete set;
+    those written before hold their complete new ones."""
+    note = "; the output folder being written keeps its previous complete set"
+    if _WRITTEN:
+        note += " (complete new sets were written in " + ", ".join(map(str, _WRITTEN)) + ")"
+    return note
 
 
 if __name__ == "__main__":

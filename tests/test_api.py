@@ -199,3 +199,11 @@ def test_every_model_checks_its_inputs_the_same_way(model: str) -> None:
             build(bad)
     with pytest.raises(siting.ModelError, match="`site_ids` has 1 names for 2 columns"):
         build([1.0, 2.0], site_ids=["a"])
+
+
+def test_compare_stays_the_function_after_the_module_loads(demo_result) -> None:
+    import siting.comparison
+
+    first = siting.compare([demo_result, demo_result])
+    again = siting.compare([demo_result, demo_result])  # a package attribute is not replaced
+    assert first.equals(again)

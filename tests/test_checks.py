@@ -225,3 +225,70 @@ def test_a_new_run_replaces_the_whole_set_and_keeps_foreign_files(
     assert main(["run", str(demo_copy), "--out", str(out)]) == 0
     assert not (out / "shapefile").exists()  # an older run's output is not left beside the new
     assert (out / "会议记录.txt").read_text(encoding="utf-8") == "meeting notes"
+
+
+def test_ctrl_c_during_the_swap_finishes_it(
+    demo_copy: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import os
+    import signal
+
+    from siting.io import write
+
+    out = tmp_path / "out"
+    assert main(["run", str(demo_copy), "--out", str(out)]) == 0
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    _edit(demo_copy, "  p: 10\n", "  p: 5\n")
+    swap = write._swap
+
+    def interrupted_swap(*args: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C just as the folders are renamed
+        swap(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(write, "_swap", interrupted_swap)
+    capsys.readouterr()
+    assert main(["run", str(demo_copy), "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert "complete new set" in err
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert len(summary["new_sites"]) == 5  # the new set, whole
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_an_output_folder_behind_a_symbolic_link_is_replaced_where_it_is(
+    demo_copy: Path, tmp_path: Path
+) -> None:
+    real = tmp_path / "real"
+    assert main(["run", str(demo_copy), "--out", str(real)]) == 0
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    _edit(demo_copy, "  p: 10\n", "  p: 5\n")
+    assert main(["run", str(demo_copy), "--out", str(link)]) == 0
+    assert link.is_symlink()  # still the link, still pointing at the real folder
+    summary = json.loads((real / "summary.json").read_text(encoding="utf-8"))
+    assert len(summary["new_sites"]) == 5  # the new set is where colleagues look
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_comparison_folder_is_one_comparison(
+    demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from siting import comparison as comparing
+
+    a, b, cmp = tmp_path / "a", tmp_path / "b", tmp_path / "cmp"
+    assert main(["run", str(demo_copy), "--out", str(a)]) == 0
+    _edit(demo_copy, "  p: 10\n", "  p: 5\n")
+    assert main(["run", str(demo_copy), "--out", str(b)]) == 0
+    assert main(["compare", str(a), str(b), "--out", str(cmp)]) == 0
+    before = _listing(cmp)
+
+    def broken(runs: object) -> None:
+        raise RuntimeError("map failed")
+
+    monkeypatch.setattr(comparing, "difference_map", broken)
+    assert main(["compare", str(b), str(a), "--out", str(cmp)]) == 3
+    assert _listing(cmp) == before  # not a new table beside the old map

@@ -325,7 +325,7 @@ def test_hostile_names_are_text_in_tables_and_workbook(hostile, tmp_path: Path) 
 
 def test_compare_of_hostile_runs_is_inert(hostile, tmp_path: Path) -> None:
     from siting import report
-    from siting.compare import compare
+    from siting.comparison import compare
 
     runs = []
     for label in ("a", "b"):
@@ -349,7 +349,7 @@ def test_compare_of_hostile_runs_is_inert(hostile, tmp_path: Path) -> None:
     # the names were read back from the CSVs as the names, not as '=...
     comm = pd.read_csv(runs[0] / "coverage_by_community.csv", encoding="utf-8-sig")
     assert comm["name"].str.startswith("'").any()
-    from siting.compare import _load_run
+    from siting.comparison import _load_run
 
     assert (
         _load_run(runs[0])["communities"]["name"].tolist() == hostile.communities["name"].tolist()
@@ -389,3 +389,15 @@ def test_a_name_cannot_run_code_when_the_map_is_written(demo_result, tmp_path: P
     assert not marker.exists()
     assert "EVALED" not in text  # the scenario name's expression was not evaluated either
     assert "makedirs" in text  # the name is there, as text
+
+
+def test_a_carriage_return_in_a_name_keeps_its_row(tmp_path: Path) -> None:
+    from siting._text import read_csv_frame
+    from siting.io.write import write_csv
+
+    names = ["\r=2+2社区", "和谐\r社区", "新\n村", "普通社区"]
+    path = write_csv(tmp_path / "t.csv", pd.DataFrame({"name": names, "elderly": [1, 2, 3, 4]}))
+    back = read_csv_frame(pd.read_csv(path, encoding="utf-8-sig"))
+    assert back["name"].tolist() == names  # four rows, each whole, each name as it was
+    assert back["elderly"].tolist() == [1, 2, 3, 4]
+    assert "'\r=2+2" in path.read_bytes().decode("utf-8-sig")  # and no live formula

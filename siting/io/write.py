@@ -68,10 +68,12 @@ def write_csv(path: str | os.PathLike[str], table: pd.DataFrame) -> Path:
     A text cell (or column name) beginning with ``= + - @``, tab or CR is written with a
     leading ``'`` so a spreadsheet shows it as text instead of running it as a formula
     (:func:`siting._text.csv_cell`; read such a file back with
-    :func:`siting._text.read_csv_frame`). Numbers are written as they are.
+    :func:`siting._text.read_csv_frame`). Numbers are written as they are. Lines end in CRLF
+    (RFC 4180), so the writer quotes a cell holding a lone CR or LF: with LF endings a name
+    with a carriage return in it was written bare and split its row in two.
     """
     with atomic_path(path) as tmp:
-        csv_frame(table).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+        csv_frame(table).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return Path(path)
 
 
@@ -82,17 +84,27 @@ def write_with(path: str | os.PathLike[str], writer: Callable[[Path], object]) -
     return Path(path)
 
 
+class InterruptedAfterSwap(KeyboardInterrupt):
+    """Ctrl-C came while the new set was being swapped in: the swap was finished first, so the
+    folder holds the complete new set."""
+
+
 @contextlib.contextmanager
 def output_folder(target: str | os.PathLike[str], *, outputs: Collection[str]) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``target``; when the block succeeds, swap it in.
 
     The folder is one run's complete set: either the previous set or the new one is there,
     never a mix. On success the old folder is renamed aside, the new one renamed into place,
-    and the old one removed; files in it whose names are not in ``outputs`` (the names a run
-    writes) are someone else's and are moved into the new folder, never deleted. On any
-    exception, Ctrl-C included, the temporary folder is removed and ``target`` is untouched.
+    the files in the old one whose names are not in ``outputs`` (the names a run writes:
+    someone else's) moved into the new one, never deleted, and the old one removed. Ctrl-C
+    during that swap is held until the swap is done (:class:`InterruptedAfterSwap`). On any
+    exception in the block, Ctrl-C included, the temporary folder is removed and ``target``
+    is untouched. A ``target`` that is a symbolic link is followed: the folder it points to
+    is the one replaced, and the link keeps pointing to it.
     """
     target = Path(target)
+    if target.is_symlink():
+        target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".new", dir=target.parent))
     try:
@@ -101,6 +113,13 @@ def output_folder(target: str | os.PathLike[str], *, outputs: Collection[str]) -
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the folder the usual mode
+    with _held_interrupts() as held:
+        _swap(tmp, target, outputs)
+    if held:
+        raise InterruptedAfterSwap
+
+
+def _swap(tmp: Path, target: Path, outputs: Collection[str]) -> None:
     if not target.exists():
         os.replace(tmp, target)
         return
@@ -117,3 +136,21 @@ def output_folder(target: str | os.PathLike[str], *, outputs: Collection[str]) -
         if entry.name not in outputs and not (target / entry.name).exists():
             os.replace(entry, target / entry.name)
     shutil.rmtree(aside, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _held_interrupts() -> Iterator[list[int]]:
+    """Hold Ctrl-C (SIGINT) until the block ends; the list says whether one came. Outside the
+    main thread, where no signal handler can be set, the block runs as it is."""
+    import signal
+    import threading
+
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    previous = signal.signal(signal.SIGINT, lambda number, frame: held.append(number))
+    try:
+        yield held
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -23,7 +23,7 @@ from siting._errors import InputDataError
 from siting._offline import PageHtml, make_offline
 from siting._text import html_text, read_csv_frame, text_cells
 from siting.io.read import read_boundaries
-from siting.io.write import write_csv, write_text, write_with
+from siting.io.write import output_folder, write_csv, write_text, write_with
 from siting.maps import filled_layer
 
 
@@ -172,12 +172,24 @@ def compare_table(runs: list[Any]) -> pd.DataFrame:
     return table(loaded)
 
 
+OUTPUTS = ("compare.csv", "compare.xlsx", "compare.html", "compare_map.html")
+"""The names ``siting compare`` writes (a previous comparison's are replaced, never mixed)."""
+
+
 def compare(folders: list[Path], out: Path) -> dict[str, Path]:
-    """Write ``compare.csv``, ``compare.xlsx``, ``compare.html`` and ``compare_map.html``."""
+    """Write ``compare.csv``, ``compare.xlsx``, ``compare.html`` and ``compare_map.html`` into
+    ``out``, swapped in as one set (:func:`siting.io.write.output_folder`)."""
     if len(folders) < 2:
         raise InputDataError("compare needs at least two runs")
     runs = [_load_run(f) for f in folders]
     frame = table(runs)
+    out = Path(out)
+    with output_folder(out, outputs=OUTPUTS) as tmp:
+        paths = _write(runs, frame, tmp)
+    return {key: out / path.relative_to(tmp) for key, path in paths.items()}
+
+
+def _write(runs: list[dict[str, Any]], frame: pd.DataFrame, out: Path) -> dict[str, Path]:
     paths = {"csv": write_csv(out / "compare.csv", frame.reset_index(names="指标 measure"))}
 
     def excel(tmp: Path) -> None:
