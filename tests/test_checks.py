@@ -292,3 +292,21 @@ def test_a_comparison_folder_is_one_comparison(
     monkeypatch.setattr(comparing, "difference_map", broken)
     assert main(["compare", str(b), str(a), "--out", str(cmp)]) == 3
     assert _listing(cmp) == before  # not a new table beside the old map
+
+
+def test_a_community_type_left_out_of_the_circles_is_said(demo_copy: Path, demo_result) -> None:
+    # F001-F005 typed 社区养老服务中心: a community facility in the rule book, not in the demo
+    # scenario's explicit facility_types. Unset, every community/street/village type counts.
+    _use_facilities(demo_copy, "types_other_community_role.csv")
+    listed = run(load(demo_copy))
+    notes = [n for n in listed.warnings if n.code == "facility_types_not_in_circles"]
+    assert notes
+    assert set(notes[0].ids) == {"F001", "F002", "F003", "F004", "F005"}
+    _edit(demo_copy, "  facility_types: [社区日间照料中心, 街道综合养老服务中心, 农村幸福院]\n", "")
+    unset = run(load(demo_copy))
+    assert "社区养老服务中心" in unset.inputs.circle_types
+    assert not [n for n in unset.warnings if n.code == "facility_types_not_in_circles"]
+    w, base = unset.demand["weight"], demo_result.demand["weight"]
+    assert (w * unset.demand["covered_before"]).sum() == pytest.approx(
+        (base * demo_result.demand["covered_before"]).sum()
+    )  # the same circles as the demo's own 社区日间照料中心

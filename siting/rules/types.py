@@ -33,13 +33,19 @@ def clean(value: object) -> str:
     return _SPACE.sub("", unicodedata.normalize("NFKC", str(value)))
 
 
+CIRCLE_ROLES = ("street_centre", "community", "rural_home")
+"""The rule-set roles whose facilities serve a 一刻钟/一公里 circle by default."""
+
+
 @dataclass(frozen=True)
 class TypeTable:
-    """The types a run accepts: canonical ones, the variants read as them, which form circles."""
+    """The types a run accepts: canonical ones, the variants read as them, which form circles
+    (``circle``) and which could by their role (``circle_capable``)."""
 
     accepted: tuple[str, ...]
     variants: Mapping[str, str]
     circle: tuple[str, ...]
+    circle_capable: tuple[str, ...] = ()
 
     def canonical(self, value: object) -> str | None:
         """The canonical type of ``value``, or None when it is unknown."""
@@ -50,14 +56,18 @@ class TypeTable:
 
 
 def type_table(
-    book: RuleBook, circle_types: Iterable[str], extra: Mapping[str, str] | None = None
+    book: RuleBook, circle_types: Iterable[str] | None, extra: Mapping[str, str] | None = None
 ) -> TypeTable:
     """The accepted types for a rule book and a scenario's circle types and declared extras.
 
     The scenario's circle types go through the same table (a variant there means its
-    canonical type); one that is neither known nor declared is an error.
+    canonical type); one that is neither known nor declared is an error. ``None``: every type
+    with a circle role in the rule set (:data:`CIRCLE_ROLES`), and the extras declared circle.
     """
     extra = {clean(t): role for t, role in (extra or {}).items()}
+    capable = tuple(t for role in CIRCLE_ROLES for t in book.facility_roles.get(role, ()))
+    if circle_types is None:
+        circle_types = [*capable, *(t for t, role in extra.items() if role == "circle")]
     accepted = tuple(dict.fromkeys([*book.known_types(), *extra]))
     variants = {clean(v): t for v, t in book.type_variants.items() if clean(v) not in extra}
     circle, unknown = [], []
@@ -74,7 +84,7 @@ def type_table(
             f"{preview(unknown)}; known types: {preview(accepted, 30)}. Declare a new one under "
             "`coverage.extra_facility_types` (e.g. {新类型: circle})"
         )
-    return TypeTable(accepted, variants, tuple(dict.fromkeys(circle)))
+    return TypeTable(accepted, variants, tuple(dict.fromkeys(circle)), capable)
 
 
 def normalise_types(
@@ -112,5 +122,16 @@ def normalise_types(
             f"{source}: facility type {old!r} read as {new!r} (rule set table "
             f"facility_type_variants) for {len(part)} facilities",
             part.index,
+        )
+    left_out = canonical.isin(table.circle_capable) & ~canonical.isin(table.circle)
+    if left_out.any():
+        kinds = sorted(canonical[left_out].unique())
+        warn(
+            "facility_types_not_in_circles",
+            f"{source}: {int(left_out.sum())} facilities of types {kinds} (a community, street "
+            "or village role in the rule set) form no service circle because "
+            "`coverage.facility_types` does not list those types; they count for land only. "
+            "List them there (or leave `facility_types` unset: every such type counts)",
+            facilities.index[left_out],
         )
     return facilities.assign(**{column: canonical.to_numpy()})
