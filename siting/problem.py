@@ -301,7 +301,7 @@ def _numbers(frame: pd.DataFrame, column: str | None) -> pd.Series:
 def site_kind(points: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> NDArray[np.str_]:
     """社区 or 村 for each site by the polygon it stands in (社区 when in none)."""
     joined = gpd.sjoin(
-        points[["geometry"]], communities[["kind", "geometry"]], predicate="within", how="left"
+        points[["geometry"]], communities[["kind", "geometry"]], predicate="intersects", how="left"
     )
     joined = joined[~joined.index.duplicated(keep="first")]
     return joined["kind"].reindex(points.index).fillna("社区").to_numpy()

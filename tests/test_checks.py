@@ -310,3 +310,25 @@ def test_a_community_type_left_out_of_the_circles_is_said(demo_copy: Path, demo_
     assert (w * unset.demand["covered_before"]).sum() == pytest.approx(
         (base * demo_result.demand["covered_before"]).sum()
     )  # the same circles as the demo's own 社区日间照料中心
+
+
+def test_a_facility_on_a_street_border_counts_in_one_street(demo_copy: Path, demo_result) -> None:
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    data = demo_copy.parent.parent / "data"
+    streets = gpd.read_file(data / "boundaries/demo_streets.geojson")
+    a, b = streets.geometry.iloc[0], streets.geometry.iloc[1]
+    shared = shapely.get_coordinates(a.boundary.intersection(b.boundary))
+    assert len(shared)  # the two 街道 share a border
+    path = data / "facilities/demo_facilities.csv"
+    fac = pd.read_csv(path, dtype={"id": str}, encoding="utf-8-sig")
+    fac.loc[fac["id"] == "F001", ["lon", "lat"]] = shared[0]
+    fac.to_csv(path, index=False, encoding="utf-8-sig")
+    res = run(load(demo_copy))
+    assert "land_outside_units" not in {n.code for n in res.warnings}
+    total = res.land.iloc[-1]
+    base = demo_result.land.iloc[-1]
+    assert total["provided_m2"] == pytest.approx(base["provided_m2"])  # no land lost
+    assert res.land.iloc[:-1]["provided_m2"].sum() == pytest.approx(total["provided_m2"])

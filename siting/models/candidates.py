@@ -69,7 +69,7 @@ def generate_candidates(
     )
     if excluded_areas is not None and len(excluded_areas):
         inside = gpd.sjoin(
-            cand, excluded_areas.to_crs(cand.crs)[["geometry"]], predicate="within", how="inner"
+            cand, excluded_areas.to_crs(cand.crs)[["geometry"]], predicate="intersects", how="inner"
         ).index.unique()
         log.info(
             "candidate generation: %d candidate(s) fall in excluded land and are dropped",
