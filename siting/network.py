@@ -102,7 +102,7 @@ _NOT_STREET_KEYS = (  # what a way that is not a street is, for the log
 )
 # fmt: on
 _EXTRA_WAY_TAGS = ("foot", "motorroad")
-_RULE_VERSION = "walk-rule-2"  # part of the download cache key: a new rule fetches again
+_RULE_VERSION = "walk-rule-3"  # part of the download cache key: a new rule fetches again
 
 
 def _first(value: object) -> str:
@@ -127,10 +127,16 @@ def why_not_walked(tags: Mapping[str, object]) -> str | None:
     True
     >>> why_not_walked({"highway": "motorway"})
     'highway=motorway'
+    >>> why_not_walked({"highway": "footway", "building": "yes"})
+    'highway=footway on a building outline'
     """
     hw = _first(tags.get("highway"))
     if not hw:
         return next((key for key in _NOT_STREET_KEYS if _first(tags.get(key))), "no highway tag")
+    for key in ("building", "landuse"):  # a highway tag on an outline does not make it a street
+        value = _first(tags.get(key))
+        if value and value != "no":
+            return f"highway={hw} on a {key} outline"
     foot = _first(tags.get("foot"))
     allowed = foot in FOOT_ALLOWED
     if hw in NOT_WALKABLE_HIGHWAYS:
@@ -205,7 +211,10 @@ def _osm_elements(path: Path, kind: str, *, name: Path) -> Iterator[ET.Element]:
             _, root = next(events)
             for event, el in events:
                 if event == "end" and el.tag in ("node", "way", "relation"):
-                    if el.tag == kind:
+                    # an editor's file keeps deleted objects (JOSM: action="delete"; an
+                    # Overpass history answer: visible="false"): they are not on the ground
+                    gone = el.get("action") == "delete" or el.get("visible") == "false"
+                    if el.tag == kind and not gone:
                         yield el
                     root.clear()
     except (ET.ParseError, OSError, EOFError, StopIteration) as exc:

@@ -441,3 +441,27 @@ def test_scenario_network_options_are_strict(tmp_path: Path) -> None:
         Network(osm_file=DATA / "buildings.osm", walkable={"专线": "footway"})
     with pytest.raises(ValidationError, match="`highway_column` apply to a `road_layer` only"):
         Network(download=True, highway_column="道路等级")
+
+
+def test_outlines_with_a_highway_tag_and_deleted_ways_are_not_streets(tmp_path: Path) -> None:
+    """An adversarial file: a shortcut between two far corners of the grid drawn as a building
+    or landuse outline with a highway tag, and as a way an editor deleted (JOSM keeps it with
+    action="delete"; a history answer has visible="false"): none of them may be walked."""
+    text = (DATA / "buildings.osm").read_text(encoding="utf-8")
+    shortcuts = "".join(
+        f"<way id='{900 + k}'{attrs}><nd ref='1'/><nd ref='25'/>{tags}</way>\n"
+        for k, (attrs, tags) in enumerate(
+            [
+                ("", "<tag k='highway' v='footway'/><tag k='building' v='yes'/>"),
+                ("", "<tag k='highway' v='footway'/><tag k='landuse' v='grass'/>"),
+                (" action='delete'", "<tag k='highway' v='residential'/>"),
+                (" visible='false'", "<tag k='highway' v='residential'/>"),
+            ]
+        )
+    )
+    odd = tmp_path / "odd.osm"
+    odd.write_text(text.replace("</osm>", shortcuts + "</osm>"), encoding="utf-8")
+    clean = walk_graph_from_osm_file(DATA / "buildings.osm", crs="EPSG:4547")
+    G = walk_graph_from_osm_file(odd, crs="EPSG:4547")
+    assert G.number_of_edges() == clean.number_of_edges()
+    assert not G.has_edge(1, 25)
