@@ -13,6 +13,7 @@ import numpy as np
 from scipy import sparse
 
 from siting import costs, network
+from siting._record import Note, recording, warn
 from siting.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ class RunCache:
     def __init__(self) -> None:
         self.networks: dict[tuple[object, ...], tuple[nx.MultiDiGraph, costs.WalkArrays]] = {}
         self.matrices: dict[tuple[object, ...], sparse.csr_matrix] = {}
+        self.notes: dict[tuple[object, ...], tuple[Note, ...]] = {}  # said building a network
         self.hits = 0
 
     @staticmethod
@@ -59,7 +61,22 @@ def network_for(
     if cache is not None and key in cache.networks:
         cache.hits += 1
         log.info("reusing the walking network of an earlier scenario")
+        for n in cache.notes.get(key, ()):  # what building it said is part of this run's record
+            warn(n.code, n.message, n.ids)
         return (*cache.networks[key], key)
+    with recording() as rec:
+        G = _build(sc, crs, area_wgs)
+    for n in rec.notes:
+        warn(n.code, n.message, n.ids)
+    arrays = costs.walk_arrays(G)
+    if cache is not None:
+        cache.networks[key] = (G, arrays)
+        cache.notes[key] = tuple(rec.notes)
+    return G, arrays, key
+
+
+def _build(sc: Scenario, crs: str, area_wgs: object) -> nx.MultiDiGraph:
+    net = sc.inputs.network
     if net.osm_file is not None:
         G = network.walk_graph_from_osm_file(net.osm_file, crs=crs)
     elif net.road_layer is not None:
@@ -73,7 +90,4 @@ def network_for(
         )
     else:
         G = network.walk_graph_from_download(area_wgs, crs=crs, cache_dir=net.cache_dir)
-    arrays = costs.walk_arrays(G)
-    if cache is not None:
-        cache.networks[key] = (G, arrays)
-    return G, arrays, key
+    return G

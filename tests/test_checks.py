@@ -332,3 +332,24 @@ def test_a_facility_on_a_street_border_counts_in_one_street(demo_copy: Path, dem
     base = demo_result.land.iloc[-1]
     assert total["provided_m2"] == pytest.approx(base["provided_m2"])  # no land lost
     assert res.land.iloc[:-1]["provided_m2"].sum() == pytest.approx(total["provided_m2"])
+
+
+def test_a_batch_reusing_a_network_keeps_its_warnings(demo_copy: Path, tmp_path: Path) -> None:
+    osm = demo_copy.parent.parent / "data/network/demo.osm"
+    text = osm.read_text(encoding="utf-8")
+    assert "v=\"residential\"" in text or "v='residential'" in text
+    osm.write_text(
+        text.replace("v=\"residential\"", "v=\"Residential\"", 3).replace(
+            "v='residential'", "v='Residential'", 3
+        ),
+        encoding="utf-8",
+    )
+    second = demo_copy.with_name("second.yaml")
+    second.write_text(
+        demo_copy.read_text(encoding="utf-8").replace("name: demo", "name: second"),
+        encoding="utf-8",
+    )
+    assert main(["run", str(demo_copy.parent), "--out", str(tmp_path / "out")]) == 0
+    for name in ("demo", "second"):  # the second reuses the network the first built
+        summary = json.loads((tmp_path / "out" / name / "summary.json").read_text("utf-8"))
+        assert "osm_unknown_highway" in {w["code"] for w in summary["warnings"]}
