@@ -170,6 +170,12 @@ def service_areas(
     follows the streets and leaves out what the network cannot reach, unlike a convex hull.
     The searches are the same compiled ones as the cost matrix (:func:`costs.reachable_nodes`).
     """
+    if len(np.asarray(site_nodes)) == 0:  # no site open at all: no area, not an error
+        return gpd.GeoDataFrame(
+            {"site": pd.Series(dtype=str), "radius_m": pd.Series(dtype=float)},
+            geometry=[],
+            crs=G.graph["crs"],
+        )
     arrays, reach = reachable_nodes(
         arrays if arrays is not None else G,
         site_nodes,

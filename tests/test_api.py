@@ -207,3 +207,31 @@ def test_compare_stays_the_function_after_the_module_loads(demo_result) -> None:
     first = siting.compare([demo_result, demo_result])
     again = siting.compare([demo_result, demo_result])  # a package attribute is not replaced
     assert first.equals(again)
+
+
+def test_no_site_open_at_all_is_a_plain_answer(tmp_path: Path) -> None:
+    """p = 0 and no circle facility: nobody is covered, said as 0 (it crashed drawing the
+    service areas of no site)."""
+    sc = siting.load_scenario(DEMO).replace({"model.p": 0})
+    fac = pd.read_csv(ROOT / "data/facilities/demo_facilities.csv", dtype={"id": str})
+    fac = fac[fac["type"] == "养老院"]  # land only: no circle
+    layer = gpd.GeoDataFrame(
+        fac.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(fac.lon, fac.lat), crs=4326
+    )
+    res = siting.run(sc, facilities=layer)
+    assert res.summary["covered_after"]["elderly"] == 0
+    assert res.service_areas.empty
+    res.write(tmp_path / "out")
+    assert (tmp_path / "out" / "map.png").is_file()
+
+
+def test_a_dollar_in_the_scenario_name_is_text_in_the_png(demo_result, tmp_path: Path) -> None:
+    import dataclasses
+
+    from siting import maps
+
+    named = dataclasses.replace(
+        demo_result, scenario=demo_result.scenario.model_copy(update={"name": "2025年$x^$方案"})
+    )
+    path = maps.write_png(named, named.tables["proposed_sites"], tmp_path / "map.png")
+    assert path.stat().st_size > 10_000

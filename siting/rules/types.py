@@ -92,10 +92,11 @@ def normalise_types(
 ) -> pd.DataFrame:
     """``facilities`` with ``column`` canonical; variants recorded, unknown types an error."""
     raw = facilities[column]
-    canonical = raw.map(table.canonical)
+    canonical = raw.map(lambda v: None if pd.isna(v) else table.canonical(v))
     unknown = canonical.isna()
     if unknown.any():
-        groups = facilities.index[unknown].to_series().groupby(raw[unknown].astype(str).to_numpy())
+        shown = raw[unknown].map(lambda v: "(empty)" if pd.isna(v) or not clean(v) else str(v))
+        groups = facilities.index[unknown].to_series().groupby(shown.to_numpy())
         listed = "; ".join(f"{t!r}: ids {preview(list(ids))}" for t, ids in groups)
         raise InputDataError(
             f"{source}: column {column!r} has {groups.ngroups} facility type(s) siting does not "
