@@ -4,21 +4,32 @@ Every layer the scenario names is read with the :mod:`siting.io.read` readers (o
 memory, for scripted what-ifs), facility types are made canonical (:mod:`siting.rules.types`),
 and the layers are checked against each other (hierarchy, distinct ids, compounds' codes).
 Raises on the first failing layer, or, for ``check-data``, lists every one.
+
+Bureau shapes enter here, each in one step: 社区/村 given as points become their cells
+(:func:`siting.cells.derive_cells`, right after the 街道/乡镇 are read); candidates given as
+parcels get their land (the column, else the parcel's area) and a provisional point inside the
+parcel, moved by :func:`place_parcel_sites` to the parcel's point nearest a street once the
+network exists; facilities without ids or land (an Amap export) are numbered and reported.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import geopandas as gpd
+import networkx as nx
+import numpy as np
 import pandas as pd
 
+from siting import cells, demand
 from siting._errors import InputDataError, ScenarioError, SitingError
+from siting._record import warn
 from siting._validate import preview
 from siting.checks import Finding, from_error
+from siting.coords import analysis_crs
 from siting.io import read
 from siting.rules.book import load_rules
 from siting.rules.types import TypeTable, normalise_types, type_table
@@ -41,6 +52,13 @@ class Inputs:
     excluded_population: pd.DataFrame | None = None  # rows left out, with the reason
     circle_types: tuple[str, ...] = ()  # the canonical facility types that form circles
     candidates_have_land: bool = True  # False: land_area_m2 was missing and is 0 here
+    # "points": the 社区/村 were given as 居委会 points and `communities` holds their derived
+    # cells (siting.cells); the points themselves in `community_points` (WGS-84)
+    community_geometry: str = "polygons"
+    community_points: gpd.GeoSeries | None = None
+    # candidates given as parcels: the polygons by candidate id (WGS-84); `candidates` holds
+    # their sites (points), placed on the streets by `place_parcel_sites` once there is a network
+    parcels: gpd.GeoSeries | None = None
 
 
 def _boundaries(layer: BoundaryLayer, level: str) -> gpd.GeoDataFrame:
@@ -52,6 +70,7 @@ def _boundaries(layer: BoundaryLayer, level: str) -> gpd.GeoDataFrame:
         repair=layer.repair,
         max_area_change=layer.max_area_change,
         encoding=layer.encoding,
+        points=level == "communities",  # 居委会 points: cells derived below (siting.cells)
     )
 
 
@@ -83,22 +102,39 @@ def load_inputs(
     i = sc.inputs
     streets = attempt("boundaries", lambda: _boundaries(i.streets, "streets"))
     communities = attempt("boundaries", lambda: _boundaries(i.communities, "communities"))
+    community_points = None
+    if communities is not None and cells.is_point_layer(communities):
+        community_points = communities.geometry
+        if streets is None:  # no 街道/乡镇 to derive cells in: nothing to join either
+            communities = None
     if streets is not None and communities is not None:
-        attempt(
-            "boundaries",
-            lambda: read.check_hierarchy(communities, streets, source=str(i.communities.path)),
-        )
+        units, st, source = communities, streets, str(i.communities.path)
+        if community_points is None:
+            attempt("boundaries", lambda: read.check_hierarchy(units, st, source=source))
+        else:
+            communities = attempt("boundaries", lambda: _cells(units, st, source=source))
     joined = attempt("population", lambda: _population(sc, communities))
     book = load_rules(sc.rules.set, sc.rules.overrides)
     cv = sc.coverage
     types = attempt(
-        "facilities", lambda: type_table(book, cv.circle_types, cv.extra_facility_types)
+        "facilities",
+        lambda: type_table(
+            book,
+            None if cv.facility_types is None else cv.circle_types,
+            cv.extra_facility_types,
+        ),
     )
     given_fac, given_cand = facilities, candidates
     facilities = (
         None if types is None else attempt("facilities", lambda: _facilities(sc, types, given_fac))
     )
     candidates = attempt("candidates", lambda: _candidates(sc, given_cand))
+    parcels = None
+    if candidates is not None:
+        cand = candidates
+        reference = communities if communities is not None else cand
+        placed = attempt("candidates", lambda: _parcels(sc, cand, reference))
+        candidates, parcels = placed if placed is not None else (None, None)
     if facilities is not None and candidates is not None:
         fac, cand = facilities, candidates
         attempt("candidates", lambda: _distinct_ids(sc, fac, cand))
@@ -129,7 +165,16 @@ def load_inputs(
         joined.excluded,
         circle_types=types.circle,
         candidates_have_land=has_land,
+        community_geometry="points" if community_points is not None else "polygons",
+        community_points=community_points,
+        parcels=parcels,
     )
+
+
+def _cells(points: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, *, source: str) -> gpd.GeoDataFrame:
+    """社区/村 given as points: checked against the 街道/乡镇, their cells derived."""
+    read.check_hierarchy(points, streets, source=source)
+    return cells.derive_cells(points, streets, source=source)
 
 
 def _population(sc: Scenario, communities: gpd.GeoDataFrame | None) -> read.Joined | None:
@@ -147,13 +192,25 @@ def _population(sc: Scenario, communities: gpd.GeoDataFrame | None) -> read.Join
     )
 
 
+FACILITY_FIGURES = ["land_area_m2", "floor_area_m2", "beds", "nursing_beds"]
+"""Facility columns that are numbers >= 0 where given; an empty cell is "no figure"."""
+
+
 def _facilities(sc: Scenario, types: TypeTable, given: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """Facilities: ``type`` and a location required; ``id`` numbered from the row order when
+    the file has none (an Amap export); land, floor area and beds optional (no figure)."""
     layer = sc.inputs.facilities
     if given is not None:
         source = "facilities given in memory"
         frame = read.points_frame(
-            given, source=source, role="facilities", numeric=["land_area_m2"], required=["type"]
+            given,
+            source=source,
+            role="facilities",
+            required=["type"],
+            numeric=FACILITY_FIGURES,
+            may_be_empty=FACILITY_FIGURES,
         )
+        _facilities_without_land(frame, source=source)
         return normalise_types(frame, types, source=source)
     frame = read.read_points(
         layer.path,
@@ -161,16 +218,48 @@ def _facilities(sc: Scenario, types: TypeTable, given: gpd.GeoDataFrame | None) 
         coord_system=layer.coord_system,
         columns=layer.columns,
         encoding=layer.encoding,
-        numeric=["land_area_m2"],
         required=["type"],
+        numeric=FACILITY_FIGURES,
+        may_be_empty=FACILITY_FIGURES,
+        id_prefix="F",
     )
+    _facilities_without_land(frame, source=str(layer.path))
     return normalise_types(frame, types, source=str(layer.path))
 
 
+def _facilities_without_land(frame: gpd.GeoDataFrame, *, source: str) -> None:
+    """Facilities without a land figure (no column, as in an Amap export, or empty cells):
+    a recorded warning; the land check counts them as no data, never as 0 m²."""
+    land = frame["land_area_m2"] if "land_area_m2" in frame else pd.Series(np.nan, frame.index)
+    ids = [str(i) for i in frame.index[land.isna().to_numpy()]]
+    if not ids:
+        return
+    what = "no land_area_m2 column" if "land_area_m2" not in frame else "empty land_area_m2"
+    warn(
+        "facilities_without_land",
+        f"{source}: {len(ids)} of {len(frame)} facilities have no land figure ({what}): ids "
+        f"{preview(ids)}. The land check counts only the land given, never these as 0 m²: a "
+        "街道/乡镇 short on the known land has no verdict (no data; land_check.csv counts "
+        "them in facilities_without_land); map the land column (`columns: {land_area_m2: "
+        "...}`) for a verdict",
+        ids,
+        stacklevel=3,
+    )
+
+
 def _candidates(sc: Scenario, given: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """Candidates as read: points, or parcel polygons (made sites by :func:`_parcels`)."""
     layer = sc.inputs.candidates
+    land = ["land_area_m2"]
     if given is not None:
-        return read.points_frame(given, source="candidates given in memory", role="candidates")
+        return read.points_frame(
+            given,
+            source="candidates given in memory",
+            role="candidates",
+            numeric=land,
+            may_be_empty=land,
+            parcels=True,
+        )
     if layer is not None:
         return read.read_points(
             layer.path,
@@ -178,10 +267,113 @@ def _candidates(sc: Scenario, given: gpd.GeoDataFrame | None) -> gpd.GeoDataFram
             coord_system=layer.coord_system,
             columns=layer.columns,
             encoding=layer.encoding,
+            numeric=land,
+            may_be_empty=land,
+            id_prefix="C",
+            parcels=True,
         )
     if sc.candidate_generation is not None:
         return gpd.GeoDataFrame({"id": [], "name": []}, geometry=[], crs=4326)
     raise ScenarioError("give `inputs.candidates` or `candidate_generation`")
+
+
+def _parcels(
+    sc: Scenario, frame: gpd.GeoDataFrame, reference: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoSeries | None]:
+    """Candidates with a point each, and the parcel polygons of those given as parcels.
+
+    A parcel's land is its ``land_area_m2`` where given, else its area in the analysis CRS
+    (that of ``reference``, the 社区/村, as the run's); ``land_source`` says which, per
+    candidate. Its point is provisional (inside the parcel) until :func:`place_parcel_sites`
+    puts it on the parcel's edge nearest a street. A point candidate without a land figure is
+    a recorded warning, and an error under ``model.min_land_area_m2``.
+    """
+    source = _candidates_source(sc)
+    frame = frame.copy()
+    is_parcel = frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    given = "land_area_m2" in frame
+    land = frame["land_area_m2"].astype(float) if given else pd.Series(np.nan, index=frame.index)
+    from_area = is_parcel & land.isna().to_numpy()
+    parcels = frame.geometry[is_parcel] if is_parcel.any() else None
+    if parcels is not None:
+        crs = analysis_crs(float(reference.to_crs(4326).union_all().centroid.x))
+        area = frame.geometry[from_area].to_crs(crs).area.round(1)
+        land[from_area] = area
+        if from_area.any():
+            shown = ", ".join(f"{i} {a:,.0f} m²" for i, a in area.head(10).items())
+            warn(
+                "candidate_land_from_parcel_area",
+                f"{source}: {int(from_area.sum())} of {int(is_parcel.sum())} candidate parcel(s) "
+                f"have no land figure: their land is the parcel's area in {crs} (CGCS2000 "
+                f"Gauss-Krüger, the run's analysis CRS): {shown}"
+                + (", ..." if from_area.sum() > 10 else "")
+                + (
+                    f"; the other {int(is_parcel.sum() - from_area.sum())} use land_area_m2"
+                    if given
+                    else ""
+                ),
+                frame.index[from_area],
+            )
+        frame["land_source"] = np.where(
+            from_area, f"parcel area ({crs})", np.where(land.notna(), "land_area_m2", "")
+        )
+        frame = frame.set_geometry(
+            frame.geometry.where(~is_parcel, frame.geometry.representative_point())
+        )
+        frame["parcel_street_m"] = np.nan  # set by place_parcel_sites
+        log.info("%s: %d candidate(s) given as parcels", source, int(is_parcel.sum()))
+    if given or parcels is not None:
+        frame["land_area_m2"] = land
+    missing = frame.index[land.isna().to_numpy()] if "land_area_m2" in frame else []
+    if len(missing):
+        _no_land_figure(sc, source, list(missing))
+    return frame, parcels
+
+
+def _no_land_figure(sc: Scenario, source: str, ids: list[str]) -> None:
+    """Candidates with an empty land cell: reported; refused under a land filter."""
+    least = sc.model.min_land_area_m2
+    if least is not None:
+        raise InputDataError(
+            f"{source}: column 'land_area_m2' is empty for candidate ids {preview(ids)}, and "
+            f"`model.min_land_area_m2` ({least:g}) needs every candidate's land: give their "
+            "land, or leave them out of the file"
+        )
+    warn(
+        "candidates_without_land",
+        f"{source}: {len(ids)} candidate(s) have no land figure (empty land_area_m2): ids "
+        f"{preview(ids)}; as proposed sites they add no land in the land check",
+        ids,
+    )
+
+
+def place_parcel_sites(inp: Inputs, G: nx.MultiDiGraph) -> Inputs:
+    """Candidates given as parcels, each sited at the parcel's point nearest a street of the
+    walking network ``G`` (:func:`siting.demand.parcel_sites`), with that distance in
+    ``parcel_street_m``; a recorded warning (``candidate_sites_on_parcels``) lists them."""
+    if inp.parcels is None or inp.parcels.empty:
+        return inp
+    crs = G.graph["crs"]
+    sites = demand.parcel_sites(inp.parcels.to_crs(crs), G)
+    points = gpd.GeoSeries(
+        gpd.points_from_xy(sites["x"], sites["y"]), index=sites.index, crs=crs
+    ).to_crs(inp.candidates.crs)
+    cand = inp.candidates.copy()
+    geometry = cand.geometry.copy()
+    geometry.loc[points.index] = points
+    cand = cand.set_geometry(geometry)
+    cand.loc[sites.index, "parcel_street_m"] = sites["street_m"].round(1)
+    far = sites["street_m"].sort_values(ascending=False)
+    shown = ", ".join(f"{i} {d:,.0f} m" for i, d in far.head(10).items())
+    warn(
+        "candidate_sites_on_parcels",
+        f"{len(sites)} candidate(s) are parcels: each one's site is the parcel's point "
+        "nearest a street of the walking network (where a street touches the parcel, on it); "
+        f"distance from the parcel to that street, farthest first: {shown}"
+        + (", ..." if len(sites) > 10 else ""),
+        list(sites.index),
+    )
+    return replace(inp, candidates=cand)
 
 
 def _distinct_ids(sc: Scenario, facilities: pd.DataFrame, candidates: pd.DataFrame) -> None:

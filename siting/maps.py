@@ -131,19 +131,19 @@ def filled_layer(
     opacity: float,
     highlight: bool = False,
     name: str | None = None,
+    dash: str | None = None,
 ) -> folium.GeoJson:
     """Polygons filled with their ``fill`` column's colour (one of siting's palette: folium
     writes styles into the page as raw JSON), ``tip`` (escaped HTML) on hover; ``name``, plain
-    text, is escaped here for the layer control."""
+    text, is escaped here for the layer control; ``dash``: a dashed outline (Leaflet
+    ``dashArray``, e.g. ``"4 3"``)."""
+    style: dict[str, object] = {"color": edge, "weight": weight, "fillOpacity": opacity}
+    if dash is not None:
+        style["dashArray"] = dash
     return folium.GeoJson(
         frame[["tip", "fill", "geometry"]].to_json(),
         name=None if name is None else html_text(name),
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "color": edge,
-            "weight": weight,
-            "fillOpacity": opacity,
-        },
+        style_function=lambda f: {"fillColor": f["properties"]["fill"], **style},
         highlight_function=(lambda f: {"weight": 2.5, "color": "#000000"}) if highlight else None,
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
     )
@@ -154,11 +154,21 @@ def _group(name: str, *, show: bool) -> folium.FeatureGroup:
     return folium.FeatureGroup(name=html_text(name), show=show)
 
 
+DERIVED_CELLS = (
+    "派生单元：由居委会/村委会点位按就近原则划分（泰森多边形，按街道/乡镇裁剪），非实际边界"
+)
+CELL_DASH = "4 3"
+
+
 def _communities_layer(
     res: RunResult, shift: Shift, *, when: str, show: bool
 ) -> folium.FeatureGroup:
+    """社区/村 coloured by share covered; derived cells (社区/村 given as points) dashed, their
+    points drawn, and every tooltip saying the area is derived."""
+    derived = res.inputs.community_geometry == "points"
     comm = res.communities.set_index("code", drop=False)
     geo = shift(res.inputs.communities[["geometry"]]).join(comm, how="inner").reset_index(drop=True)
+    extra = [("范围", DERIVED_CELLS)] if derived else []
     geo["tip"] = [
         html_table(
             [
@@ -168,15 +178,39 @@ def _communities_layer(
                 ("服务半径", f"{r['radius_m']:.0f} m"),
                 ("规划前覆盖", f"{r['share_before']:.1%}"),
                 ("规划后覆盖", f"{r['share_after']:.1%}"),
+                *extra,
             ]
         )
         for _, r in geo.iterrows()
     ]
     geo["fill"] = [_colour(s) for s in geo[f"share_{when}"]]
     label = "社区/村覆盖率（规划后）" if when == "after" else "社区/村覆盖率（规划前）"
+    if derived:
+        label += "·派生单元"
     group = _group(label, show=show)
-    filled_layer(geo, edge="#555555", weight=0.6, opacity=0.55, highlight=True).add_to(group)
+    filled_layer(
+        geo,
+        edge="#555555",
+        weight=0.9 if derived else 0.6,
+        opacity=0.55,
+        highlight=True,
+        dash=CELL_DASH if derived else None,
+    ).add_to(group)
+    if derived and res.inputs.community_points is not None:
+        _community_points(res, shift).add_to(group)
     return group
+
+
+def _community_points(res: RunResult, shift: Shift) -> _Points:
+    """The 居委会/村委会 points the cells were derived from."""
+    names = res.inputs.communities["name"]
+    located = shift(gpd.GeoDataFrame(geometry=res.inputs.community_points))
+    points = [
+        (g.x, g.y, {"tip": html_text(f"{names.get(code, code)}（{code}）居委会/村委会点位")})
+        for code, g in located.geometry.items()
+    ]
+    style = {"radius": 2.5, "weight": 1, "color": "#333333", "fill": True, "fillOpacity": 1.0}
+    return _Points(points, style=style)
 
 
 def _units_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
@@ -319,6 +353,9 @@ def _proposed_layer(res: RunResult, shift: Shift, proposed: pd.DataFrame) -> fol
         )
     )
     need = _required_size(res)
+    _parcels_layer(
+        res, shift, [str(i) for i in proposed["id"]], colour=PROPOSED_COLOUR, weight=2.0
+    ).add_to(group)
     points = []
     for r, geom in zip(proposed.to_dict("records"), located.geometry, strict=True):
         rows = [
@@ -327,6 +364,7 @@ def _proposed_layer(res: RunResult, shift: Shift, proposed: pd.DataFrame) -> fol
             ("名称", r["name"]),
             ("新增覆盖老人", f"{r['newly_covered']:,.0f}"),
             ("用地面积 m²", r["land_area_m2"]),
+            *_parcel_rows(res, str(r["id"])),
             ("按规则应建", need),
             ("新覆盖的社区/村", r["communities_newly_covered"] or "—"),
         ]
@@ -362,9 +400,56 @@ def _uncovered_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
     return group
 
 
+def _parcel_rows(res: RunResult, cid: str) -> list[tuple[str, object]]:
+    """Popup rows for a candidate given as a parcel: where its land figure and site come from."""
+    cand = res.inputs.candidates
+    if res.inputs.parcels is None or cid not in res.inputs.parcels.index:
+        return []
+    source = str(cand.loc[cid, "land_source"]) if "land_source" in cand else ""
+    land = (
+        "地块面积，" + source.removeprefix("parcel area (").removesuffix(")") + " 下计算"
+        if source.startswith("parcel area")
+        else "用地面积字段"
+    )
+    street = cand.loc[cid, "parcel_street_m"] if "parcel_street_m" in cand else np.nan
+    site = "地块边界上距道路最近处" + (
+        f"（地块距道路 {float(street):,.0f} m）" if pd.notna(street) else ""
+    )
+    return [("用地面积来源", land), ("站点位置", site)]
+
+
+def _parcels_layer(
+    res: RunResult, shift: Shift, ids: Sequence[str], *, colour: str, weight: float
+) -> folium.GeoJson | folium.FeatureGroup:
+    """Outlines of the candidates in ``ids`` that were given as parcels (none: an empty group)."""
+    parcels = res.inputs.parcels
+    mine = [] if parcels is None else [i for i in ids if i in parcels.index]
+    if not mine:
+        return folium.FeatureGroup(control=False)
+    assert parcels is not None
+    names = res.inputs.candidates.get("name")
+    frame = shift(gpd.GeoDataFrame(geometry=parcels.loc[mine])).reset_index(names="id")
+    frame["tip"] = [
+        html_text(f"{i} {'' if names is None else names.get(i, '')}（地块）") for i in mine
+    ]
+    return folium.GeoJson(
+        frame[["tip", "geometry"]].to_json(),
+        style_function=lambda f: {
+            "color": colour,
+            "weight": weight,
+            "fillColor": colour,
+            "fillOpacity": 0.12,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+    )
+
+
 def _candidates_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
+    """Candidates not chosen: their points and, for parcels, their outlines."""
     group = _group("候选地块（未选中）", show=False)
     chosen = set(res.solution.selected)
+    unchosen = [str(i) for i in res.inputs.candidates.index if i not in chosen]
+    _parcels_layer(res, shift, unchosen, colour=PROPOSED_COLOUR, weight=1.0).add_to(group)
     points = [
         (c.geometry.x, c.geometry.y, {"tip": html_text(f"{cid} {c.get('name', '')}")})
         for cid, c in shift(res.inputs.candidates).iterrows()
@@ -404,7 +489,7 @@ def _legend(res: RunResult, proposed: pd.DataFrame, note: str = "") -> str:
         f"（新增 {len(proposed)} 处，{html_text(m.status)}，gap {m.gap:.2%}）"
         f"{_walk_line(m)}"
         "<hr style='margin:4px 0'>"
-        f"<b>社区/村覆盖率</b>{bins}<hr style='margin:4px 0'>{kinds}"
+        f"<b>社区/村覆盖率</b>{bins}{_cells_note(res)}<hr style='margin:4px 0'>{kinds}"
         f"<div><span style='color:{OTHER_COLOUR}'>●</span> 其他养老设施</div>"
         f"<div><span style='color:{PROPOSED_COLOUR}'>①</span> 建议新建站点</div>"
         "<div><span style='color:#d7191c'>•</span> 服务圈外的老人</div>"
@@ -415,6 +500,19 @@ def _legend(res: RunResult, proposed: pd.DataFrame, note: str = "") -> str:
         )
         + _notes(res.warnings)
         + "</details>"
+    )
+
+
+def _cells_note(res: RunResult) -> str:
+    """The legend's word on derived cells: 社区/村 given as points have no real boundaries."""
+    if res.inputs.community_geometry != "points":
+        return ""
+    n = len(res.inputs.communities)
+    return (
+        "<div id='siting-cells' style='margin-top:3px'><span style='display:inline-block;"
+        "width:14px;height:10px;margin-right:4px;border:1.5px dashed #555'></span>"
+        f"虚线：{html_text(DERIVED_CELLS)}（{n} 个）"
+        "<span style='color:#333'> ●</span> 居委会/村委会点位</div>"
     )
 
 

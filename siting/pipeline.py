@@ -28,7 +28,7 @@ from siting._record import Note, recording
 from siting.cache import RunCache, network_for
 from siting.checks import Finding, enforce, from_error, input_checks, network_checks
 from siting.coords import analysis_crs
-from siting.inputs import Inputs, load_inputs
+from siting.inputs import Inputs, load_inputs, place_parcel_sites
 from siting.io import read
 from siting.models import (
     Solution,
@@ -233,6 +233,7 @@ def prepared(
             raise
         found.append(from_error("network", exc))
         return None
+    inp = place_parcel_sites(inp, G)  # candidate parcels: sited on their edge nearest a street
     check(network_checks(sc, inp, G))
     times = {"load_s": loaded - start, "network_s": time.perf_counter() - loaded}
     return Prepared(inp, crs, G, arrays, net_key, times)

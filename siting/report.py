@@ -134,6 +134,8 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
             for t, n in res.inputs.facilities["type"].value_counts().sort_index().items()
         ],
         "communities": len(comm),
+        # "points": 社区/村 given as 居委会 points, their areas derived cells (siting.cells)
+        "community_geometry": res.inputs.community_geometry,
         "demand_points": len(res.demand),
         "elderly_total": round(total, 1),
         # exact sums, rounded once (the community table rounds each row to 0.1)
@@ -393,6 +395,7 @@ HEADERS = {
     "per_capita_m2": "人均用地标准(m²)",
     "required_m2": "应配用地(m²)",
     "provided_m2": "现有用地(m²)",
+    "facilities_without_land": "缺少用地数据的设施数",
     "shortfall_m2": "现状缺口(m²)",
     "proposed_m2": "新建站点用地(m²)",
     "shortfall_after_m2": "规划后缺口(m²)",

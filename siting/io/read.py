@@ -55,9 +55,48 @@ def _existing(path: str | Path, role: str) -> Path:
 
 
 def _rename(frame: _Frame, columns: Mapping[str, str] | None) -> _Frame:
+    """The file's columns under their canonical names (``columns``: canonical -> file column).
+
+    One file column may feed several canonical names (``{name: 名称, address: 名称}``): each
+    gets a copy, in the file's column order. A file column already called like a canonical
+    name that the mapping fills from another column gives way to the mapping (logged). A
+    mapped column the file lacks is left to :func:`_check_mapping` to report.
+    """
     if not columns:
         return frame
-    return frame.rename(columns={src: canon for canon, src in columns.items()})
+    targets: dict[str, list[str]] = {}
+    for canon, src in columns.items():
+        if src in frame.columns:
+            targets.setdefault(src, []).append(canon)
+    filled = {c for cs in targets.values() for c in cs}
+    positions: list[int] = []
+    names: list[str] = []
+    for k, col in enumerate(frame.columns):
+        if col in targets:
+            positions += [k] * len(targets[col])
+            names += targets[col]
+        elif col in filled:
+            log.info("column %r of the file gives way to the mapping `columns:`", col)
+        else:
+            positions.append(k)
+            names.append(col)
+    out = frame.iloc[:, positions].copy()
+    out.columns = pd.Index(names)
+    return out
+
+
+def _check_mapping(
+    problems: Problems, present: Sequence[str], columns: Mapping[str, str] | None
+) -> set[str]:
+    """A problem for each column ``columns:`` maps that the file does not have (an optional
+    column mapped with a typo would otherwise vanish); returns the canonical names concerned."""
+    missing = {c: s for c, s in (columns or {}).items() if s not in present and c not in present}
+    for canon, src in missing.items():
+        problems.add(
+            f"`columns:` maps {canon!r} to {src!r}, which is not a column of the file "
+            f"(columns present: {preview(list(present), 20)}); fix the name in the scenario"
+        )
+    return set(missing)
 
 
 def _number_id(value: float) -> str:
@@ -213,8 +252,14 @@ def read_boundaries(
     repair: bool = True,
     max_area_change: float = 0.01,
     encoding: str | None = None,
+    points: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read 街道/乡镇 (``level="streets"``) or 社区/村 (``level="communities"``) polygons.
+
+    With ``points=True`` a 社区/村 layer may instead be all points (居委会/村委会 locations,
+    one per 社区/村): it is returned as points, for the caller to derive each one's cell
+    (:func:`siting.cells.derive_cells`); points mixed with polygons, multi-points and a point
+    layer of 街道/乡镇 are refused.
 
     Invalid polygons (self-intersections, bow-ties) are repaired (``make_valid``, polygon parts
     kept) and reported with their area change; a change above ``max_area_change`` (a share) is
@@ -229,10 +274,11 @@ def read_boundaries(
     frame = _rename(frame, columns)
     problems = Problems(str(path))
     needed = ["code", "name", "kind"] + (["street_code"] if level == "communities" else [])
+    reported = _check_mapping(problems, list(frame.columns), columns)
     require_columns(
         problems,
         list(frame.columns),
-        needed,
+        [c for c in needed if c not in reported],
         hint="map your column names with `columns:` in the scenario",
     )
     problems.raise_if_any(InputDataError)
@@ -257,16 +303,9 @@ def read_boundaries(
     empty = frame.geometry.isna() | frame.geometry.is_empty
     if empty.any():
         problems.add(f"codes {preview(frame.loc[empty, 'code'].tolist())} have no geometry")
-    shapes = frame.geometry.geom_type
-    not_polygon = ~empty & ~shapes.isin(["Polygon", "MultiPolygon"])
-    if not_polygon.any():
-        found = ", ".join(f"{n} {k}" for k, n in shapes[not_polygon].value_counts().items())
-        problems.add(
-            f"{found} where {level} boundaries must be polygons (codes "
-            f"{preview(frame.loc[not_polygon, 'code'].tolist())}): a layer of points (居委会 "
-            "locations) or lines is not a boundary layer, and would place every elderly "
-            "person on one street node; give the 社区/村 or 街道/乡镇 polygons"
-        )
+    as_points = points and level == "communities" and _point_layer(frame, empty, problems)
+    if not as_points:
+        _require_polygons(frame, empty, problems, level=level, points=points)
     invalid = ~empty & ~frame.geometry.is_valid
     if invalid.any() and not repair:
         problems.add(
@@ -277,6 +316,9 @@ def read_boundaries(
     problems.raise_if_any(InputDataError)
     if invalid.any():
         frame = _repair(frame, invalid, path, max_area_change)
+    if as_points:  # a MultiPoint of one point is that point
+        single = shapely.get_geometry(frame.geometry.to_numpy(), 0)
+        frame = frame.set_geometry(gpd.GeoSeries(single, index=frame.index, crs=frame.crs))
     frame["kind"] = kinds
     _log_reprojection(path, frame.crs)
     out = frame.to_crs(4326).set_index("code", drop=False)
@@ -286,6 +328,54 @@ def read_boundaries(
     out.index.name = "id"
     log.info("read %d %s from %s", len(out), level, path.name)
     return out
+
+
+def _point_layer(frame: gpd.GeoDataFrame, empty: pd.Series, problems: Problems) -> bool:
+    """Whether a 社区/村 layer holds points (one per 社区/村) rather than polygons; a problem
+    for points mixed with other shapes and for multi-points of several points."""
+    shapes = frame.geometry.geom_type
+    is_point = ~empty & shapes.isin(["Point", "MultiPoint"])
+    if not is_point.any():
+        return False
+    other = ~empty & ~is_point
+    if other.any():
+        found = ", ".join(f"{n} {k}" for k, n in shapes[other].value_counts().items())
+        problems.add(
+            f"{int(is_point.sum())} point(s) mixed with {found} (codes "
+            f"{preview(frame.loc[other, 'code'].tolist())}): a 社区/村 layer is either all "
+            "polygons (boundaries) or all points (居委会/村委会 locations); split the layer or "
+            "give the missing boundaries"
+        )
+    parts = pd.Series(shapely.get_num_geometries(frame.geometry.to_numpy()), index=frame.index)
+    multi = is_point & (parts > 1)
+    if multi.any():
+        problems.add(
+            f"codes {preview(frame.loc[multi, 'code'].tolist())} are multi-points (of "
+            f"{preview(parts[multi].tolist())} points); give each 社区/村 one point, its "
+            "居委会/村委会 location"
+        )
+    return True
+
+
+def _require_polygons(
+    frame: gpd.GeoDataFrame, empty: pd.Series, problems: Problems, *, level: str, points: bool
+) -> None:
+    shapes = frame.geometry.geom_type
+    not_polygon = ~empty & ~shapes.isin(["Polygon", "MultiPolygon"])
+    if not_polygon.any():
+        found = ", ".join(f"{n} {k}" for k, n in shapes[not_polygon].value_counts().items())
+        how = (
+            "a scenario's `inputs.communities` may be a layer of points (居委会 locations, "
+            "cells derived from them), but `inputs.streets` must be the 街道/乡镇 polygons"
+            if level == "streets"
+            else "a layer of points (居委会 locations) or lines is not a boundary layer, and "
+            "would place every elderly person on one street node; give the 社区/村 polygons"
+            + ("" if points else ", or read the points with `points=True` and derive cells")
+        )
+        problems.add(
+            f"{found} where {level} boundaries must be polygons (codes "
+            f"{preview(frame.loc[not_polygon, 'code'].tolist())}): {how}"
+        )
 
 
 def _polygon_parts(geom: object) -> object:
@@ -335,42 +425,145 @@ def read_points(
     numeric: Sequence[str] = (),
     required: Sequence[str] = (),
     encoding: str | None = None,
+    may_be_empty: Sequence[str] = (),
+    id_prefix: str | None = None,
+    parcels: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read facilities or candidate sites as points in WGS-84, indexed by ``id`` (text).
 
-    A CSV/Excel table needs ``id``, ``lon``, ``lat`` in the declared ``coord_system``
-    (``wgs84``, ``cgcs2000``, ``gcj02``, ``bd09``); GCJ-02 and BD-09 are converted to WGS-84.
-    A vector layer (GeoPackage, GeoJSON, Shapefile) uses its own CRS. Columns in ``numeric``
-    must be numbers >= 0; columns in ``required`` must be present.
+    A CSV/Excel table needs ``lon``, ``lat`` in the declared ``coord_system``
+    (``wgs84``, ``cgcs2000``, ``gcj02``, ``bd09``); GCJ-02 and BD-09 are converted to WGS-84
+    (an Amap export: ``名称 类型 经度 纬度 ...`` mapped with ``columns:``). A vector layer
+    (GeoPackage, GeoJSON, Shapefile) uses its own CRS.
+
+    Parameters
+    ----------
+    numeric
+        Columns that must hold numbers >= 0 where the file has them.
+    required
+        Columns the file must have (``id`` always, unless ``id_prefix`` is given).
+    may_be_empty
+        Columns of ``numeric`` whose empty cells mean "no figure" (kept as NaN).
+    id_prefix
+        Without an ``id`` column, ids are generated from the row order (``F0001``, ...)
+        and reported (recorded warning ``ids_generated``).
+    parcels
+        A vector layer may hold polygons (parcels) beside points; they are returned as they
+        are, for the caller to place a site on each (:func:`siting.demand.parcel_sites`).
     """
     path = _existing(path, role)
     problems = Problems(str(path))
-    if path.suffix.lower() in {".csv", ".txt", ".xlsx", ".xls", ".xlsm"}:
-        table = _rename(read_table(path, id_cols=[(columns or {}).get("id", "id")]), columns)
-        require_columns(problems, list(table.columns), ["id", "lon", "lat", *numeric, *required])
-        problems.raise_if_any(InputDataError)
-        table["id"] = _string_ids(table["id"])
-        _check_ids(problems, table["id"], "id")
-        _check_numbers(problems, table, ["lon", "lat", *numeric], "id")
-        problems.raise_if_any(InputDataError)
-        check_lonlat(table["lon"], table["lat"], source=str(path), ids=table["id"])
-        lon, lat = to_wgs84(table["lon"], table["lat"], coord_system)
-        if coord_system in ("gcj02", "bd09"):
-            log.info(
-                "%s: converted %d points from %s to WGS-84", path.name, len(table), coord_system
-            )
-        frame = gpd.GeoDataFrame(
-            table.drop(columns=["lon", "lat"]),
-            geometry=gpd.points_from_xy(lon, lat),
-            crs=GEOGRAPHIC_EPSG.get(coord_system, 4326),
-        )
-    else:
+    if path.suffix.lower() not in {".csv", ".txt", ".xlsx", ".xls", ".xlsm"}:
         frame = _rename(read_vector(path, encoding=encoding), columns)
-        return points_frame(frame, source=str(path), role=role, numeric=numeric, required=required)
+        return points_frame(
+            frame,
+            source=str(path),
+            role=role,
+            numeric=numeric,
+            required=required,
+            may_be_empty=may_be_empty,
+            id_prefix=id_prefix,
+            parcels=parcels,
+            columns=columns,
+        )
+    table = _rename(read_table(path, id_cols=[(columns or {}).get("id", "id")]), columns)
+    reported = _check_mapping(problems, list(table.columns), columns)
+    needed = ["lon", "lat", *required] + ([] if id_prefix else ["id"])
+    require_columns(
+        problems,
+        list(table.columns),
+        [c for c in needed if c not in reported],
+        hint="map your column names with `columns:` in the scenario",
+    )
+    problems.raise_if_any(InputDataError)
+    rows = pd.Series(np.arange(len(table)) + 2, index=table.index)  # header = line 1
+    table = _with_ids(table, problems, source=str(path), role=role, id_prefix=id_prefix)
+    where = "file lines"
+    _check_figures(problems, table, ["lon", "lat"], rows=rows, where=where, renamed=columns)
+    _check_figures(
+        problems,
+        table,
+        numeric,
+        rows=rows,
+        where=where,
+        renamed=columns,
+        may_be_empty=may_be_empty,
+    )
+    problems.raise_if_any(InputDataError)
+    check_lonlat(table["lon"], table["lat"], source=str(path), ids=table["id"])
+    lon, lat = to_wgs84(table["lon"], table["lat"], coord_system)
+    if coord_system in ("gcj02", "bd09"):
+        log.info("%s: converted %d points from %s to WGS-84", path.name, len(table), coord_system)
+    frame = gpd.GeoDataFrame(
+        table.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(lon, lat),
+        crs=GEOGRAPHIC_EPSG.get(coord_system, 4326),
+    )
     out = frame.to_crs(4326).set_index("id", drop=False)
     out.index.name = "id"
     log.info("read %d %s from %s", len(out), role, path.name)
     return out
+
+
+def _with_ids(
+    frame: _Frame, problems: Problems, *, source: str, role: str, id_prefix: str | None
+) -> _Frame:
+    """``id`` as text and checked; or, without the column and with ``id_prefix``, numbered
+    from the row order (``F0001``...), which is a recorded warning (``ids_generated``)."""
+    frame = frame.copy()
+    if "id" in frame.columns or id_prefix is None:
+        frame["id"] = _string_ids(frame["id"])
+        _check_ids(problems, frame["id"], "id")
+        return frame
+    width = max(4, len(str(len(frame))))
+    ids = [f"{id_prefix}{k:0{width}d}" for k in range(1, len(frame) + 1)]
+    frame["id"] = ids
+    if ids:
+        warn(
+            "ids_generated",
+            f"{source}: no `id` column: the {len(ids)} {role} are numbered "
+            f"{ids[0]}–{ids[-1]} in the order of their rows (the first row is {ids[0]}); "
+            "these ids change when rows are added, removed or reordered: add an id column "
+            "(or map one with `columns: {id: ...}`) to keep them from run to run",
+            ids,
+            stacklevel=3,
+        )
+    return frame
+
+
+def _check_figures(
+    problems: Problems,
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    rows: pd.Series,
+    where: str,
+    renamed: Mapping[str, str] | None = None,
+    may_be_empty: Collection[str] = (),
+) -> None:
+    """Columns present in ``frame`` made numbers; a problem naming the column (as the file
+    calls it), the rows (``where``: file lines or features), the ids and the values for any
+    non-number or negative, and for empty cells unless the column is in ``may_be_empty``."""
+    for col in [c for c in columns if c in frame]:
+        raw = frame[col]
+        values = pd.to_numeric(raw, errors="coerce")
+        empty = raw.isna() | raw.map(lambda v: isinstance(v, str) and not v.strip())
+        bad = (values.isna() & ~empty) | (values < 0)
+        if col not in may_be_empty:
+            bad |= empty
+        if bad.any():
+            what = (
+                "empty, non-numeric or negative"
+                if col not in may_be_empty
+                else ("non-numeric or negative")
+            )
+            problems.add(
+                f"column {_label(col, renamed)} is {what} on {where} "
+                f"{preview(rows[bad].tolist())} (ids {preview(frame.loc[bad, 'id'].tolist())}, "
+                f"values {preview(raw[bad].tolist())}); give a number >= 0"
+                + (" or leave the cell empty (no figure)" if col in may_be_empty else "")
+            )
+        frame[col] = values
 
 
 def points_frame(
@@ -380,28 +573,40 @@ def points_frame(
     role: str,
     numeric: Sequence[str] = (),
     required: Sequence[str] = (),
+    may_be_empty: Sequence[str] = (),
+    id_prefix: str | None = None,
+    parcels: bool = False,
+    columns: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Check a point layer (read from a file, or given in memory) as :func:`read_points` does:
-    ``id`` (a column, or the index named ``id``), a CRS, points, numbers >= 0; WGS-84 out."""
+    ``id`` (a column, or the index named ``id``; or numbered with ``id_prefix``), a CRS,
+    points (and, with ``parcels``, valid polygons), numbers >= 0; WGS-84 out."""
     problems = Problems(source)
     if not isinstance(frame, gpd.GeoDataFrame):
         raise InputDataError(f"{source}: {role} must be a GeoDataFrame of points with a CRS")
     if "id" not in frame.columns and frame.index.name == "id":
         frame = frame.reset_index()
-    frame = frame.copy()
-    require_columns(problems, list(frame.columns), ["id", *numeric, *required])
+    reported = _check_mapping(problems, list(frame.columns), columns)
+    needed = [*required] + ([] if id_prefix else ["id"])
+    require_columns(problems, list(frame.columns), [c for c in needed if c not in reported])
     problems.raise_if_any(InputDataError)
     if frame.crs is None:
         raise InputDataError(
             f"{source}: the layer has no coordinate reference system; add "
             "one (a .prj beside a Shapefile, set_crs in Python) or use a CSV with lon/lat"
         )
-    frame["id"] = _string_ids(frame["id"])
-    _check_ids(problems, frame["id"], "id")
-    _check_numbers(problems, frame, numeric, "id")
-    not_point = ~frame.geometry.geom_type.isin(["Point"])
-    if not_point.any():
-        problems.add(f"ids {preview(frame.loc[not_point, 'id'].tolist())} are not points")
+    frame = _with_ids(frame, problems, source=source, role=role, id_prefix=id_prefix)
+    features = pd.Series(np.arange(len(frame)) + 1, index=frame.index)
+    _check_figures(
+        problems,
+        frame,
+        numeric,
+        rows=features,
+        where="features",
+        renamed=columns,
+        may_be_empty=may_be_empty,
+    )
+    _check_site_shapes(problems, frame, features, parcels=parcels)
     problems.raise_if_any(InputDataError)
     out = frame.to_crs(4326).set_index("id", drop=False)
     out.index.name = "id"
@@ -410,6 +615,34 @@ def points_frame(
     )
     log.info("read %d %s from %s", len(out), role, source)
     return out
+
+
+def _check_site_shapes(
+    problems: Problems, frame: gpd.GeoDataFrame, features: pd.Series, *, parcels: bool
+) -> None:
+    """Points; with ``parcels`` also valid polygons (parcels). Anything else is a problem."""
+    shapes = frame.geometry.geom_type
+    allowed = ["Point", "Polygon", "MultiPolygon"] if parcels else ["Point"]
+    wrong = ~shapes.isin(allowed)
+    if wrong.any():
+        found = ", ".join(
+            f"{n} {k}" for k, n in shapes[wrong].fillna("no geometry").value_counts().items()
+        )
+        want = "points or parcel polygons" if parcels else "points"
+        problems.add(
+            f"{found} where sites must be {want}: features "
+            f"{preview(features[wrong].tolist())} (ids {preview(frame.loc[wrong, 'id'].tolist())})"
+            "; give each site its point" + (" or its parcel polygon" if parcels else "")
+        )
+    polygon = shapes.isin(["Polygon", "MultiPolygon"])
+    invalid = polygon & ~frame.geometry.is_valid
+    if parcels and invalid.any():
+        problems.add(
+            f"{int(invalid.sum())} invalid parcel polygon(s) (self-intersections): features "
+            f"{preview(features[invalid].tolist())} (ids "
+            f"{preview(frame.loc[invalid, 'id'].tolist())}); their area would be wrong: "
+            "repair them (QGIS: Fix geometries)"
+        )
 
 
 class Joined(NamedTuple):

@@ -116,30 +116,37 @@ def check_land(book: RuleBook, data: ComplianceData) -> list[dict[str, Any]]:
             (data.district_code, data.district_name) if is_total else (r["unit"], r["name"])
         )
         level = "区县" if is_total else "街道/乡镇"
-        rows.append(
-            _row(
-                rule,
-                unit,
-                name,
-                level,
-                required=r["required_m2"],
-                actual=r["provided_m2"],
-                note=f"{rule.figure:g} m² x {r['residents']:,.0f} 人",
+        base = f"{rule.figure:g} m² x {r['residents']:,.0f} 人"
+        for stage, land, note in (
+            (NOW, r["provided_m2"], base),
+            (PLAN, r["provided_m2"] + r["proposed_m2"], "含建议新建站点用地"),
+        ):
+            actual, note = _known_land(land, r, note)
+            rows.append(
+                _row(
+                    rule,
+                    unit,
+                    name,
+                    level,
+                    required=r["required_m2"],
+                    actual=actual,
+                    stage=stage,
+                    note=note,
+                )
             )
-        )
-        rows.append(
-            _row(
-                rule,
-                unit,
-                name,
-                level,
-                required=r["required_m2"],
-                actual=r["provided_m2"] + r["proposed_m2"],
-                stage=PLAN,
-                note="含建议新建站点用地",
-            )
-        )
     return rows
+
+
+def _known_land(land: float, r: Mapping[str, Any], note: str) -> tuple[float | None, str]:
+    """The land to judge by, or None (no data) when it falls short while some facilities of
+    the unit have no land figure: they are never counted as 0 m²."""
+    unknown = int(r.get("facilities_without_land", 0) or 0)
+    if not unknown:
+        return land, note
+    what = f"{unknown} 处设施缺少用地面积数据，已知用地 {land:,.0f} m²"
+    if land >= r["required_m2"]:
+        return land, f"{note}；{what}（已达标）"
+    return None, f"{note}；{what}，不足 {r['required_m2']:,.0f} m²，无法判定"
 
 
 def check_circles(book: RuleBook, data: ComplianceData) -> list[dict[str, Any]]:
@@ -197,7 +204,7 @@ def check_presence(book: RuleBook, data: ComplianceData, fac: pd.DataFrame) -> l
                         actual=best,
                         note="无街道综合养老服务中心"
                         if mine.empty
-                        else f"最大一处：{mine.loc[_num(mine, col).idxmax(), 'name']}"
+                        else f"最大一处：{_facility_name(mine, _num(mine, col).idxmax())}"
                         if _num(mine, col).notna().any()
                         else f"缺少 {col} 数据",
                     )
@@ -234,6 +241,12 @@ def check_presence(book: RuleBook, data: ComplianceData, fac: pd.DataFrame) -> l
     return rows
 
 
+def _facility_name(fac: pd.DataFrame, fid: Any) -> str:
+    """A facility's name, or its id when the data has no names (``name`` is optional)."""
+    name = fac.loc[fid, "name"] if "name" in fac else None
+    return str(fid) if name is None or pd.isna(name) else str(name)
+
+
 _SIZE_RULES = (  # rule id, facility role, column, only facilities of this grade
     ("community_facility_floor", "community", "floor_area_m2", None),
     ("community_facility_beds", "community", "beds", None),
@@ -253,7 +266,7 @@ def _per_facility(
         _row(
             rule,
             str(fid),
-            str(f.get("name", fid)),
+            _facility_name(facilities, fid),
             str(f["type"]),
             required=rule.figure,
             actual=value,
