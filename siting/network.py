@@ -456,8 +456,19 @@ def walk_graph_from_road_layer(
     if coord_system in ("gcj02", "bd09"):
         lines = _to_wgs84_lines(lines, coord_system)
     lines = lines.explode(index_parts=False)
-    lines = lines[lines.geometry.geom_type == "LineString"].to_crs(crs)
+    kinds = lines.geometry.geom_type
+    other = lines[kinds != "LineString"]
+    if len(other):
+        warn(
+            "road_layer_not_lines",
+            f"{path}: {len(other):,} feature(s) are not lines and are not streets: "
+            + ", ".join(f"{n:,} {k}" for k, n in other.geometry.geom_type.value_counts().items())
+            + f" (rows {preview([str(i) for i in other.index])}); draw roads as lines",
+            other.index,
+        )
+    lines = lines[kinds == "LineString"].to_crs(crs)
     lines = _walkable_lines(lines, path, highway_column, walkable)
+    lines = _split_at_junctions(lines, snap_m, path)
     coords = shapely.get_coordinates(lines.geometry.to_numpy(), return_index=True)
     xy, owner = coords[0], coords[1]
     first = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
@@ -488,6 +499,43 @@ def walk_graph_from_road_layer(
     G = ox.graph_from_gdfs(nodes, edges, graph_attrs={"crs": crs})
     log_components(G, source=path.name)
     return G
+
+
+def _split_at_junctions(lines: gpd.GeoDataFrame, snap_m: float, path: Path) -> gpd.GeoDataFrame:
+    """Lines split at every inner vertex another line also has (within ``snap_m``): the
+    junctions of a layer whose roads run on through crossings, as most CAD and survey road
+    layers do. A crossing without a shared vertex (a bridge over a road) stays a crossing."""
+    coords, owner = shapely.get_coordinates(lines.geometry.to_numpy(), return_index=True)
+    keys = np.round(coords / snap_m).astype(np.int64)
+    _, key_id = np.unique(keys, axis=0, return_inverse=True)
+    key_id = key_id.ravel()
+    pairs = np.unique(np.column_stack([key_id, owner]), axis=0)  # each line once per vertex key
+    lines_at = np.bincount(pairs[:, 0], minlength=int(key_id.max()) + 1)
+    first = np.r_[True, owner[1:] != owner[:-1]]
+    last = np.r_[owner[1:] != owner[:-1], True]
+    cut = (lines_at[key_id] > 1) & ~first & ~last
+    if not cut.any():
+        return lines
+    # a cut vertex ends one piece and starts the next: it is written twice
+    piece = np.cumsum(first | np.r_[False, cut[:-1]]) - 1
+    again = np.flatnonzero(cut)
+    order = np.r_[np.arange(len(coords)), again]
+    piece_of = np.r_[piece, piece[again] + 1]
+    sort = np.lexsort((order, piece_of))
+    pieces = shapely.linestrings(coords[order[sort]], indices=piece_of[sort])
+    source = np.r_[owner, owner[again]][sort]
+    line_of_piece = source[np.r_[0, np.flatnonzero(np.diff(piece_of[sort])) + 1]]
+    split = lines.iloc[line_of_piece].copy()
+    split["geometry"] = pieces
+    split = gpd.GeoDataFrame(split, geometry="geometry", crs=lines.crs)
+    n_lines = len(np.unique(owner[cut]))
+    warn(
+        "road_layer_split_at_junctions",
+        f"{path}: {n_lines:,} line(s) run on through junctions (another line meets them at an "
+        f"inner vertex) and were split there, {len(lines):,} lines -> {len(split):,} pieces; "
+        "without this the side streets would not connect",
+    )
+    return split
 
 
 def _walkable_lines(

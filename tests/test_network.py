@@ -365,9 +365,12 @@ def test_a_layer_without_class_column_needs_highway_column_none(tmp_path: Path) 
         walk_graph_from_road_layer(path, crs="EPSG:4547")
     with pytest.raises(InputDataError, match="'道路等级'"):
         walk_graph_from_road_layer(path, crs="EPSG:4547", highway_column="道路等级")
-    with pytest.warns(RecordedWarning, match="every street node") as caught:
+    with pytest.warns(RecordedWarning) as caught:
         G = walk_graph_from_road_layer(path, crs="EPSG:4547", highway_column=None)
-    assert [w.message.code for w in caught] == ["road_layer_without_classes"]
+    assert [w.message.code for w in caught] == [
+        "road_layer_without_classes",
+        "road_layer_split_at_junctions",  # the fixture has a road running on through one
+    ]
     assert G.number_of_nodes() == 32  # the expressway and motorways are walked too
     assert {h for _, _, h in G.edges(data="highway")} == {"road"}
 
@@ -465,3 +468,41 @@ def test_outlines_with_a_highway_tag_and_deleted_ways_are_not_streets(tmp_path: 
     G = walk_graph_from_osm_file(odd, crs="EPSG:4547")
     assert G.number_of_edges() == clean.number_of_edges()
     assert not G.has_edge(1, 25)
+
+
+def test_a_road_layer_not_split_at_junctions_is_split_there(tmp_path: Path) -> None:
+    """Roads that run on through crossings (most CAD layers): side streets meeting a road at
+    an inner vertex join it there; a line crossing without a shared vertex (a bridge) does not;
+    polygons in a road layer are reported, not silently dropped."""
+    import geopandas as gpd
+    import shapely
+
+    from siting._record import recording
+    from siting.network import walk_graph_from_road_layer
+
+    base = (115.0, 35.75)
+    deg = 1e-3  # about 90-110 m
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return (base[0] + x * deg, base[1] + y * deg)
+
+    layer = gpd.GeoDataFrame(
+        {"道路等级": ["主干路", "支路", "支路", "支路"]},
+        geometry=[
+            shapely.LineString([at(0, 0), at(1, 0), at(2, 0)]),  # through the junction at (1, 0)
+            shapely.LineString([at(1, 0), at(1, 1)]),  # a side street meeting it there
+            shapely.LineString([at(1.5, -0.5), at(1.5, 0.5)]),  # a bridge: no shared vertex
+            shapely.Polygon([at(3, 3), at(3, 4), at(4, 4)]),  # not a road
+        ],
+        crs=4326,
+    )
+    path = tmp_path / "roads.gpkg"
+    layer.to_file(path)
+    with recording() as rec:
+        G = walk_graph_from_road_layer(path, crs="EPSG:4547", highway_column="道路等级")
+    codes = {n.code for n in rec.notes}
+    assert {"road_layer_split_at_junctions", "road_layer_not_lines"} <= codes
+    import networkx as nx
+
+    pieces = sorted(len(c) for c in nx.weakly_connected_components(G))
+    assert pieces == [2, 4]  # the side street joined the road; the bridge stays apart
