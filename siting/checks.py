@@ -87,9 +87,10 @@ def input_checks(sc: Scenario, inp: Inputs) -> list[Finding]:
         Finding(
             "ok",
             "population",
-            f"{comm['elderly_60plus'].sum():,.0f} elderly (60+), "
+            f"{comm['elderly_60plus'].sum():,.0f} elderly ({inp.age_group}), "
             f"{comm['residents'].sum():,.0f} residents",
         ),
+        *_population_join(inp),
         Finding(
             "ok",
             "facilities",
@@ -119,6 +120,15 @@ def input_checks(sc: Scenario, inp: Inputs) -> list[Finding]:
             )
         )
     return found
+
+
+def _population_join(inp: Inputs) -> list[Finding]:
+    """How the population table was read: the join (matched by how, unmatched), the figures
+    and age group, the total rows skipped (each also a recorded warning of the reader)."""
+    report = inp.population_join
+    if report is None:
+        return []
+    return [Finding("ok", "population", line) for line in report.lines()]
 
 
 def _outside_district(sc: Scenario, inp: Inputs) -> list[Finding]:

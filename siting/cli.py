@@ -111,7 +111,8 @@ def _run_one(sc: Scenario, out: Path, cache: RunCache) -> list[str]:
     s = report.summary(res, report.tables(res))
     before, after = s["covered_before"], s["covered_after"]
     lines.append(
-        f"scenario {sc.name}: {s['elderly_total']:,.0f} elderly (60+) in {s['communities']} 社区/村"
+        f"scenario {sc.name}: {s['elderly_total']:,.0f} elderly ({s['age_group']}) in "
+        f"{s['communities']} 社区/村"
     )
     lines.append(
         f"  circles: 社区 {s['urban_radius_m']:.0f} m ({sc.coverage.urban_minutes:g} min at "

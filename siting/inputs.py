@@ -31,6 +31,7 @@ from siting._validate import preview
 from siting.checks import Finding, from_error
 from siting.coords import analysis_crs
 from siting.io import read
+from siting.io.population import JoinReport
 from siting.rules.book import load_rules
 from siting.rules.types import TypeTable, normalise_types, type_table
 from siting.scenario import BoundaryLayer, Scenario
@@ -52,6 +53,7 @@ class Inputs:
     excluded_population: pd.DataFrame | None = None  # rows left out, with the reason
     circle_types: tuple[str, ...] = ()  # the canonical facility types that form circles
     candidates_have_land: bool = True  # False: land_area_m2 was missing and is 0 here
+    population_join: JoinReport | None = None  # how the population table was read and joined
     # "points": the 社区/村 were given as 居委会 points and `communities` holds their derived
     # cells (siting.cells); the points themselves in `community_points` (WGS-84)
     community_geometry: str = "polygons"
@@ -59,6 +61,16 @@ class Inputs:
     # candidates given as parcels: the polygons by candidate id (WGS-84); `candidates` holds
     # their sites (points), placed on the streets by `place_parcel_sites` once there is a network
     parcels: gpd.GeoSeries | None = None
+
+    @property
+    def age_group(self) -> str:
+        """The age group every elderly figure counts (60+, 65+, 80+)."""
+        return self.population_join.age_group if self.population_join else "60+"
+
+    @property
+    def age_label(self) -> str:
+        """The age group as the outputs say it: ``60岁以上``."""
+        return self.population_join.age_label if self.population_join else "60岁以上"
 
 
 def _boundaries(layer: BoundaryLayer, level: str) -> gpd.GeoDataFrame:
@@ -113,7 +125,7 @@ def load_inputs(
             attempt("boundaries", lambda: read.check_hierarchy(units, st, source=source))
         else:
             communities = attempt("boundaries", lambda: _cells(units, st, source=source))
-    joined = attempt("population", lambda: _population(sc, communities))
+    joined = attempt("population", lambda: _population(sc, communities, streets))
     book = load_rules(sc.rules.set, sc.rules.overrides)
     cv = sc.coverage
     types = attempt(
@@ -165,6 +177,7 @@ def load_inputs(
         joined.excluded,
         circle_types=types.circle,
         candidates_have_land=has_land,
+        population_join=joined.report,
         community_geometry="points" if community_points is not None else "polygons",
         community_points=community_points,
         parcels=parcels,
@@ -177,19 +190,43 @@ def _cells(points: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, *, source: str) 
     return cells.derive_cells(points, streets, source=source)
 
 
-def _population(sc: Scenario, communities: gpd.GeoDataFrame | None) -> read.Joined | None:
+def _population(
+    sc: Scenario, communities: gpd.GeoDataFrame | None, streets: gpd.GeoDataFrame | None
+) -> read.Joined | None:
+    """The population table read (header found, ids as text) and joined to the 社区/村: by
+    code, or by name within the 街道 of the 街道/乡镇 layer (read before it)."""
     p = sc.inputs.population
-    table = read.read_table(p.path, id_cols=[p.columns.get("code", "code")])
+    ids = [str(p.columns.get(key, key)) for key in ("code", "street")]
+    table = read.read_table(
+        p.path,
+        id_cols=ids,
+        sheet=p.layer if p.layer is not None else 0,
+        header_row=p.header_row,
+        header_names=p.header_names(),
+    )
     if communities is None:  # the table is still read and its own problems reported
         return None
-    return read.join_population(
+    if p.join == "name" and "street" in p.columns and streets is None:
+        return None  # the 街道/乡镇 layer failed: reported as such
+    joined = read.join_population(
         communities,
         table,
         source=str(p.path),
         columns=p.columns,
         nan_policy=p.nan_policy,
         unmatched=p.unmatched,
+        join=p.join,
+        streets=streets,
+        age_group=p.age_group,
     )
+    report = joined.report
+    if sc.projection is not None and report is not None and "elderly_60plus" in report.figures:
+        warn(
+            "population_60plus_not_projected",
+            f"{p.path}: the projection grows the {p.age_group} figure; the 60+ figure the rules "
+            "per 60+ population divide by stays as the table gives it (base year)",
+        )
+    return joined
 
 
 FACILITY_FIGURES = ["land_area_m2", "floor_area_m2", "beds", "nursing_beds"]

@@ -174,7 +174,7 @@ def _communities_layer(
             [
                 ("名称", f"{r['name']}（{r['kind']}）"),
                 ("代码", r["code"]),
-                ("60岁以上老人", f"{r['elderly']:,.0f}"),
+                (f"{res.inputs.age_label}老人", f"{r['elderly']:,.0f}"),
                 ("服务半径", f"{r['radius_m']:.0f} m"),
                 ("规划前覆盖", f"{r['share_before']:.1%}"),
                 ("规划后覆盖", f"{r['share_after']:.1%}"),
@@ -485,7 +485,7 @@ def _legend(res: RunResult, proposed: pd.DataFrame, note: str = "") -> str:
         f"社区：一刻钟步行 {sc.coverage.urban_minutes:g} 分钟 × "
         f"{sc.coverage.walk_speed_mps:g} m/s = {sc.coverage.urban_radius_m:.0f} m<br>"
         f"村：一公里 = {sc.coverage.rural_radius_m:.0f} m（路网距离）<br>"
-        f"覆盖老人：规划前 {before / total:.1%} → 规划后 {after / total:.1%}"
+        f"覆盖{res.inputs.age_label}老人：规划前 {before / total:.1%} → 规划后 {after / total:.1%}"
         f"（新增 {len(proposed)} 处，{html_text(m.status)}，gap {m.gap:.2%}）"
         f"{_walk_line(m)}"
         "<hr style='margin:4px 0'>"
@@ -698,10 +698,11 @@ def write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
         title = (
             f"{sc.name}：社区 {sc.coverage.urban_radius_m:.0f} m / 村 "
             f"{sc.coverage.rural_radius_m:.0f} m 步行服务圈，新建 {len(proposed)} 处"
+            f"（{res.inputs.age_label}老人）"
             if zh
             else f"{sc.name}: {sc.coverage.urban_radius_m:.0f} m urban / "
             f"{sc.coverage.rural_radius_m:.0f} m rural walking circles, "
-            f"{len(proposed)} new sites"
+            f"{len(proposed)} new sites (elderly {res.inputs.age_group})"
         )
         ax.set_title(title, fontsize=10)
         ax.set_axis_off()

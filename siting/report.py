@@ -137,6 +137,7 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         # "points": 社区/村 given as 居委会 points, their areas derived cells (siting.cells)
         "community_geometry": res.inputs.community_geometry,
         "demand_points": len(res.demand),
+        "age_group": res.inputs.age_group,
         "elderly_total": round(total, 1),
         # exact sums, rounded once (the community table rounds each row to 0.1)
         "covered_before": _covered(cov.elderly(cov.covered_before), total),
@@ -175,6 +176,9 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "projection": sc.projection.model_dump() if sc.projection else None,
         "inputs": {key: str(path) for key, path in sc.input_paths().items()},
         "excluded_population": _excluded(res),
+        "population_join": res.inputs.population_join.summary()
+        if res.inputs.population_join is not None
+        else None,
         "rules": {
             "set": res.rules.set_id,
             "chain": list(res.rules.titles),
@@ -239,6 +243,7 @@ TABLES = (
     "proposed_sites",
     "land_check",
     "compliance",
+    "join_report",
 )
 
 
@@ -250,7 +255,19 @@ def tables(res: RunResult) -> dict[str, pd.DataFrame]:
         "proposed_sites": proposed_table(res),
         "land_check": res.land,
         "compliance": res.compliance,
+        "join_report": join_report(res),
     }
+
+
+def join_report(res: RunResult) -> pd.DataFrame:
+    """``join_report.csv``: every population row joined, with its line in the file, its name
+    and 街道 as written, the 社区/村 it was joined to and how (exact / normalised / code)."""
+    from siting.io.population import REPORT_COLUMNS
+
+    report = res.inputs.population_join
+    if report is None:
+        return pd.DataFrame(columns=REPORT_COLUMNS)
+    return report.matches.sort_values("row", kind="stable").reset_index(drop=True)
 
 
 def write(res: RunResult, out_dir: Path) -> dict[str, Path]:
@@ -409,7 +426,7 @@ SHEETS = (
 )
 
 
-def _summary_rows(s: dict[str, Any]) -> pd.DataFrame:
+def _summary_rows(s: dict[str, Any], age_label: str) -> pd.DataFrame:
     rows = [
         ("情景", s["scenario"]),
         ("说明", s["description"]),
@@ -417,7 +434,8 @@ def _summary_rows(s: dict[str, Any]) -> pd.DataFrame:
         ("步行速度依据", s["walk_speed_source"]),
         ("一刻钟服务半径 (m)", s["urban_radius_m"]),
         ("一公里服务半径 (m)", s["rural_radius_m"]),
-        ("60岁以上老人", s["elderly_total"]),
+        ("老年人口口径", age_label),
+        (f"{age_label}老人", s["elderly_total"]),
         ("规划前覆盖 (人)", s["covered_before"]["elderly"]),
         ("规划前覆盖率", s["covered_before"]["share"]),
         ("规划后覆盖 (人)", s["covered_after"]["elderly"]),
@@ -456,9 +474,10 @@ def write_xlsx(res: RunResult, path: Path) -> Path:
 
     def fill(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-            _summary_rows(s).to_excel(xl, sheet_name="概要", index=False)
+            _summary_rows(s, res.inputs.age_label).to_excel(xl, sheet_name="概要", index=False)
+            headers = {**HEADERS, "elderly": f"{res.inputs.age_label}老人"}
             for key, sheet in SHEETS:
-                tabs[key].rename(columns=HEADERS).to_excel(xl, sheet_name=sheet, index=False)
+                tabs[key].rename(columns=headers).to_excel(xl, sheet_name=sheet, index=False)
             _notes_sheet(res).to_excel(xl, sheet_name="注意事项", index=False)
             text_cells(xl.book)
             for ws in xl.book.worksheets:

@@ -48,12 +48,74 @@ class BoundaryLayer(Layer):
     max_area_change: Annotated[float, Field(ge=0, le=1)] = 0.01
 
 
-class PopulationLayer(Layer):
-    """The population table: ``nan_policy`` for missing figures (raise, zero, drop) and
-    ``unmatched`` for rows without a polygon (error, or exclude and list them)."""
+AgeGroup = Literal["60+", "65+", "80+"]
+_FIGURE_KEYS = ("elderly", "elderly_60plus")
 
+
+class PopulationLayer(_Strict):
+    """The population table (CSV or Excel; ``layer``: the workbook's sheet, default the first).
+
+    ``nan_policy`` for missing figures (raise, zero, drop); ``unmatched`` for rows without a
+    polygon (error, or exclude and list them). ``join``: ``code`` (12-digit codes) or ``name``
+    (社区/村 names matched within the 街道 of ``columns.street``, suffixes such as 居委会 and
+    村委会 normalised). ``age_group`` (60+, 65+, 80+) is the group every output counts; its
+    figure is ``columns.elderly`` (one column, or a list of age-band columns added up;
+    ``elderly_60plus`` is accepted for 60+), and ``columns.elderly_60plus`` beside it, under
+    65+ or 80+, gives the rules per 60+ population their figure. ``header_row`` (1-based)
+    forces the header's row; by default it is the first row holding the mapped column names.
+    """
+
+    path: Path
+    columns: dict[str, str | list[str]] = Field(default_factory=dict)
+    layer: str | None = None  # the sheet of a workbook (default: the first)
+    encoding: str | None = None
     nan_policy: Literal["raise", "drop", "zero"] = "raise"
     unmatched: Literal["error", "exclude"] = "error"
+    join: Literal["code", "name"] = "code"
+    age_group: AgeGroup = "60+"
+    header_row: Annotated[int, Field(ge=1)] | None = None
+
+    @field_validator("columns")
+    @classmethod
+    def _lists_for_figures(cls, v: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        for key, value in v.items():
+            if isinstance(value, list) and key not in _FIGURE_KEYS:
+                raise ValueError(
+                    f"`{key}` names one column; only {' and '.join(_FIGURE_KEYS)} take a list "
+                    "(age bands added up)"
+                )
+            if isinstance(value, list) and not value:
+                raise ValueError(f"`{key}`: the list of columns is empty")
+        return v
+
+    @model_validator(mode="after")
+    def _figures(self) -> PopulationLayer:
+        mapped = {k for k in _FIGURE_KEYS if k in self.columns}
+        if self.age_group == "60+" and len(mapped) == 2:
+            raise ValueError(
+                "`columns` maps both `elderly` and `elderly_60plus` for the age group 60+: "
+                "give one (they are the same figure)"
+            )
+        if self.age_group != "60+" and mapped == {"elderly_60plus"}:
+            raise ValueError(
+                f"`columns.elderly_60plus` is the 60+ figure, but `age_group` is "
+                f"{self.age_group}: map the {self.age_group} column(s) as `columns: {{elderly: "
+                "[...]}`; `elderly_60plus` beside it gives the rules per 60+ population "
+                "(beds per 1,000 elderly...) their figure"
+            )
+        return self
+
+    def header_names(self) -> list[str]:
+        """The column names the scenario maps, as the file writes them (to find the header)."""
+        names: list[str] = []
+        for value in self.columns.values():
+            names += value if isinstance(value, list) else [value]
+        return names or [self.join]
+
+    @property
+    def age_label(self) -> str:
+        """The age group as the outputs say it: ``65岁以上``."""
+        return f"{self.age_group[:-1]}岁以上"
 
 
 class PointLayer(Layer):

@@ -8,11 +8,15 @@ Problems are collected and raised together, naming the file, the column, the ids
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import logging
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +29,9 @@ from siting._text import read_csv_frame
 from siting._validate import Problems, preview, require_columns
 from siting.coords import GEOGRAPHIC_EPSG, check_layer_in_china, check_lonlat, to_wgs84
 from siting.io.encoding import shapefile_encoding
+
+if TYPE_CHECKING:
+    from siting.io.population import JoinReport
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +130,16 @@ def _string_ids(values: pd.Series) -> pd.Series:
     return values.map(one)
 
 
-def _check_ids(problems: Problems, ids: pd.Series, column: str) -> None:
+def _check_ids(
+    problems: Problems, ids: pd.Series, column: str, lines: pd.Series | None = None
+) -> None:
     missing = ids.isna() | (ids == "")
     if missing.any():
-        rows = [int(i) + 2 for i in np.flatnonzero(missing.to_numpy())]
+        rows = (
+            [int(i) + 2 for i in np.flatnonzero(missing.to_numpy())]
+            if lines is None
+            else [int(n) for n in lines[missing]]
+        )
         problems.add(
             f"column {column!r} is empty on {int(missing.sum())} row(s) (file lines "
             f"{preview(rows)}); every row needs an id"
@@ -195,7 +208,12 @@ def read_vector(
 
 
 def read_table(
-    path: str | Path, *, id_cols: Sequence[str] = ("code",), sheet: str | int = 0
+    path: str | Path,
+    *,
+    id_cols: Sequence[str] = ("code",),
+    sheet: str | int = 0,
+    header_row: int | None = None,
+    header_names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Read a CSV or Excel table with id columns as text.
 
@@ -205,10 +223,31 @@ def read_table(
     numbers (no leading zeros, at most 15 digits) are made text by :func:`_number_id` and their
     rows recorded in ``attrs["numeric_ids"]`` (column -> rows, header = row 1), so that a join
     they fail can say that a spreadsheet turned the codes into numbers.
+
+    The header is the first row holding every name of ``header_names`` (default: ``id_cols``),
+    so a title line above it (``XX区2023年老年人口统计表``) is passed over; a header cell that
+    differs from a wanted name only in spaces or full-width letters takes the wanted spelling.
+    ``header_row`` (1-based) forces the row. The row is kept in ``attrs["header_row"]`` and the
+    rows keep their labels, so a row's line in the file is ``header_row + 1 + label``
+    (:func:`siting.io.population.file_lines`). Rows with no cell at all are dropped.
     """
     path = _existing(path, "table")
+    wanted = list(header_names or id_cols)
     if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
-        table = pd.read_excel(path, sheet_name=sheet, dtype=dict.fromkeys(id_cols, object))
+        header = header_row or _header_of(
+            pd.read_excel(path, sheet_name=sheet, header=None, nrows=50, dtype=object)
+            .to_numpy()
+            .tolist(),
+            wanted,
+            path,
+        )
+        try:
+            table = pd.read_excel(
+                path, sheet_name=sheet, header=header - 1, dtype=dict.fromkeys(id_cols, object)
+            )
+        except (ValueError, IndexError) as exc:
+            raise InputDataError(f"{path}: cannot read a header on row {header}: {exc}") from exc
+        table = _after_header(table, header, header_names)
         numeric: dict[str, tuple[int, ...]] = {}
         for col in [c for c in id_cols if c in table]:
             is_number = table[col].map(
@@ -216,7 +255,7 @@ def read_table(
             )
             is_number &= table[col].notna()
             if is_number.any():
-                numeric[col] = tuple(int(i) + 2 for i in np.flatnonzero(is_number.to_numpy()))
+                numeric[col] = tuple(int(i) + header + 1 for i in table.index[is_number])
                 table.loc[is_number, col] = table.loc[is_number, col].map(_number_id)
                 log.info(
                     "%s: column %r holds %d code(s) stored as numbers (rows %s)",
@@ -231,16 +270,66 @@ def read_table(
         return table
     for enc in _TEXT_ENCODINGS:
         try:
-            table = pd.read_csv(
-                path, dtype=dict.fromkeys(id_cols, str), encoding=enc, keep_default_na=True
-            )
+            text = path.read_bytes().decode(enc)
         except UnicodeDecodeError:
             continue
+        first = list(itertools.islice(csv.reader(io.StringIO(text)), 50))
+        header = header_row or _header_of(first, wanted, path)
+        try:
+            table = pd.read_csv(
+                io.StringIO(text),
+                dtype=dict.fromkeys(id_cols, str),
+                keep_default_na=True,
+                skiprows=header - 1,
+                skip_blank_lines=False,
+            )
+        except pd.errors.EmptyDataError as exc:
+            raise InputDataError(f"{path}: no header on row {header}: the file is shorter") from exc
+        table = _after_header(table, header, header_names)
         log.info("read %s (%d rows, encoding %s)", path.name, len(table), enc)
         # a CSV siting wrote (proposed_sites.csv as next run's facilities) has its cells that
         # begin with = + - @ quoted against formula injection: read them as the names they are
         return read_csv_frame(table)
     raise InputDataError(f"{path}: cannot be decoded as UTF-8 or GB18030; save it as UTF-8 CSV")
+
+
+def _header_of(rows: Sequence[Sequence[object]], wanted: Sequence[str], path: Path) -> int:
+    from siting.io.population import clean_text, find_header
+
+    header = find_header(rows, wanted)
+    if header > 1:
+        above = [" ".join(str(c).strip() for c in r if clean_text(c)) for r in rows]
+        log.info(
+            "%s: the header is on row %d (rows above it passed over: %s)",
+            path.name,
+            header,
+            preview([a for a in above[: header - 1] if a], 3),
+        )
+    return header
+
+
+def _after_header(
+    table: pd.DataFrame, header: int, header_names: Sequence[str] | None
+) -> pd.DataFrame:
+    """The rows below the header, each keeping its label (its line is ``header + 1 + label``);
+    empty rows dropped; header cells that are a wanted name written with other spaces or
+    widths renamed to it."""
+    from siting.io.population import clean_text
+
+    if header_names:
+        wanted = {clean_text(w): w for w in header_names}
+        table = table.rename(
+            columns={
+                c: wanted[clean_text(c)]
+                for c in table.columns
+                if clean_text(c) in wanted and c != wanted[clean_text(c)]
+            }
+        )
+    empty = table.isna().all(axis=1)
+    if empty.any():
+        table = table[~empty]
+    table.attrs["header_row"] = header
+    return table
 
 
 def read_boundaries(
@@ -645,11 +734,17 @@ def _check_site_shapes(
         )
 
 
-class Joined(NamedTuple):
-    """社区/村 with their population, and every population row left out with the reason."""
+@dataclass(frozen=True, eq=False)
+class Joined:
+    """社区/村 with their population, every population row left out with the reason, and how
+    the table was read and joined. Unpacks as ``units, excluded = join_population(...)``."""
 
     units: gpd.GeoDataFrame
     excluded: pd.DataFrame  # code, elderly_60plus, reason
+    report: JoinReport | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.units, self.excluded))
 
 
 def join_population(
@@ -657,11 +752,15 @@ def join_population(
     table: pd.DataFrame,
     *,
     source: str,
-    columns: Mapping[str, str] | None = None,
+    columns: Mapping[str, str | Sequence[str]] | None = None,
     nan_policy: Literal["raise", "drop", "zero"] = "raise",
     unmatched: Literal["error", "exclude"] = "error",
+    join: Literal["code", "name"] | None = None,
+    streets: pd.DataFrame | None = None,
+    age_group: str = "60+",
 ) -> Joined:
-    """Attach ``elderly_60plus``, ``residents`` and ``households`` to 社区/村 by ``code``.
+    """Attach ``elderly_60plus``, ``residents`` and ``households`` to 社区/村 by ``code``, or by
+    ``name`` within their 街道.
 
     Every polygon must have a row. A row without a polygon (a development zone with
     statistics but no boundary) stops the run with the codes listed, unless ``unmatched`` is
@@ -669,34 +768,71 @@ def join_population(
     figures stop the run (``nan_policy="raise"``), or set the 社区/村 to 0 (``zero``), or leave
     it out (``drop``, listed in ``excluded``); negative figures always stop it. Totals are
     logged before and after, so nothing leaves silently.
+
+    A bureau's table (:mod:`siting.io.population`) is made tidy first: total rows (合计, 小计…)
+    skipped, checked against the rows they sum and recorded; ``columns`` may map ``elderly``
+    (or ``elderly_60plus``) to a list of age-band columns, added up, and age bands are found by
+    their headers when nothing is mapped; ``join="name"`` (default: by code when the table has
+    a ``code`` column, else by name) matches ``name`` to the 社区/村 names within the 街道 of
+    ``street`` (a 街道 name, matched to ``streets``, or its 9-digit code). ``age_group``
+    (60+, 65+, 80+) is the group ``elderly_60plus`` counts in the result; under another group
+    than 60+ the result also has ``age_group`` and ``pop_60plus`` (the 60+ figure for the rules
+    per 60+ population, empty when the table gives none).
     """
-    code_column = (columns or {}).get("code", "code")
+    from siting.io.population import shape
+
+    code_column = str((columns or {}).get("code", "code"))
     stored_as_numbers = set(table.attrs.get("numeric_ids", {}).get(code_column, ()))
-    table = _rename(table, columns)
     problems = Problems(source)
-    needed = ["code", "elderly_60plus", "residents", "households"]
-    require_columns(problems, list(table.columns), needed)
-    problems.raise_if_any(InputDataError)
-    table = table.copy()
+    shaped = shape(
+        units,
+        table,
+        problems=problems,
+        source=source,
+        columns=columns,
+        join=join,
+        streets=streets,
+        age_group=age_group,
+        unmatched=unmatched,
+    )
+    figure, labels = shaped.figure, shaped.labels
+    needed = ["code", figure, "residents", "households"]
+    found = len(problems.items)  # the table's own problems (names, bands): listed with the rest
+    if shaped.report.by == "code":
+        hint = "or set `join: name` to join by 社区/村 name" if "name" in shaped.present else ""
+        require_columns(problems, shaped.present, ["code"], hint=hint)
+    if not shaped.figure_failed:
+        require_columns(problems, shaped.present, [figure])
+    require_columns(problems, shaped.present, needed[2:])
+    if shaped.figure_failed or len(problems.items) > found:
+        problems.raise_if_any(InputDataError)
+    table = shaped.table[~shaped.refused].copy()  # figures already reported as not numbers
+    lines = shaped.lines[~shaped.refused]
     table["code"] = _string_ids(table["code"])
-    _check_ids(problems, table["code"], "code")
-    problems.raise_if_any(InputDataError)
-    rows = {c: pos + 2 for pos, c in enumerate(table["code"])}  # as in the file, header = 1
+    found = len(problems.items)
+    _check_ids(problems, table["code"], "code", lines)
+    if len(problems.items) > found:
+        problems.raise_if_any(InputDataError)
+    rows = {c: int(n) for c, n in zip(table["code"], lines, strict=True)}  # lines in the file
+    if shaped.refused.any():  # their 社区/村 are not "without a row": their rows are reported
+        units = units.drop(
+            index=_string_ids(shaped.table["code"][shaped.refused]).dropna(), errors="ignore"
+        )
     values = table[needed[1:]].apply(pd.to_numeric, errors="coerce")
     negative = (values < 0).any(axis=1)
     for col in needed[1:]:
         below = values[col] < 0
         if below.any():
             problems.add(
-                f"column {_label(col, columns)} has negative figures for codes "
+                f"column {_label(col, labels)} has negative figures for codes "
                 f"{preview(table.loc[below, 'code'].tolist())} (values "
                 f"{preview(table.loc[below, col].tolist())}); population counts cannot be "
                 "negative"
             )
     missing = values.isna().any(axis=1) & ~negative
-    excluded = []
+    excluded = list(shaped.excluded)
     if missing.any() and nan_policy == "raise":
-        _check_numbers(problems, table.loc[missing].copy(), needed[1:], "code", renamed=columns)
+        _check_numbers(problems, table.loc[missing].copy(), needed[1:], "code", renamed=labels)
         problems.add(
             "set `nan_policy: zero` (count them as 0) or `drop` (leave the 社区/村 "
             "out, listed) if that is what the figures mean"
@@ -715,7 +851,7 @@ def join_population(
             excluded += [
                 {
                     "code": c,
-                    "elderly_60plus": values.loc[i, "elderly_60plus"],
+                    "elderly_60plus": values.loc[i, figure],
                     "reason": "missing population figures (nan_policy: drop)",
                 }
                 for i, c in zip(table.index[missing], codes, strict=True)
@@ -730,10 +866,11 @@ def join_population(
     if no_row:
         problems.add(
             f"{len(no_row)} 社区/村 in the boundaries have no population row: codes "
-            f"{preview(no_row)}; add rows or check the codes (leading zeros?)"
+            f"{preview(no_row)}; add rows or check the "
+            + ("codes (leading zeros?)" if shaped.report.by == "code" else "names")
         )
     if no_polygon and unmatched == "error":
-        lost = table.loc[table["code"].isin(no_polygon), "elderly_60plus"].sum()
+        lost = table.loc[table["code"].isin(no_polygon), figure].sum()
         problems.add(
             f"{len(no_polygon)} population rows match no boundary polygon: codes "
             f"{preview(no_polygon)} ({lost:,.0f} elderly); add their polygons, remove the "
@@ -769,22 +906,34 @@ def join_population(
         excluded.append(
             {
                 "code": code,
-                "elderly_60plus": float(table.loc[table["code"] == code, "elderly_60plus"].iloc[0]),
+                "elderly_60plus": float(table.loc[table["code"] == code, figure].iloc[0]),
                 "reason": "statistics without a boundary polygon (unmatched: exclude)",
             }
         )
-    joined = units.join(table.set_index("code")[needed[1:]], how="left")
+    kept = [figure, "residents", "households"]
+    joined = units.join(
+        table.set_index("code")[kept].rename(columns={figure: "elderly_60plus"}), how="left"
+    )
+    if age_group != "60+":
+        ratio = pd.to_numeric(table.set_index("code")["pop_60plus"], errors="coerce")
+        joined["age_group"] = age_group
+        joined["pop_60plus"] = ratio.reindex(joined.index)
     out = pd.DataFrame(excluded, columns=["code", "elderly_60plus", "reason"])
+    report = shaped.report
+    if len(out):
+        gone = set(out["code"])
+        report = replace(report, matches=report.matches[~report.matches["code"].isin(gone)])
     log.info(
-        "joined population: %d 社区/村, %s elderly (60+), %s residents; %d row(s) left out "
+        "joined population: %d 社区/村, %s elderly (%s), %s residents; %d row(s) left out "
         "(%s elderly)",
         len(joined),
         f"{joined['elderly_60plus'].sum():,.0f}",
+        age_group,
         f"{joined['residents'].sum():,.0f}",
         len(out),
         f"{out['elderly_60plus'].sum():,.0f}",
     )
-    return Joined(joined, out)
+    return Joined(joined, out, report)
 
 
 _SCIENTIFIC = re.compile(r"^[+-]?(\d+)(?:\.(\d*))?[eE][+-]?\d+$")

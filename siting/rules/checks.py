@@ -43,7 +43,9 @@ class ComplianceData:
 
     district_code: str
     district_name: str
-    communities: pd.DataFrame  # code, name, kind, street_code, elderly_60plus, residents
+    # code, name, kind, street_code, elderly_60plus (the run's age group), residents; under an
+    # age group other than 60+ also age_group and pop_60plus (see elderly_60plus())
+    communities: pd.DataFrame
     units: pd.DataFrame  # 街道/乡镇 coverage: code, name, kind, share_before, share_after
     facilities: pd.DataFrame  # id, name, type, floor_area_m2, beds, nursing_beds, grade...
     land: pd.DataFrame  # siting.rules.land_check output, last row the total
@@ -295,9 +297,33 @@ def check_facility_sizes(book: RuleBook, fac: pd.DataFrame) -> list[dict[str, An
     return rows
 
 
+def elderly_60plus(communities: pd.DataFrame) -> tuple[float | None, str]:
+    """The 60+ population the rules per 60+ population divide by, or None and why not.
+
+    A run counting another age group (``age_group`` 65+ / 80+: the communities then carry
+    ``age_group`` and ``pop_60plus``) has a 60+ figure only when its table gave one besides."""
+    if "pop_60plus" not in communities:
+        return float(communities["elderly_60plus"].sum()), ""
+    group = str(communities["age_group"].iloc[0]) if "age_group" in communities else "60+"
+    values = pd.to_numeric(communities["pop_60plus"], errors="coerce")
+    if len(values) and values.notna().all():
+        return float(values.sum()), ""
+    if values.isna().all():
+        return None, (
+            f"本规则按60岁以上老年人口计；本次人口口径为{group[:-1]}岁以上，人口表未给出60岁以上人口"
+            "（在 columns 中映射 elderly_60plus）"
+        )
+    return None, (
+        f"本规则按60岁以上老年人口计；{int(values.isna().sum())} 个社区/村缺少60岁以上人口数据"
+    )
+
+
 def check_ratios(book: RuleBook, data: ComplianceData, fac: pd.DataFrame) -> list[dict[str, Any]]:
-    """County-level ratios per elderly population, from facilities and district statistics."""
-    elderly = float(data.communities["elderly_60plus"].sum())
+    """County-level ratios per elderly population, from facilities and district statistics.
+
+    The ratios per 60+ population (beds per 1,000 elderly, family beds ‰, social workers per
+    1,000) are "no data" when the run counts another age group without a 60+ figure."""
+    elderly, no_60plus = elderly_60plus(data.communities)
     stats = dict(data.district_stats or {})
     code, name = data.district_code, data.district_name
     rows = []
@@ -330,8 +356,12 @@ def check_ratios(book: RuleBook, data: ComplianceData, fac: pd.DataFrame) -> lis
                 name,
                 "区县",
                 required=rule.figure,
-                actual=float(beds.sum() / elderly * 1000) if beds.notna().any() else None,
-                note=f"床位 {beds.sum():,.0f} / 老人 {elderly:,.0f}",
+                actual=float(beds.sum() / elderly * 1000)
+                if beds.notna().any() and elderly is not None
+                else None,
+                note=f"床位 {beds.sum():,.0f} / 老人 {elderly:,.0f}"
+                if elderly is not None
+                else no_60plus,
             )
         )
     for rid, key, label in (
@@ -349,8 +379,10 @@ def check_ratios(book: RuleBook, data: ComplianceData, fac: pd.DataFrame) -> lis
                 name,
                 "区县",
                 required=rule.figure,
-                actual=None if value is None else float(value) / elderly * 1000,
-                note=f"{label} {value:,.0f} / 老人 {elderly:,.0f}"
+                actual=None if value is None or elderly is None else float(value) / elderly * 1000,
+                note=no_60plus
+                if elderly is None
+                else f"{label} {value:,.0f} / 老人 {elderly:,.0f}"
                 if value is not None
                 else f"缺少区县统计 {key}",
             )
