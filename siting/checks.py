@@ -101,6 +101,7 @@ def input_checks(sc: Scenario, inp: Inputs) -> list[Finding]:
             ),
         ),
     ]
+    found += _more_elderly_than_residents(sc, inp)
     found += _outside_district(sc, inp)
     found += _candidate_land(sc, inp)
     found += _scenario_columns(sc, inp)
@@ -129,6 +130,30 @@ def _population_join(inp: Inputs) -> list[Finding]:
     if report is None:
         return []
     return [Finding("ok", "population", line) for line in report.lines()]
+
+
+def _more_elderly_than_residents(sc: Scenario, inp: Inputs) -> list[Finding]:
+    """A 社区/村 with more elderly than residents: columns mapped the wrong way round, or a
+    figure in the wrong unit. Every coverage share would rest on it: an error."""
+    comm = inp.communities
+    bad = comm["elderly_60plus"].astype(float) > comm["residents"].astype(float)
+    if not bad.any():
+        return []
+    rows = comm.loc[bad]
+    shown = ", ".join(
+        f"{c} ({e:,.0f} elderly, {r:,.0f} residents)"
+        for c, e, r in zip(rows.index[:10], rows["elderly_60plus"], rows["residents"], strict=False)
+    )
+    return [
+        _error(
+            "population",
+            f"{sc.inputs.population.path}: {int(bad.sum())} of {len(comm)} 社区/村 have more "
+            f"elderly than residents: {shown}"
+            + ("..." if len(rows) > 10 else "")
+            + ". Check `inputs.population.columns`: are `elderly_60plus` and `residents` "
+            "mapped to the right columns, in persons?",
+        )
+    ]
 
 
 def _outside_district(sc: Scenario, inp: Inputs) -> list[Finding]:

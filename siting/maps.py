@@ -662,7 +662,11 @@ def write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
         .to_crs(res.crs)
     )
     comm["fill"] = [_colour(s) for s in comm["share_after"]]
-    with plt.rc_context({"font.family": font or "DejaVu Sans", "axes.unicode_minus": False}):
+    # text.parse_math off: a name with $…$ is text, not a formula (it crashed the PNG)
+    family = font or "DejaVu Sans"
+    with plt.rc_context(
+        {"font.family": family, "axes.unicode_minus": False, "text.parse_math": False}
+    ):
         fig, ax = plt.subplots(figsize=(11, 7.5), dpi=150)
         comm.plot(ax=ax, color=comm["fill"], edgecolor="#666666", linewidth=0.3)
         res.inputs.streets.to_crs(res.crs).boundary.plot(ax=ax, color="#222222", linewidth=1.0)

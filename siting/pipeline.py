@@ -443,7 +443,7 @@ def _containing(points: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame) -> np.ndar
     joined = gpd.sjoin(
         points[["geometry"]],
         polygons[["geometry"]].rename_axis("poly"),
-        predicate="within",
+        predicate="intersects",
         how="left",
     )
     joined = joined[~joined.index.duplicated(keep="first")]

@@ -232,7 +232,8 @@ class Coverage(_Strict):
     walk_speed_mps: Positive = 1.0
     urban_minutes: Positive = 15.0
     rural_radius_m: Positive = 1000.0
-    facility_types: tuple[str, ...] = ("社区日间照料中心", "街道综合养老服务中心", "农村幸福院")
+    # None: every type the rule set gives a circle role (street centre, community, rural home)
+    facility_types: tuple[str, ...] | None = None
     # types the rule set does not know: `circle` forms service circles, `land` counts for land
     extra_facility_types: dict[str, Literal["circle", "land"]] = Field(default_factory=dict)
     snap_warn_m: Positive = 200.0
@@ -241,7 +242,7 @@ class Coverage(_Strict):
     def circle_types(self) -> tuple[str, ...]:
         """The types that form circles: ``facility_types`` and the extras declared circle."""
         extra = [t for t, role in self.extra_facility_types.items() if role == "circle"]
-        return tuple(dict.fromkeys([*self.facility_types, *extra]))
+        return tuple(dict.fromkeys([*(self.facility_types or ()), *extra]))
 
     @model_validator(mode="before")
     @classmethod

@@ -353,3 +353,15 @@ def test_a_batch_reusing_a_network_keeps_its_warnings(demo_copy: Path, tmp_path:
     for name in ("demo", "second"):  # the second reuses the network the first built
         summary = json.loads((tmp_path / "out" / name / "summary.json").read_text("utf-8"))
         assert "osm_unknown_highway" in {w["code"] for w in summary["warnings"]}
+
+
+def test_elderly_and_residents_swapped_stop_the_run(demo_copy: Path) -> None:
+    _edit(
+        demo_copy,
+        "  population: {path: ../data/population/demo_population.csv}",
+        "  population:\n    path: ../data/population/demo_population.csv\n"
+        "    columns: {elderly_60plus: residents, residents: elderly_60plus}",
+    )
+    with pytest.raises(InputDataError, match="more elderly than residents") as err:
+        run(load(demo_copy))
+    assert "inputs.population.columns" in str(err.value)

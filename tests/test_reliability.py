@@ -1062,22 +1062,12 @@ def test_community_points_are_not_taken_for_boundaries(tmp_path: Path) -> None:
 _NO_TABLE_SHAPES = "the population reader takes a table of codes only: "
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(AssertionError, InputDataError),
-    reason=_NO_TABLE_SHAPES + "a title line above the header becomes the header",
-)
 def test_title_rows_above_the_header_are_passed_over() -> None:
     table = read_table(FIX / "values/population_title_rows.csv")
     assert list(table.columns) == ["code", "name", "elderly_60plus", "residents", "households"]
     assert table["code"].tolist() == read_table(MINI / "population.csv")["code"].tolist()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(AssertionError, InputDataError),
-    reason=_NO_TABLE_SHAPES + "小计/合计 rows are rows without a code (an error), not skipped",
-)
 def test_total_rows_are_skipped_and_reported() -> None:
     path = FIX / "values/population_total_rows.csv"
     with warnings.catch_warnings(record=True) as caught:
@@ -1087,22 +1077,12 @@ def test_total_rows_are_skipped_and_reported() -> None:
     assert joined["elderly_60plus"].sum() == 1_400  # and the 合计 row says the same
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(AssertionError, InputDataError),
-    reason=_NO_TABLE_SHAPES + "age bands (60-69岁, 70-79岁, 80岁及以上) are not summed",
-)
 def test_age_bands_are_summed() -> None:
     path = FIX / "values/population_age_bands.csv"
     joined, _ = join_population(mini_units(), read_table(path), source=str(path))
     assert joined["elderly_60plus"].tolist() == [300, 500, 400, 200]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(AssertionError, InputDataError),
-    reason=_NO_TABLE_SHAPES + "there is no join by 社区 name within the 街道",
-)
 def test_population_by_name_joins_within_the_street() -> None:
     path = FIX / "values/population_by_name.csv"
     joined, left_out = join_population(

@@ -53,7 +53,7 @@ def _land_in_units(points: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, role: s
     joined = gpd.sjoin(
         gpd.GeoDataFrame({"land_area_m2": land}, geometry=points.geometry),
         units[["geometry"]].rename_axis("unit"),
-        predicate="within",
+        predicate="intersects",
         how="left",
     )
     joined = joined[~joined.index.duplicated(keep="first")]
