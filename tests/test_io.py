@@ -341,3 +341,40 @@ def test_boundary_codes_read_as_numbers_are_named(tmp_path: Path) -> None:
     )
     with pytest.raises(InputDataError, match=r"in the boundary layer, column 'code'.*leading"):
         join_population(units, table, source="pop.csv")
+
+
+def test_figures_as_people_write_them(tmp_path: Path) -> None:
+    """A typographic minus is a minus (it once read as missing and, under nan_policy zero,
+    became 0); thousands separators and full-width digits are numbers."""
+    from siting.io.read import as_numbers
+
+    got = as_numbers(pd.Series(["−5", "1,234", "１２３", "12 345", "12a", None, 3.5]))
+    assert got.iloc[:5].tolist()[:4] == [-5.0, 1234.0, 123.0, 12345.0]
+    assert got.isna().tolist() == [False, False, False, False, True, True, False]
+    units = read_boundaries(_communities(tmp_path, ["A1", "A2"]), level="communities")
+    table = pd.DataFrame(
+        {
+            "code": ["A1", "A2"],
+            "elderly_60plus": ["10", "−5"],
+            "residents": [50, 60],
+            "households": [20, 25],
+        }
+    )
+    with pytest.raises(InputDataError, match="negative") as err:
+        join_population(units, table, source="p.csv", nan_policy="zero")
+    assert "1 problem" in str(err.value)
+
+
+def test_a_whole_code_column_in_scientific_notation_gets_the_spreadsheet_hint(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "人口.csv"
+    path.write_text(
+        "code,elderly_60plus,residents,households\n"
+        "4.19901E+11,10,50,20\n4.19901E+11,12,60,25\n4.19901E+11,9,40,15\n",
+        encoding="utf-8",
+    )
+    units = read_boundaries(_communities(tmp_path, ["A1", "A2"]), level="communities")
+    with pytest.raises(InputDataError, match="scientific notation") as err:
+        join_population(units, read_table(path), source=str(path))
+    assert "Format the column as text" in str(err.value)

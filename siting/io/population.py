@@ -513,7 +513,9 @@ def _fill_streets(frame: pd.DataFrame, spec: _Spec, kinds: pd.Series) -> int:
 
 
 def _numbers(values: pd.Series) -> pd.Series:
-    return pd.to_numeric(values, errors="coerce")
+    from siting.io.read import as_numbers
+
+    return as_numbers(values)
 
 
 def _fmt(value: float) -> str:

@@ -13,6 +13,7 @@ import io
 import itertools
 import logging
 import re
+import unicodedata
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -146,9 +147,39 @@ def _check_ids(
         )
     dup = ids[ids.duplicated(keep=False) & ~missing]
     if len(dup):
-        problems.add(
-            f"column {column!r} has duplicate ids {preview(sorted(set(dup)))}; ids must be unique"
+        sci = sorted({str(d) for d in dup if _SCIENTIFIC.match(str(d))})
+        hint = (
+            f"; {preview(sci, 3)} are in scientific notation: a spreadsheet turned the codes "
+            "into numbers and dropped their last digits, so different codes became the same. "
+            "Format the column as text in Excel and enter the codes again, or re-export the "
+            "table from the source system"
+            if sci
+            else ""
         )
+        problems.add(
+            f"column {column!r} has duplicate ids {preview(sorted(set(dup)))}; ids must be "
+            f"unique{hint}"
+        )
+
+
+_MINUS = str.maketrans({"\u2212": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\ufe63": "-"})
+
+
+def as_numbers(values: pd.Series) -> pd.Series:
+    """Figures as numbers, read as a person wrote them: full-width digits, a typographic minus
+    (U+2212, en/em dash), spaces and thousands separators (1,234 / 1，234) are understood;
+    anything else is NaN, for the caller to report. A minus sign is never lost: −5 is -5."""
+
+    def one(v: object) -> object:
+        if not isinstance(v, str):
+            return v
+        text = unicodedata.normalize("NFKC", v).translate(_MINUS)
+        text = re.sub(r"\s+", "", text)
+        if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", text):
+            text = text.replace(",", "")
+        return text
+
+    return pd.to_numeric(values.map(one), errors="coerce")
 
 
 def _check_numbers(
@@ -162,7 +193,7 @@ def _check_numbers(
     for col in columns:
         if col not in frame:
             continue
-        values = pd.to_numeric(frame[col], errors="coerce")
+        values = as_numbers(frame[col])
         bad = values.isna() | (values < 0)
         if bad.any():
             problems.add(
@@ -635,7 +666,7 @@ def _check_figures(
     non-number or negative, and for empty cells unless the column is in ``may_be_empty``."""
     for col in [c for c in columns if c in frame]:
         raw = frame[col]
-        values = pd.to_numeric(raw, errors="coerce")
+        values = as_numbers(raw)
         empty = raw.isna() | raw.map(lambda v: isinstance(v, str) and not v.strip())
         bad = (values.isna() & ~empty) | (values < 0)
         if col not in may_be_empty:
@@ -818,7 +849,7 @@ def join_population(
         units = units.drop(
             index=_string_ids(shaped.table["code"][shaped.refused]).dropna(), errors="ignore"
         )
-    values = table[needed[1:]].apply(pd.to_numeric, errors="coerce")
+    values = table[needed[1:]].apply(as_numbers)
     negative = (values < 0).any(axis=1)
     for col in needed[1:]:
         below = values[col] < 0
@@ -833,8 +864,8 @@ def join_population(
     excluded = list(shaped.excluded)
     if missing.any() and nan_policy == "raise":
         _check_numbers(problems, table.loc[missing].copy(), needed[1:], "code", renamed=labels)
-        problems.add(
-            "set `nan_policy: zero` (count them as 0) or `drop` (leave the 社区/村 "
+        problems.items[-1] += (  # the fix of the problem above, not a problem of its own
+            "; set `nan_policy: zero` (count them as 0) or `drop` (leave the 社区/村 "
             "out, listed) if that is what the figures mean"
         )
     elif missing.any():
