@@ -25,6 +25,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from siting._record import recording
 from siting.cli import main as siting
 from siting.coords import analysis_crs
 from siting.demand import RESIDENTIAL_HIGHWAYS
@@ -53,7 +54,8 @@ def prepare(data: Path, inputs: Path) -> Path:
     districts = gpd.read_file(data / "districts_cgcs2000.geojson").to_crs(4326)
     census = pd.read_csv(data / "census2020_districts.csv", dtype={"区划代码": str})
     crs = analysis_crs(float(districts.union_all().centroid.x))
-    G = walk_graph_from_road_layer(data / "road_edges.shp", crs=crs, coord_system="wgs84")
+    with recording():  # what reading the roads reports, the run below records again
+        G = walk_graph_from_road_layer(data / "road_edges.shp", crs=crs, coord_system="wgs84")
     nodes = gpd.GeoDataFrame(
         {"lived": [any(h in RESIDENTIAL_HIGHWAYS for h in _tags(G, n)) for n in G.nodes]},
         geometry=gpd.points_from_xy(

@@ -509,11 +509,15 @@ def _split_at_junctions(lines: gpd.GeoDataFrame, snap_m: float, path: Path) -> g
     keys = np.round(coords / snap_m).astype(np.int64)
     _, key_id = np.unique(keys, axis=0, return_inverse=True)
     key_id = key_id.ravel()
-    pairs = np.unique(np.column_stack([key_id, owner]), axis=0)  # each line once per vertex key
-    lines_at = np.bincount(pairs[:, 0], minlength=int(key_id.max()) + 1)
     first = np.r_[True, owner[1:] != owner[:-1]]
     last = np.r_[owner[1:] != owner[:-1], True]
-    cut = (lines_at[key_id] > 1) & ~first & ~last
+    # a junction is a vertex with three or more distinct neighbours over all lines: a road
+    # drawn twice (both directions) or two lines sharing a stretch add none
+    step = ~last
+    ends = np.sort(np.column_stack([key_id[:-1][step[:-1]], key_id[1:][step[:-1]]]), axis=1)
+    ends = np.unique(ends[ends[:, 0] != ends[:, 1]], axis=0)
+    degree = np.bincount(ends.ravel(), minlength=int(key_id.max()) + 1)
+    cut = (degree[key_id] >= 3) & ~first & ~last
     if not cut.any():
         return lines
     # a cut vertex ends one piece and starts the next: it is written twice
