@@ -4,7 +4,8 @@
 濮阳市华龙区 as published in the 濮阳 policy (seed 003: 85,782 residents aged 60+): nine urban
 街道 with 135 社区, and three rural 乡镇 with 30 村 joined by village roads. Everything is made
 by :func:`generate` from :data:`SEED`, so the files committed under ``data/`` can be rebuilt
-byte for byte with ``python -m siting.demo``.
+byte for byte with ``python -m siting.demo``; that also writes ``data/examples/bureau/``, the
+same district in the shapes a 民政局 keeps its files (:mod:`siting.demo_bureau`).
 
 The city is laid out in metres in CGCS2000 / 3-degree Gauss-Krüger CM 114E (EPSG:4547) around
 115.0°E 35.75°N and written in WGS-84 lon/lat:
@@ -33,6 +34,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from siting import demo_bureau
 from siting._demo_city import (
     DISTRICT_CODE,
     DISTRICT_NAME,
@@ -48,7 +50,7 @@ from siting._demo_city import (
     _urban_grid,
     _village_centres,
 )
-from siting.io.write import write_csv, write_text
+from siting.io.write import atomic_path, write_text
 
 __all__ = [
     "DISTRICT_CODE",
@@ -196,10 +198,20 @@ def _points_table(frame: pd.DataFrame, tf: _LonLat) -> pd.DataFrame:
     return out
 
 
-def generate(root: str | Path, *, seed: int = SEED) -> dict[str, Path]:
-    """Write the demo city's files under ``root`` (the repository's ``data/`` folder).
+def _write_csv(path: Path, table: pd.DataFrame) -> None:
+    """A demo table as the committed files have it: UTF-8 with BOM, LF line ends. (Outputs go
+    through ``siting.io.write.write_csv``, CRLF since it learnt to keep names with line
+    breaks; the demo's own names hold none, nor text a spreadsheet would run.)"""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
 
-    Returns the written paths by role. All coordinates are WGS-84 lon/lat.
+
+def generate(root: str | Path, *, seed: int = SEED) -> dict[str, Path]:
+    """Write the demo city's files under ``root`` (the repository's ``data/`` folder), and
+    from them the bureau-shaped example set in ``root/examples/bureau/``.
+
+    Returns the written paths by role. All coordinates are WGS-84 lon/lat, but those of the
+    Amap export (GCJ-02).
     """
     city = build(seed)
     tf = _lonlat_of()
@@ -219,12 +231,13 @@ def generate(root: str | Path, *, seed: int = SEED) -> dict[str, Path]:
         paths["communities"],
         _geojson(city.communities, ["code", "name", "street_code", "kind"], tf),
     )
-    write_csv(paths["population"], city.population)
-    write_csv(paths["facilities"], _points_table(city.facilities, tf))
-    write_csv(paths["candidates"], _points_table(city.candidates, tf))
-    write_csv(paths["compounds"], city.compounds)
-    write_csv(paths["district_stats"], city.district_stats)
+    _write_csv(paths["population"], city.population)
+    _write_csv(paths["facilities"], _points_table(city.facilities, tf))
+    _write_csv(paths["candidates"], _points_table(city.candidates, tf))
+    _write_csv(paths["compounds"], city.compounds)
+    _write_csv(paths["district_stats"], city.district_stats)
     write_text(paths["network"], _osm_xml(city.net, tf))
+    paths |= demo_bureau.generate(root)
     log.info(
         "demo city: %d 社区/村, %d nodes, %d ways, %d facilities, %d candidates",
         len(city.communities),
@@ -244,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for role, path in generate(args.data_dir, seed=args.seed).items():
-        print(f"{role:12s} {path}")
+        print(f"{role:24s} {path}")
 
 
 if __name__ == "__main__":

@@ -1,24 +1,25 @@
 """Bureau-shaped layers (issue 13, part 2), each run against the tidy demo it was made from.
 
-- 社区/村 as points (居委会 locations): ``points_communities.geojson``, the demo communities'
-  representative points; their cells are derived (siting.cells);
-- facilities as an Amap export: ``amap_facilities.xlsx``, the demo facilities in GCJ-02 with
-  Amap's Chinese headers (名称 类型 经度 纬度 地址 床位数 建筑面积), no id, no land;
-- candidates as parcels: ``parcels_candidates.geojson``, a square around each demo candidate
-  point with the demo's land as its area, no name; 用地面积 given for the first five only.
+The layers are the example set ``data/examples/bureau/``, made from ``data/`` by
+:mod:`siting.demo_bureau` (``python -m siting.demo data``):
 
-The files in ``tests/data/bureau/`` are made from ``data/`` by ``python
-tests/test_bureau_layers.py`` and checked against it here.
+- 社区/村 as points (居委会 locations): ``社区居委会点位.geojson``, the demo communities'
+  representative points; their cells are derived (siting.cells);
+- facilities as an Amap export: ``养老设施_高德导出.xlsx``, the demo facilities in GCJ-02 with
+  Amap's Chinese headers (名称 类型 经度 纬度 地址 床位数 建筑面积), no id, no land;
+- candidates as parcels: ``闲置地块.geojson``, a square around each demo candidate point with
+  the demo's land as its area, no name; 用地面积 given for the first five only.
+
+Each is run here in the demo scenario in place of its tidy layer, one change at a time;
+``scenarios/examples/`` combine them (tests/test_population.py runs that).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -26,15 +27,21 @@ import shapely
 from siting._errors import InputDataError
 from siting._record import recording
 from siting.cache import RunCache
-from siting.coords import analysis_crs, wgs84_to_gcj02
+from siting.demo_bureau import (
+    FILES,
+    LAND_GIVEN,
+    amap_facilities,
+    parcels_candidates,
+    points_communities,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
-BUREAU = ROOT / "tests" / "data" / "bureau"
+BUREAU = DATA / "examples" / "bureau"
 DEMO = ROOT / "scenarios" / "demo.yaml"
-POINTS = BUREAU / "points_communities.geojson"
-AMAP = BUREAU / "amap_facilities.xlsx"
-PARCELS = BUREAU / "parcels_candidates.geojson"
+POINTS = BUREAU / FILES["bureau_community_points"]
+AMAP = BUREAU / FILES["bureau_facilities"]
+PARCELS = BUREAU / FILES["bureau_candidates"]
 AMAP_COLUMNS = {
     "name": "名称",
     "address": "名称",  # one file column feeding two canonical names
@@ -44,70 +51,18 @@ AMAP_COLUMNS = {
     "beds": "床位数",
     "floor_area_m2": "建筑面积",
 }
-LAND_GIVEN = 5  # parcels with 用地面积 filled in; the others take their area
 
 
-# -- the fixtures, made from the demo -------------------------------------------------------
+# -- the example layers, made from the demo ----------------------------------------------------
 
 
-def points_communities() -> gpd.GeoDataFrame:
-    """The demo 社区/村 as points: each polygon's representative point."""
-    comm = gpd.read_file(DATA / "boundaries" / "demo_communities.geojson")
-    points = comm.geometry.representative_point()
-    return gpd.GeoDataFrame(
-        comm[["code", "name", "street_code", "kind"]],
-        geometry=gpd.points_from_xy(points.x.round(7), points.y.round(7)),
-        crs=comm.crs,
-    )
-
-
-def amap_facilities() -> pd.DataFrame:
-    """The demo facilities as Amap exports them: GCJ-02, Chinese headers, no id or land."""
-    fac = pd.read_csv(DATA / "facilities" / "demo_facilities.csv", encoding="utf-8-sig")
-    lon, lat = wgs84_to_gcj02(fac["lon"].to_numpy(), fac["lat"].to_numpy())
-    return pd.DataFrame(
-        {
-            "名称": fac["name"],
-            "类型": fac["type"],
-            "经度": np.round(lon, 7),
-            "纬度": np.round(lat, 7),
-            "地址": "演示区" + fac["name"].str[:2] + "路",
-            "床位数": fac["beds"],
-            "建筑面积": fac["floor_area_m2"],
-        }
-    )
-
-
-def parcels_candidates() -> gpd.GeoDataFrame:
-    """A square parcel around each demo candidate, of the demo's land area; no names."""
-    cand = pd.read_csv(DATA / "facilities" / "demo_candidates.csv", encoding="utf-8-sig")
-    crs = analysis_crs(float(cand["lon"].mean()))
-    centres = gpd.GeoSeries(gpd.points_from_xy(cand["lon"], cand["lat"]), crs=4326).to_crs(crs)
-    half = np.sqrt(cand["land_area_m2"].to_numpy(float)) / 2
-    squares = shapely.box(centres.x - half, centres.y - half, centres.x + half, centres.y + half)
-    wgs = gpd.GeoSeries(squares, crs=crs).to_crs(4326)
-    rounded = shapely.transform(wgs.to_numpy(), lambda xy: np.round(xy, 7))
-    land = cand["land_area_m2"].where(cand.index < LAND_GIVEN)
-    return gpd.GeoDataFrame(
-        {"地块编号": cand["id"], "用地面积": land}, geometry=list(rounded), crs=4326
-    )
-
-
-def write_fixtures(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    points_communities().to_file(folder / POINTS.name, driver="GeoJSON")
-    amap_facilities().to_excel(folder / AMAP.name, index=False, sheet_name="高德地图导出")
-    parcels_candidates().to_file(folder / PARCELS.name, driver="GeoJSON")
-
-
-def test_fixtures_are_made_from_the_demo(tmp_path: Path) -> None:
-    write_fixtures(tmp_path)
-    for name in (POINTS.name, PARCELS.name):
-        made = json.loads((tmp_path / name).read_text(encoding="utf-8"))
-        assert json.loads((BUREAU / name).read_text(encoding="utf-8")) == made, name
-    pd.testing.assert_frame_equal(pd.read_excel(AMAP), pd.read_excel(tmp_path / AMAP.name))
+def test_the_example_layers_are_made_from_the_demo() -> None:
+    # the bytes are checked with the rest of data/ in test_demo.py
+    for path, made in ((POINTS, points_communities(DATA)), (PARCELS, parcels_candidates(DATA))):
+        pd.testing.assert_frame_equal(gpd.read_file(path), made, check_dtype=False)
+    pd.testing.assert_frame_equal(pd.read_excel(AMAP), amap_facilities(DATA), check_dtype=False)
     assert not {"id", "land_area_m2", "编号", "用地面积"} & set(pd.read_excel(AMAP).columns)
-    assert all(f.stat().st_size < 50_000 for f in BUREAU.glob("*_*"))
+    assert all(f.stat().st_size < 50_000 for f in BUREAU.iterdir())
 
 
 # -- runs -----------------------------------------------------------------------------------
@@ -179,11 +134,6 @@ def _figures(res) -> tuple[float, float, float]:
     return s["elderly_total"], s["covered_before"]["elderly"], s["covered_after"]["elderly"]
 
 
-if __name__ == "__main__":
-    write_fixtures(BUREAU if len(sys.argv) < 2 else Path(sys.argv[1]))
-    print(f"wrote {POINTS.name}, {AMAP.name}, {PARCELS.name}")
-
-
 def test_points_give_the_polygon_runs_elderly_and_close_coverage(points_run, demo_result) -> None:
     points, tidy = _figures(points_run), _figures(demo_result)
     assert points[0] == tidy[0] == 96_615.0  # every 社区/村's elderly, spread over its cell
@@ -196,7 +146,7 @@ def test_points_give_the_polygon_runs_elderly_and_close_coverage(points_run, dem
     assert demo_result.summary["community_geometry"] == "polygons"
     (note,) = [n for n in points_run.warnings if n.code == "community_cells_derived"]
     assert "165 cells were derived" in note.message
-    assert "points_communities.geojson" in note.message
+    assert POINTS.name in note.message
     assert len(note.ids) == 165
 
 
@@ -233,7 +183,7 @@ def test_the_map_draws_derived_cells_dashed_with_a_legend_note(points_run, demo_
 
 
 def _points_file(tmp_path: Path, change) -> Path:
-    frame = points_communities()
+    frame = points_communities(DATA)
     change(frame)
     path = tmp_path / "points_bad.geojson"
     frame.to_file(path, driver="GeoJSON")
@@ -253,7 +203,7 @@ def test_community_points_outside_their_street_or_shared_are_refused(tmp_path: P
     def far(frame: gpd.GeoDataFrame) -> None:
         frame.loc[0, "geometry"] = shapely.Point(116.5, 35.77)  # ~130 km east
 
-    first = points_communities()
+    first = points_communities(DATA)
     neighbour = first.index[(first["street_code"] != first.loc[0, "street_code"])][0]
 
     def elsewhere(frame: gpd.GeoDataFrame) -> None:
@@ -294,7 +244,7 @@ def test_point_layers_are_refused_for_streets_and_mixed_layers(tmp_path: Path) -
     ):
         read_boundaries(path, level="streets", points=True)
     polygons = gpd.read_file(DATA / "boundaries" / "demo_communities.geojson")
-    mixed = pd.concat([points_communities().iloc[:3], polygons.iloc[3:6]])
+    mixed = pd.concat([points_communities(DATA).iloc[:3], polygons.iloc[3:6]])
     path = tmp_path / "mixed.geojson"
     gpd.GeoDataFrame(mixed, crs=4326).to_file(path, driver="GeoJSON")
     with pytest.raises(
@@ -320,7 +270,7 @@ def test_amap_facilities_give_the_wgs84_demos_coverage(amap_run, demo_result) ->
     assert (fac["address"] == fac["name"]).all()  # 名称 fed both
     assert fac["name"].tolist() == tidy["name"].tolist()
     (note,) = [n for n in amap_run.warnings if n.code == "ids_generated"]
-    assert "amap_facilities.xlsx" in note.message
+    assert AMAP.name in note.message
     assert "F0001–F0030" in note.message
     assert note.ids == tuple(fac.index)
 
@@ -369,7 +319,7 @@ def test_mapped_columns_are_copied_and_checked(tmp_path: Path) -> None:
 def test_bad_figures_name_the_file_column_rows_and_fix(tmp_path: Path) -> None:
     from siting.io.read import read_points
 
-    table = amap_facilities()
+    table = amap_facilities(DATA)
     table["床位数"] = table["床位数"].astype(object)
     table.loc[2, "床位数"] = "二十张"
     table.loc[4, "建筑面积"] = -5
@@ -472,7 +422,7 @@ def test_parcel_runs_cover_like_the_demo_and_draw_the_parcels(
 def test_parcels_refuse_lines_and_invalid_polygons(tmp_path: Path) -> None:
     from siting.io.read import read_points
 
-    frame = parcels_candidates()
+    frame = parcels_candidates(DATA)
     frame.loc[1, "geometry"] = shapely.LineString([(115.01, 35.76), (115.02, 35.77)])
     bow = shapely.Polygon([(115.01, 35.76), (115.02, 35.77), (115.02, 35.76), (115.01, 35.77)])
     frame.loc[3, "geometry"] = bow

@@ -13,10 +13,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_same_seed_same_bytes(tmp_path: Path) -> None:
+    """Two runs write the same bytes, and those are the files under data/ (the tidy demo and
+    the bureau-shaped examples in data/examples/bureau/), which holds nothing else."""
     first = generate(tmp_path / "a")
     second = generate(tmp_path / "b")
+    assert {"bureau_population", "bureau_facilities", "bureau_candidates"} < set(first)
     for role, path in first.items():
         assert path.read_bytes() == second[role].read_bytes(), role
+        committed = ROOT / "data" / path.relative_to(tmp_path / "a")
+        assert committed.read_bytes() == path.read_bytes(), (
+            f"{committed} is not what `python -m siting.demo data` writes"
+        )
+    shipped = {p.relative_to(ROOT / "data") for p in (ROOT / "data").rglob("*") if p.is_file()}
+    assert shipped == {p.relative_to(tmp_path / "a") for p in first.values()}
 
 
 def test_committed_demo_data_has_the_promised_shape() -> None:

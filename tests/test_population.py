@@ -1,13 +1,14 @@
 """Population tables as a 民政局 hands them over (issue 13, part 1): by name within the 街道,
 age bands, total rows, a title above the header; each against the tidy demo it was made from.
 
-``tests/data/bureau/population_bureau.xlsx`` is the demo's ``demo_population.csv`` as a bureau
-keeps it: a title line and a 填报单位 line above the header (row 3), 序号, the 街道 merged once
-per block and written as ``XX街道办事处`` / ``XX镇人民政府`` (迎宾街道 as its 9-digit code),
-社区/村 names with 居委会/村委会 suffixes in four spellings (and a full-width space), five age
-bands that add up to the demo's 60+ figure, 常住人口, 户数, a 小计 row for 李庄镇, a ``合 计``
-row and a 填表人 line. Two demo villages in two 乡镇 are both called 新庄村 (the boundary layer
-is renamed at test time). Rebuild it with ``python tests/test_population.py``.
+``data/examples/bureau/老年人口统计.xlsx`` is the demo's ``demo_population.csv`` as a bureau
+keeps it, made by :mod:`siting.demo_bureau` (``python -m siting.demo data``): a title line and a
+填报单位 line above the header (row 3), 序号, the 街道 merged once per block and written as
+``XX街道办事处`` / ``XX镇人民政府`` (迎宾街道 as its 9-digit code), 社区/村 names with
+居委会/村委会 suffixes in four spellings (and a full-width space), five age bands that add up to
+the demo's 60+ figure, 常住人口, 户数, a 小计 row for 李庄镇, a ``合 计`` row and a 填表人 line.
+``scenarios/examples/bureau.yaml`` reads it. Here, two demo villages in two 乡镇 are also both
+called 新庄村 (the boundary layer renamed and the workbook's two cells edited at test time).
 
 When ``../shared/data/henan`` is present, the name matching is run on the real 社区/村 and
 街道/乡镇 names of four Henan cities.
@@ -16,10 +17,7 @@ When ``../shared/data/henan`` is present, the name matching is run on the real �
 from __future__ import annotations
 
 import json
-import numbers
 import re
-import shutil
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,6 +28,9 @@ import pytest
 from siting._errors import InputDataError, ScenarioError
 from siting._record import Note, recording
 from siting.cli import main
+from siting.demo_bureau import BANDS, FILES, HEADER, bureau_rows, population_workbook
+from siting.demo_bureau import POPULATION_COLUMNS as COLUMNS
+from siting.demo_bureau import bands as _bands
 from siting.io.population import (
     REPORT_COLUMNS,
     age_band,
@@ -42,107 +43,39 @@ from siting.io.read import Joined, join_population, read_boundaries, read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
-XLSX = ROOT / "tests" / "data" / "bureau" / "population_bureau.xlsx"
+XLSX = DATA / "examples" / "bureau" / FILES["bureau_population"]
+SCENARIO = ROOT / "scenarios" / "examples" / "bureau.yaml"
 HENAN = ROOT.parent / "shared" / "data" / "henan"
 
-TITLE = "演示区2023年老年人口统计表"
-BANDS = ["60-64岁", "65-69岁", "70-79岁", "80-84岁", "85岁及以上"]
-SHARES = (32, 27, 26, 9)  # % of the 60+ in the first four bands; the fifth takes the rest
-HEADER = ["序号", "街道（乡镇）", "社区（村）名称", *BANDS, "常住人口", "户数"]
 TWIN = {"419901100201": "新庄村", "419901101201": "新庄村"}  # one village name, two 乡镇
 TWIN_WRITTEN = {"419901100201": "新庄村委会", "419901101201": "新庄村村民委员会"}
-SUBTOTAL = "419901100"  # 李庄镇: a 小计 row closes its block
 BY_CODE = "419901009"  # 迎宾街道: its 街道 cell holds the code
-COLUMNS = {
-    "name": "社区（村）名称",
-    "street": "街道（乡镇）",
-    "elderly": BANDS,
-    "residents": "常住人口",
-    "households": "户数",
-}
 
 
-# -- the fixture, made from the demo ----------------------------------------------------------
+# -- the example workbook, made from the demo -------------------------------------------------
 
 
-def _bands(elderly: int) -> list[int]:
-    parts = [elderly * s // 100 for s in SHARES]
-    return [*parts, elderly - sum(parts)]
-
-
-def _community_as_written(i: int, name: str, kind: str) -> str:
-    """Four spellings of a 社区 (居委会 suffixes, one with a full-width space), three of a 村."""
-    if kind == "社区":
-        base = name.removesuffix("社区")
-        return [f"{name}居委会", f"{base}居委会", name, f"{base}\u3000社区居民委员会"][i % 4]
-    return [f"{name.removesuffix('村')}村委会", f"{name}村民委员会", name][i % 3]
-
-
-def _street_as_written(code: str, name: str, kind: str) -> str:
-    if code == BY_CODE:
-        return code
-    return f"{name}办事处" if kind == "街道" else f"{name}人民政府"
-
-
-def bureau_rows() -> tuple[list[list[object]], list[tuple[int, int]]]:
-    """The sheet's rows (title and header included) and the blocks of rows (1-based, first and
-    last) whose 街道 cell is merged."""
+def _data_rows() -> dict[str, int]:
+    """The sheet row (1-based) of each 社区/村 code, in the demo's order."""
     pop = pd.read_csv(DATA / "population" / "demo_population.csv", dtype={"code": str})
-    comm = gpd.read_file(DATA / "boundaries" / "demo_communities.geojson").set_index("code")
-    streets = gpd.read_file(DATA / "boundaries" / "demo_streets.geojson").set_index("code")
-    rows: list[list[object]] = [[TITLE], ["填报单位：演示区民政局（单位：人）"], HEADER]
-    merged = []
-    serial = 0
-    for street, block in pop.groupby(pop["code"].map(comm["street_code"]), sort=False):
-        first = len(rows) + 1
-        for i, r in enumerate(block.itertuples()):
-            serial += 1
-            kind = comm.at[r.code, "kind"]
-            name = TWIN_WRITTEN.get(r.code) or _community_as_written(i, r.name, kind)
-            s = streets.loc[street]
-            where = _street_as_written(street, s["name"], s["kind"]) if i == 0 else None
-            rows.append(
-                [serial, where, name, *_bands(int(r.elderly_60plus)), r.residents, r.households]
-            )
-        merged.append((first, len(rows)))
-        if street == SUBTOTAL:
-            sums = block[["elderly_60plus", "residents", "households"]].sum()
-            band_sums = [sum(_bands(int(e))[k] for e in block["elderly_60plus"]) for k in range(5)]
-            rows.append(
-                [None, None, f"{streets.at[street, 'name']}小计", *band_sums, *sums.iloc[1:]]
-            )
-    totals = [sum(_bands(int(e))[k] for e in pop["elderly_60plus"]) for k in range(5)]
-    rows.append(["合 计", None, None, *totals, pop["residents"].sum(), pop["households"].sum()])
-    rows.append(["填表人：王某　　审核人：李某"])
-    return rows, merged
+    rows, _ = bureau_rows(DATA)
+    numbers = [i for i, r in enumerate(rows, 1) if isinstance(r[0], int)]
+    return dict(zip(pop["code"], numbers, strict=True))
 
 
-def write_fixture(path: Path) -> None:
-    book = openpyxl.Workbook()
+def _cells(book: openpyxl.Workbook) -> tuple[list[tuple[object, ...]], list[str]]:
     sheet = book.active
-    sheet.title = "老年人口"
-    rows, merged = bureau_rows()
-    for row in rows:
-        sheet.append([int(v) if isinstance(v, numbers.Integral) else v for v in row])
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADER))
-    for first, last in merged:
-        if last > first:
-            sheet.merge_cells(start_row=first, start_column=2, end_row=last, end_column=2)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
-
-
-def _cells(path: Path) -> tuple[list[tuple[object, ...]], list[str]]:
-    sheet = openpyxl.load_workbook(path).active
+    assert sheet is not None
     return list(sheet.iter_rows(values_only=True)), sorted(map(str, sheet.merged_cells.ranges))
 
 
-def test_fixture_is_the_demo_as_a_bureau_keeps_it(tmp_path: Path) -> None:
-    write_fixture(tmp_path / "made.xlsx")
-    assert _cells(XLSX) == _cells(tmp_path / "made.xlsx")
+def test_the_example_workbook_is_the_demo_as_a_bureau_keeps_it() -> None:
+    # the bytes are checked with the rest of data/ in test_demo.py
+    assert _cells(openpyxl.load_workbook(XLSX)) == _cells(population_workbook(DATA))
     assert XLSX.stat().st_size < 50_000
     pop = pd.read_csv(DATA / "population" / "demo_population.csv")
-    rows, _ = bureau_rows()
+    rows, _ = bureau_rows(DATA)
+    assert rows[2] == HEADER
     data = [r for r in rows[3:] if isinstance(r[0], int)]
     assert len(data) == len(pop) == 165
     for row, elderly in zip(data, pop["elderly_60plus"], strict=True):
@@ -153,58 +86,52 @@ def test_fixture_is_the_demo_as_a_bureau_keeps_it(tmp_path: Path) -> None:
 # -- runs against the tidy demo -----------------------------------------------------------------
 
 
-def _bureau_copy(
-    demo_copy: Path, output: dict[str, bool] | None = None, **population: object
-) -> Path:
-    """The demo copy with the twin-named villages and the bureau workbook; returns a scenario
-    reading them (``population`` keys replace the defaults below)."""
-    data = demo_copy.parent.parent / "data"
-    comm = gpd.read_file(data / "boundaries" / "demo_communities.geojson")
-    comm["name"] = [TWIN.get(c, n) for c, n in zip(comm["code"], comm["name"], strict=True)]
-    comm.to_file(data / "boundaries" / "communities_twin.geojson", driver="GeoJSON")
-    shutil.copy(XLSX, data / "population" / XLSX.name)
-    spec = {
-        "path": f"../data/population/{XLSX.name}",
-        "join": "name",
-        "columns": COLUMNS,
-        **population,
-    }
-    scenario = demo_copy.parent / "bureau.yaml"
+def _over_example(folder: Path, name: str, **changes: object) -> Path:
+    """A scenario in ``folder`` inheriting ``scenarios/examples/bureau.yaml`` with ``changes``
+    (maps merge key by key); map, PNG and GeoPackage off unless ``output`` is given."""
     text = {
-        "base": "demo.yaml",
-        "name": "bureau",
-        "inputs": {
-            "communities": {"path": "../data/boundaries/communities_twin.geojson"},
-            "population": spec,
-        },
-        "output": output or {"map": False, "map_png": False, "gpkg": False},
+        "base": SCENARIO.as_posix(),
+        "name": name,
+        "output": {"map": False, "map_png": False, "gpkg": False},
+        **changes,
     }
+    scenario = folder / f"{name}.yaml"
     scenario.write_text(json.dumps(text, ensure_ascii=False), encoding="utf-8")  # JSON is YAML
     return scenario
 
 
 @pytest.fixture(scope="module")
 def bureau_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``siting run`` on the bureau workbook; returns the output folder."""
+    """``siting run`` on ``scenarios/examples/bureau.yaml`` (the slow outputs off); returns the
+    output folder."""
     root = tmp_path_factory.mktemp("bureau")
-    shutil.copytree(DATA, root / "data")
-    (root / "scenarios").mkdir()
-    shutil.copy(ROOT / "scenarios" / "demo.yaml", root / "scenarios" / "demo.yaml")
-    scenario = _bureau_copy(root / "scenarios" / "demo.yaml")
-    assert main(["run", str(scenario), "--out", str(root / "out")]) == 0
+    assert main(["run", str(_over_example(root, "bureau")), "--out", str(root / "out")]) == 0
     return root / "out"
 
 
-def test_bureau_workbook_gives_the_tidy_figures(bureau_run: Path, demo_summary: dict) -> None:
+def test_the_example_scenario_gives_the_tidy_figures(bureau_run: Path, demo_summary: dict) -> None:
     s = json.loads((bureau_run / "summary.json").read_text(encoding="utf-8"))
     assert s["elderly_total"] == demo_summary["elderly_total"] == 96_615  # to the person
+    # the Amap export's facilities are the demo's (GCJ-02 converted back to within 5 cm)
     assert s["covered_before"] == demo_summary["covered_before"]
-    assert s["covered_after"] == demo_summary["covered_after"]
+    # the candidates are parcels: their sites moved up to ~25 m onto the streets, as in
+    # test_bureau_layers.py's parcel run (72,238.9 there too, against the demo's 72,190.9)
+    assert s["covered_after"]["elderly"] == pytest.approx(72_238.9, abs=0.05)
+    assert s["covered_after"]["elderly"] == pytest.approx(
+        demo_summary["covered_after"]["elderly"], rel=0.01
+    )
     assert s["age_group"] == demo_summary["age_group"] == "60+"
     assert s["population_join"]["by"] == "name"
     assert s["population_join"]["figures"] == {"elderly": BANDS}
     assert s["population_join"]["total_rows_skipped"] == 2
     notes = {n["code"]: n for n in s["warnings"]}
+    assert set(notes) == {
+        "population_total_rows",
+        "ids_generated",
+        "facilities_without_land",
+        "candidate_land_from_parcel_area",
+        "candidate_sites_on_parcels",
+    }
     totals = notes["population_total_rows"]
     assert "'李庄镇小计'" in totals["message"]
     assert "'合 计'" in totals["message"]
@@ -212,6 +139,27 @@ def test_bureau_workbook_gives_the_tidy_figures(bureau_run: Path, demo_summary: 
     assert "NOT" not in totals["message"]
     by_code = pd.read_csv(bureau_run / "coverage_by_community.csv", dtype={"code": str})
     assert by_code["elderly"].sum() == pytest.approx(96_615)
+    tidy = pd.read_csv(DATA / "population" / "demo_population.csv", dtype={"code": str})
+    assert by_code.set_index("code")["elderly"].to_dict() == pytest.approx(
+        tidy.set_index("code")["elderly_60plus"].astype(float).to_dict()
+    )
+
+
+def test_the_points_variant_reads_as_the_example_with_points() -> None:
+    from siting.scenario import load
+
+    polygons = load(SCENARIO)
+    points = load(SCENARIO.with_name("bureau_points.yaml"))
+    assert (
+        points.inputs.communities.path
+        == DATA / "examples/bureau" / FILES["bureau_community_points"]
+    )
+    assert points.inputs.model_copy(update={"communities": polygons.inputs.communities}) == (
+        polygons.inputs
+    )
+    assert points.model_dump(exclude={"name", "description", "inputs"}) == polygons.model_dump(
+        exclude={"name", "description", "inputs"}
+    )
 
 
 def test_join_report_lists_every_match(bureau_run: Path) -> None:
@@ -221,16 +169,12 @@ def test_join_report_lists_every_match(bureau_run: Path) -> None:
     assert list(report.columns) == REPORT_COLUMNS
     assert len(report) == 165
     assert report["code"].is_unique
-    rows, _ = bureau_rows()
+    rows, _ = bureau_rows(DATA)
     written = {i: r for i, r in enumerate(rows, 1) if isinstance(r[0], int)}
     assert sorted(report["row"]) == sorted(written)  # the sheet's own row numbers
+    assert report.set_index("code")["row"].to_dict() == _data_rows()  # each its own row
     for r in report.itertuples():
         assert r.name_as_written == written[r.row][2].strip()
-    twins = report.set_index("code").loc[list(TWIN)]
-    assert twins["name_as_written"].tolist() == list(TWIN_WRITTEN.values())
-    assert twins["street_as_written"].tolist() == ["李庄镇人民政府", "王营乡人民政府"]
-    assert twins["matched_name"].tolist() == ["新庄村", "新庄村"]
-    assert set(twins["how"]) == {"normalised"}
     exact = report[report["how"] == "exact"]
     assert (exact["name_as_written"] == exact["matched_name"]).all()
     assert report["how"].value_counts().to_dict() == _expected_how()
@@ -239,20 +183,36 @@ def test_join_report_lists_every_match(bureau_run: Path) -> None:
     assert set(report.loc[report["code"].str.startswith(BY_CODE), "street_as_written"]) == {BY_CODE}
 
 
+def test_the_same_village_name_in_two_townships_is_told_apart_by_its_street(
+    tmp_path: Path,
+) -> None:
+    joined, _ = _join(_twin_workbook(tmp_path), tmp_path, twin=True)
+    tidy = pd.read_csv(DATA / "population" / "demo_population.csv", dtype={"code": str})
+    assert joined.units["elderly_60plus"].to_dict() == (
+        tidy.set_index("code")["elderly_60plus"].to_dict()
+    )
+    assert joined.report is not None
+    twins = joined.report.matches.set_index("code").loc[list(TWIN)]
+    assert twins["name_as_written"].tolist() == list(TWIN_WRITTEN.values())
+    assert twins["street_as_written"].tolist() == ["李庄镇人民政府", "王营乡人民政府"]
+    assert twins["matched_name"].tolist() == ["新庄村", "新庄村"]
+    assert set(twins["how"]) == {"normalised"}
+    assert twins["row"].tolist() == [_data_rows()[c] for c in TWIN]
+
+
 def _expected_how() -> dict[str, int]:
-    """Rows written exactly as the (twin-renamed) boundary names, and the others."""
+    """Rows written exactly as the boundary names, and the others."""
     pop = pd.read_csv(DATA / "population" / "demo_population.csv", dtype={"code": str})
-    boundary = [TWIN.get(c, n) for c, n in zip(pop["code"], pop["name"], strict=True)]
-    rows, _ = bureau_rows()
+    rows, _ = bureau_rows(DATA)
     written = [r[2] for r in rows if isinstance(r[0], int)]
-    exact = sum(w == b for w, b in zip(written, boundary, strict=True))
+    exact = sum(w == b for w, b in zip(written, pop["name"], strict=True))
     return {"exact": exact, "normalised": len(pop) - exact}
 
 
 def test_check_data_shows_the_join_the_totals_and_the_age_group(
-    demo_copy: Path, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["check-data", str(_bureau_copy(demo_copy))]) == 0
+    assert main(["check-data", str(SCENARIO)]) == 0
     out = capsys.readouterr().out
     how = _expected_how()
     assert "96,615 elderly (60+)" in out
@@ -264,35 +224,48 @@ def test_check_data_shows_the_join_the_totals_and_the_age_group(
     assert "age group 60+ (60岁以上): elderly = 60-64岁 + 65-69岁 + 70-79岁" in out
     assert "2 total row(s) skipped, 2 verified" in out
     assert "population_total_rows" in out
-    assert f"row {len(bureau_rows()[0]) - 1} '合 计'" in out
+    assert f"row {len(bureau_rows(DATA)[0]) - 1} '合 计'" in out
+    assert "0 problem(s) to fix, 5 to check" in out
 
 
 # -- refusals name the file, the column, the rows and the fix ---------------------------------
 
 
-def _units(tmp_path: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    comm = gpd.read_file(DATA / "boundaries" / "demo_communities.geojson")
-    comm["name"] = [TWIN.get(c, n) for c, n in zip(comm["code"], comm["name"], strict=True)]
-    comm.to_file(tmp_path / "twin.geojson", driver="GeoJSON")
-    units = read_boundaries(tmp_path / "twin.geojson", level="communities")
+def _units(tmp_path: Path, *, twin: bool = False) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The demo's 社区/村 and 街道/乡镇; with ``twin``, two villages renamed 新庄村."""
+    path = DATA / "boundaries" / "demo_communities.geojson"
+    if twin:
+        comm = gpd.read_file(path)
+        comm["name"] = [TWIN.get(c, n) for c, n in zip(comm["code"], comm["name"], strict=True)]
+        path = tmp_path / "twin.geojson"
+        comm.to_file(path, driver="GeoJSON")
+    units = read_boundaries(path, level="communities")
     streets = read_boundaries(DATA / "boundaries" / "demo_streets.geojson", level="streets")
     return units, streets
 
 
-def _edited(tmp_path: Path, edits: dict[tuple[int, int], object]) -> Path:
-    """The fixture with cells changed: ``{(row, column): value}``, both 1-based."""
+def _edited(tmp_path: Path, edits: dict[tuple[int, int], object], name: str = "人口") -> Path:
+    """The example workbook with cells changed: ``{(row, column): value}``, both 1-based."""
     book = openpyxl.load_workbook(XLSX)
     for (row, col), value in edits.items():
         book.active.cell(row=row, column=col, value=value)
-    path = tmp_path / "人口.xlsx"
+    path = tmp_path / f"{name}.xlsx"
     book.save(path)
     return path
 
 
-def _join(path: Path, tmp_path: Path, **kw: object) -> tuple[Joined, list[Note]]:
-    """The workbook at ``path`` read and joined as the bureau scenario does, and the warnings
+def _twin_workbook(tmp_path: Path) -> Path:
+    """The example workbook with the twin villages' names as their 委员会 write them."""
+    rows = _data_rows()
+    return _edited(tmp_path, {(rows[c], 3): w for c, w in TWIN_WRITTEN.items()}, "twin")
+
+
+def _join(
+    path: Path, tmp_path: Path, *, twin: bool = False, **kw: object
+) -> tuple[Joined, list[Note]]:
+    """The workbook at ``path`` read and joined as the example scenario does, and the warnings
     it recorded."""
-    units, streets = _units(tmp_path)
+    units, streets = _units(tmp_path, twin=twin)
     table = read_table(path, id_cols=["街道（乡镇）"], header_names=[*BANDS, "社区（村）名称"])
     options = {"columns": COLUMNS, "join": "name", "streets": streets, **kw}
     with recording() as rec:
@@ -330,7 +303,7 @@ def test_an_unmatched_name_stops_the_join_with_the_closest_names(tmp_path: Path)
 def test_an_ambiguous_name_stops_the_join(tmp_path: Path) -> None:
     columns = {k: v for k, v in COLUMNS.items() if k != "street"}  # no 街道: 新庄村 is twice
     with pytest.raises(InputDataError) as err:
-        _join(XLSX, tmp_path, columns=columns)
+        _join(_twin_workbook(tmp_path), tmp_path, twin=True, columns=columns)
     text = str(err.value)
     assert "column '社区（村）名称': 2 name(s) match more than one 社区/村" in text
     assert (
@@ -354,7 +327,7 @@ def test_a_band_that_is_not_a_number_stops_the_join(tmp_path: Path) -> None:
 
 
 def test_a_total_that_does_not_add_up_is_a_warning_with_the_difference(tmp_path: Path) -> None:
-    rows, _ = bureau_rows()
+    rows, _ = bureau_rows(DATA)
     total = len(rows) - 1  # the 合计 row, above the 填表人 line
     path = _edited(tmp_path, {(total, 4): rows[total - 1][3] + 10})
     (units, _), notes = _join(path, tmp_path)
@@ -371,10 +344,12 @@ def test_a_total_that_does_not_add_up_is_a_warning_with_the_difference(tmp_path:
 
 
 def test_a_65_plus_run_labels_every_output_and_the_60_plus_rules_say_no_data(
-    demo_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    bureau_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    columns = {**COLUMNS, "elderly": BANDS[1:]}
-    scenario = _bureau_copy(demo_copy, {"gpkg": False}, columns=columns, age_group="65+")
+    population = {"columns": {"elderly": BANDS[1:]}, "age_group": "65+"}
+    scenario = _over_example(
+        tmp_path, "aged65", inputs={"population": population}, output={"gpkg": False}
+    )
     out = tmp_path / "out"
     assert main(["run", str(scenario), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -396,7 +371,8 @@ def test_a_65_plus_run_labels_every_output_and_the_60_plus_rules_say_no_data(
     assert len(per_60) == 2
     assert per_60["pass"].isna().all()
     assert per_60["note"].str.contains("本规则按60岁以上老年人口计；本次人口口径为65岁以上").all()
-    assert s["compliance_no_data"] == 2
+    at_60 = json.loads((bureau_run / "summary.json").read_text(encoding="utf-8"))
+    assert s["compliance_no_data"] == at_60["compliance_no_data"] + 2
 
 
 def test_a_60_plus_column_beside_the_group_gives_the_rules_their_figure(
@@ -692,8 +668,3 @@ def test_real_names_without_their_street_are_ambiguous() -> None:
         join_population(
             units, table, source="henan", columns=columns | {"households": "户数"}, join="name"
         )
-
-
-if __name__ == "__main__":
-    write_fixture(XLSX if len(sys.argv) < 2 else Path(sys.argv[1]))
-    print(f"wrote {XLSX.name}")
