@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -22,25 +23,25 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed"
 TILE_HOSTS = ("tile.openstreetmap.org", "tianditu.gov.cn", "autonavi.com")
 
 
+def _offline_page(pw: Any) -> tuple[Any, Any]:
+    """The system Chromium with no network at all: only the page and inline data may load."""
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url.startswith(("file:", "data:")) else route.abort()
+        ),
+    )
+    return browser, context.new_page()
+
+
 def test_map_works_offline_in_chromium(demo_out: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     errors: list[str] = []
     failed: list[str] = []
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        # no network at all: only the page itself and inline data may load
-        context.route(
-            "**/*",
-            lambda route: (
-                route.continue_()
-                if route.request.url.startswith(("file:", "data:"))
-                else route.abort()
-            ),
-        )
-        page = context.new_page()
+        browser, page = _offline_page(pw)
         page.on("pageerror", lambda exc: errors.append(f"script error: {exc}"))
         page.on(
             "console",
@@ -126,19 +127,7 @@ def test_hostile_names_stay_text_in_chromium(demo_copy: Path, tmp_path: Path) ->
     dialogs: list[str] = []
     errors: list[str] = []
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.route(
-            "**/*",
-            lambda route: (
-                route.continue_()
-                if route.request.url.startswith(("file:", "data:"))
-                else route.abort()
-            ),
-        )
-        page = context.new_page()
+        browser, page = _offline_page(pw)
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.on("pageerror", lambda exc: errors.append(f"script error: {exc}"))
         page.goto((out / "map.html").resolve().as_uri())
