@@ -111,45 +111,45 @@ def _run_one(sc: Scenario, out: Path, cache: RunCache) -> list[str]:
     s = report.summary(res, report.tables(res))
     before, after = s["covered_before"], s["covered_after"]
     lines.append(
-        f"scenario {sc.name}: {s['elderly_total']:,.0f} elderly ({s['age_group']}) in "
-        f"{s['communities']} 社区/村"
+        f"情景 {sc.name}：{res.inputs.age_label}老人 {s['elderly_total']:,.0f} 人，"
+        f"{s['communities']} 个社区/村"
     )
     lines.append(
-        f"  circles: 社区 {s['urban_radius_m']:.0f} m ({sc.coverage.urban_minutes:g} min at "
-        f"{s['walk_speed_mps']:g} m/s), 村 {s['rural_radius_m']:.0f} m, on the walking network"
+        f"  服务圈：社区 {s['urban_radius_m']:.0f} 米（步行 {sc.coverage.urban_minutes:g} 分钟，"
+        f"{s['walk_speed_mps']:g} 米/秒），村 {s['rural_radius_m']:.0f} 米，按步行路网计算"
     )
-    lines.append(f"  covered before: {before['elderly']:>10,.0f}  ({before['share']:.1%})")
+    lines.append(f"  规划前覆盖：{before['elderly']:>10,.0f} 人（{before['share']:.1%}）")
     lines.append(
-        f"  covered after:  {after['elderly']:>10,.0f}  ({after['share']:.1%}) with "
-        f"{len(s['new_sites'])} new site(s); model {s['model']['status']}, "
-        f"gap {s['model']['gap']:.2%}"
+        f"  规划后覆盖：{after['elderly']:>10,.0f} 人（{after['share']:.1%}），"
+        f"新建站点 {len(s['new_sites'])} 处；求解状态：{report.status_zh(s['model']['status'])}，"
+        f"最优性差距 {s['model']['gap']:.2%}"
     )
     model = s["model"]
     if model["name"] == "pcenter":
         lines.append(
-            f"  longest walk to a site: {model['worst_walk_m']:,.0f} m (no {model['p']} new "
-            f"sites do better than {model['bound_m']:,.0f} m; walks up to "
-            f"{model['max_walk_m']:,.0f} m considered)"
+            f"  至站点最长步行距离：{model['worst_walk_m']:,.0f} 米（新建 {model['p']} 处站点"
+            f"无法短于 {model['bound_m']:,.0f} 米；"
+            f"考虑的步行距离至多 {model['max_walk_m']:,.0f} 米）"
         )
     elif model["name"] == "pmedian":
         lines.append(
-            f"  walk to the nearest site: mean {model['mean_walk_m']:,.0f} m, longest "
-            f"{model['worst_walk_m']:,.0f} m; {model['unassigned']:,.0f} elderly beyond "
-            f"{model['max_walk_m']:,.0f} m of every site"
+            f"  至最近站点步行距离：平均 {model['mean_walk_m']:,.0f} 米，最长 "
+            f"{model['worst_walk_m']:,.0f} 米；{model['unassigned']:,.0f} 名老人距所有站点超过 "
+            f"{model['max_walk_m']:,.0f} 米"
         )
-    lines.append(f"  out of reach of every candidate: {s['uncoverable']['elderly']:,.0f} elderly")
+    lines.append(f"  任何候选点均无法覆盖：{s['uncoverable']['elderly']:,.0f} 人")
     short = [r for r in s["land_check"] if r["shortfall_m2"] > 0 and r["unit"] != "total"]
     lines.append(
-        f"  land at {s['land_rule']['figure']:g} m²/resident: {len(short)} of "
-        f"{len(s['land_check']) - 1} 街道/乡镇 short before the proposed sites"
+        f"  用地（每常住人口 {s['land_rule']['figure']:g} m²）：规划前 "
+        f"{len(s['land_check']) - 1} 个街道/乡镇中 {len(short)} 个不足"
     )
     lines.append(
-        f"  rules ({res.rules.set_id}): {s['compliance_checks']} checks, "
-        f"{s['compliance_failures']} failing, {s['compliance_no_data']} without data"
+        f"  规则检查（{res.rules.set_id}）：共 {s['compliance_checks']} 项，"
+        f"未达标 {s['compliance_failures']} 项，无数据 {s['compliance_no_data']} 项"
     )
-    lines.append(f"  outputs in {out}/: " + ", ".join(sorted(p.name for p in written.values())))
+    lines.append(f"  输出目录 {out}/：" + "、".join(sorted(p.name for p in written.values())))
     if res.warnings:
-        lines.append(f"  {len(res.warnings)} warning(s), also in summary.json and the report:")
+        lines.append(f"  警告 {len(res.warnings)} 条（另见 summary.json 和 report.xlsx）：")
         lines += [f"  ! [{n.code}] {n.message}" for n in res.warnings]
     return lines
 

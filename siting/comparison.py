@@ -89,7 +89,7 @@ def table(runs: list[dict[str, Any]]) -> pd.DataFrame:
         "无法覆盖 out of every site's reach (人)",
         [round(s["uncoverable"]["elderly"]) for s in sums],
     )
-    add("模型状态 model status", [s["model"]["status"] for s in sums])
+    add(STATUS_ROW, [s["model"]["status"] for s in sums])
     add("最优性差距 gap (%)", [round(100 * s["model"]["gap"], 2) for s in sums])
     add("规则未达标 rule failures", [s["compliance_failures"] for s in sums])
     add("用地缺口 land shortfall before (m²)", [round(x["shortfall_m2"]) for x in lands])
@@ -189,12 +189,26 @@ def compare(folders: list[Path], out: Path) -> dict[str, Path]:
     return {key: out / path.relative_to(tmp) for key, path in paths.items()}
 
 
+STATUS_ROW = "模型状态 model status"
+
+
+def _for_readers(frame: pd.DataFrame) -> pd.DataFrame:
+    """The spreadsheet's copy: the model status in Chinese (``compare.csv`` keeps the
+    model's own words for scripts)."""
+    from siting.report import status_zh
+
+    out = frame.copy()
+    if STATUS_ROW in out.index:
+        out.loc[STATUS_ROW] = [status_zh(str(v)) for v in out.loc[STATUS_ROW]]
+    return out
+
+
 def _write(runs: list[dict[str, Any]], frame: pd.DataFrame, out: Path) -> dict[str, Path]:
     paths = {"csv": write_csv(out / "compare.csv", frame.reset_index(names="指标 measure"))}
 
     def excel(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-            frame.to_excel(xl, sheet_name="情景对比", index_label="指标 measure")
+            _for_readers(frame).to_excel(xl, sheet_name="情景对比", index_label="指标 measure")
             text_cells(xl.book)  # a scenario name beginning with = is text, not a formula
 
     paths["xlsx"] = write_with(out / "compare.xlsx", excel)

@@ -34,6 +34,7 @@ from siting.coverage import dissolve_areas
 from siting.io.write import write_with
 from siting.models import Solution
 from siting.pipeline import RunResult
+from siting.rules.book import CONFIDENCE_ZH
 
 SHARE_BINS = (
     (0.0, "#b2182b", "0%（未覆盖）"),
@@ -246,13 +247,16 @@ def _compliance_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
         rows = [
             (
                 r.title,
-                f"{_fmt(r.actual)} / 要求 {_fmt(r.required)} {r.measure}"
-                + ("  ✔" if r.passed is True else "  ✘" if r.passed is False else "  无数据"),
+                f"{_fmt(r.actual)} / 要求 {_fmt(r.required)} {r.measure}  "
+                + ("✔ 达标" if r.passed is True else "✘ 未达标" if r.passed is False else "无数据")
+                + f"（{CONFIDENCE_ZH.get(str(r.confidence), str(r.confidence))}）",
             )
             for r in own.rename(columns={"pass": "passed"}).itertuples()
         ]
         if len(members):
             rows.append(("社区/村级未达标", f"{lacking['unit'].nunique()} 个社区/村"))
+        if len(own):  # a tooltip does not wrap: the full citations are in the report
+            rows.append(("依据", "各规则的政策文件名称与文号见 report.xlsx「规则达标」表"))
         failing = bool((own["pass"] == False).any()) or len(lacking) > 0  # noqa: E712
         tips.append(f"<b>{html_text(name)}</b>（{html_text(code)}）" + html_table(rows))
         fills.append("#d7301f" if failing else "#1a9850")

@@ -8,6 +8,8 @@ and of ``proposed_sites.csv``'s ``newly_covered`` column. CSVs are UTF-8 with BO
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from siting._text import text_cells
 from siting.io.spatial import write_gpkg, write_shapefiles
 from siting.io.write import output_folder, write_csv, write_json, write_with
 from siting.pipeline import RunResult
+from siting.rules.book import CONFIDENCE_ZH
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +44,45 @@ def proposed_table(res: RunResult) -> pd.DataFrame:
             "name": p.get("name", pd.Series(p.index, index=p.index)).to_numpy(),
             "lon": p.geometry.x.round(7).to_numpy(),
             "lat": p.geometry.y.round(7).to_numpy(),
-            "newly_covered": p["newly_covered"].round(1).to_numpy(),
+            "newly_covered": _tenths_adding_up(
+                p["newly_covered"].to_numpy(dtype=float), rounded_gain(res)
+            ),
             "land_area_m2": p["land_area_m2"].to_numpy(),
             "communities_newly_covered": [covered_by.get(s, "") for s in p.index],
         }
     )
+
+
+def rounded_gain(res: RunResult) -> float:
+    """``covered_after.elderly - covered_before.elderly`` as ``summary.json`` prints them
+    (each rounded to 0.1 first), so the printed figures subtract exactly."""
+    cov = res.coverage
+    after = round(cov.elderly(cov.covered_after) * 10)
+    before = round(cov.elderly(cov.covered_before) * 10)
+    return (after - before) / 10
+
+
+def _tenths_adding_up(values: np.ndarray, total: float) -> np.ndarray:
+    """``values`` rounded to 0.1 so that they add up to ``total`` (itself a multiple of 0.1).
+
+    Largest remainder: every value is first rounded down to a tenth; the tenths still missing
+    go to the values that lost most (ties to the earlier site, in build order). Should the
+    figures disagree with ``total`` by more than rounding, the smallest remainders give back.
+    """
+    if len(values) == 0:
+        return values.astype(float)
+    tenths = values * 10
+    floors = np.floor(tenths + 1e-9)
+    missing = int(np.rint(total * 10 - floors.sum()))
+    order = np.argsort(-(tenths - floors), kind="stable")
+    steps = np.zeros(len(values))
+    if missing >= 0:
+        steps[order[: missing % len(values)]] = 1
+        steps += missing // len(values)
+    else:
+        steps[order[::-1][: (-missing) % len(values)]] = -1
+        steps -= (-missing) // len(values)
+    return np.round((floors + steps) / 10, 1)
 
 
 def _communities_newly_covered(res: RunResult) -> dict[str, str]:
@@ -72,7 +109,7 @@ def model_summary(res: RunResult) -> dict[str, Any]:
         out |= {
             "p": s.p,
             "objective": round(s.objective, 1),
-            "newly_covered": round(s.newly_covered, 1),
+            "newly_covered": rounded_gain(res),  # the printed after - before, to the tenth
             "bound": round(s.bound, 1),
             "budget": m.budget,
         }
@@ -247,9 +284,50 @@ TABLES = (
 )
 
 
+DECIMALS = {
+    # elderly (people, weighted by demand points): to 0.1
+    "elderly": 1,
+    "covered_before": 1,
+    "covered_after": 1,
+    "newly_covered": 1,
+    "residents": 1,
+    # shares of the elderly: 4 places (0.1234 = 12.34%)
+    "share_before": 4,
+    "share_after": 4,
+    # walking distances in metres: to 0.1 m (the nearest facility: to 1 m); areas in m²: 0.1
+    "radius_m": 1,
+    "nearest_before_m": 0,
+    "per_capita_m2": 4,  # a rule figure (0.2 m² per resident), not an area
+    # coordinates: 7 places (about 1 cm)
+    "lon": 7,
+    "lat": 7,
+}
+"""Decimal places of each float column in the CSV tables. A column not named here rounds by
+its suffix (``_m2``, ``_m``: 1) or else to 4 places (rule figures: shares, ‰, m², beds)."""
+
+
+def _decimals(column: str) -> int:
+    if column in DECIMALS:
+        return DECIMALS[column]
+    if column.endswith("_m2"):
+        return 1
+    if column.endswith("_m"):
+        return 1
+    return 4
+
+
+def rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every float column rounded to its stated precision (:data:`DECIMALS`), so a CSV shows
+    ``1187.6``, never ``1187.6000000000001``."""
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    if not floats:
+        return frame
+    return frame.assign(**{str(c): frame[c].round(_decimals(str(c))) for c in floats})
+
+
 def tables(res: RunResult) -> dict[str, pd.DataFrame]:
-    """The report tables by file stem (:data:`TABLES`)."""
-    return {
+    """The report tables by file stem (:data:`TABLES`), floats rounded (:func:`rounded`)."""
+    raw = {
         "coverage_by_community": res.communities,
         "coverage_by_unit": res.units,
         "proposed_sites": proposed_table(res),
@@ -257,6 +335,7 @@ def tables(res: RunResult) -> dict[str, pd.DataFrame]:
         "compliance": res.compliance,
         "join_report": join_report(res),
     }
+    return {stem: rounded(frame) for stem, frame in raw.items()}
 
 
 def join_report(res: RunResult) -> pd.DataFrame:
@@ -426,6 +505,120 @@ SHEETS = (
 )
 
 
+STATUS_AFTER_ZH = {"covered": "全覆盖", "partly covered": "部分覆盖", "uncovered": "未覆盖"}
+
+
+def pass_zh(value: object) -> str:
+    """``pass`` as printed: 达标 / 未达标 / 无数据 (no figure to check)."""
+    if value is True or value is np.True_:
+        return "达标"
+    if value is False or value is np.False_:
+        return "未达标"
+    return "无数据"
+
+
+_STATUS_WHOLE = {
+    "Optimal": "最优",
+    "Heuristic": "启发式（未证明最优）",
+    "Time limit reached": "达到时间限制",
+    "Iteration limit reached": "达到迭代限制",
+    "Solution limit reached": "达到解数限制",
+    "Memory limit reached": "达到内存限制",
+    "Interrupted by user": "被用户中断",
+    "Infeasible": "无可行解",
+    "Unknown": "未知",
+}
+_STATUS_PARTS = (
+    (r"Optimal \(proven by the Lagrangian bound\)", "最优（拉格朗日界证明）"),
+    (r"Optimal \(proven by the LP bound\)", "最优（LP界证明）"),
+    (r"Optimal \(proven by the covering bounds\)", "最优（覆盖界证明）"),
+    (r"Optimal \(proven by the bounds\)", "最优（上下界证明）"),
+    (
+        r"Optimal \(p = 0: the existing sites are the only answer\)",
+        "最优（p = 0：现有设施即唯一方案）",
+    ),
+    (r"Heuristic; gap certified by the LP bound", "启发式（差距由LP界证明）"),
+    (r"Heuristic; gap certified by a Lagrangian bound", "启发式（差距由拉格朗日界证明）"),
+    (r"^Heuristic", "启发式（未证明最优）"),
+    (
+        r"; search stopped by the time limit after (\d+) of (\d+) rounds",
+        r"；达到时间限制，搜索完成 \1/\2 轮",
+    ),
+    (r"; search stopped by the time limit", "；达到时间限制，搜索提前停止"),
+    (r"; bisection stopped by the time limit", "；达到时间限制，二分提前停止"),
+)
+
+
+def status_zh(status: str) -> str:
+    """A model status (``Solution.status``) in Chinese; a status not in the table passes
+    through as the model wrote it."""
+    if status in _STATUS_WHOLE:
+        return _STATUS_WHOLE[status]
+    for pattern, text in _STATUS_PARTS:
+        status = re.sub(pattern, text, status)
+    return status
+
+
+_SOLVER_PARTS: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
+    (r"^trivial$", "无需求解（无待覆盖需求）"),
+    (r"^none needed: no new site to choose \(p = 0\)$", "无需求解：没有要选的新站点（p = 0）"),
+    (r"(HiGHS [\d.]+) branch and cut \(warm start: (.+)\)$", r"\1 分支切割法（热启动：\2）"),
+    (
+        r"greedy \+ iterated swap search \((\d+) rounds, seed (\d+)\); Lagrangian bound from ",
+        r"贪心 + 迭代交换搜索（\1 轮，随机种子 \2）；拉格朗日界来自 ",
+    ),
+    (r"subgradient \(([\d,]+) steps\)", r"次梯度法（\1 步）"),
+    (r"HiGHS LP duals \((.+?)\)", lambda m: f"HiGHS 线性规划对偶（{status_zh(m.group(1))}）"),
+    (
+        r"greedy, then a row-weighting swap search \(([\d,]+) steps\); LP bound",
+        r"贪心，再做行加权交换搜索（\1 步）；LP下界",
+    ),
+    (
+        r"greedy, then swap search at ever fewer sites \(([\d,]+) rounds\); LP bound",
+        r"贪心，再逐次减少站点做交换搜索（\1 轮）；LP下界",
+    ),
+    (
+        r"bisection over ([\d,]+) walking distances, ([\d,]+) LSCP solves",
+        r"在 \1 个步行距离上二分查找，求解 LSCP \2 次",
+    ),
+    (r"vertex substitution; Lagrangian bound by subgradient", "顶点替换；次梯度法拉格朗日界"),
+    (
+        r", assignment by LP; bound: the least of the LP relaxation, the covering bound and the "
+        r"places$",
+        "，线性规划分配；界取线性规划松弛、覆盖界与服务名额三者中的最小值",
+    ),
+    (r"capacity-aware greedy", "考虑容量的贪心"),
+    (r"the MCLP's sites", "MCLP 选出的站点"),
+    (r"the fast search", "快速搜索"),
+    (r"the search", "启发式搜索"),
+    (r"vertex substitution", "顶点替换"),
+    (r" and ", " 和 "),
+)
+
+
+def solver_zh(solver: str) -> str:
+    """How the model was solved (``Solution.solver``), in Chinese; unknown words pass through."""
+    for pattern, text in _SOLVER_PARTS:
+        solver = re.sub(pattern, text, solver)
+    return solver
+
+
+def _for_readers(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table's codes as a reader of the spreadsheet reads them (the CSV keeps the codes)."""
+    out = frame.copy()
+    if "confidence" in out:
+        out["confidence"] = [CONFIDENCE_ZH.get(str(v), str(v)) for v in out["confidence"]]
+    if "pass" in out:
+        out["pass"] = [pass_zh(v) for v in out["pass"]]
+    if "status_after" in out:
+        out["status_after"] = [STATUS_AFTER_ZH.get(str(v), str(v)) for v in out["status_after"]]
+    return out
+
+
+PERCENT_COLUMNS = ("share_before", "share_after")
+_PERCENT_ROWS = ("规划前覆盖率", "规划后覆盖率", "最优性差距")
+
+
 def _summary_rows(s: dict[str, Any], age_label: str) -> pd.DataFrame:
     rows = [
         ("情景", s["scenario"]),
@@ -443,9 +636,9 @@ def _summary_rows(s: dict[str, Any], age_label: str) -> pd.DataFrame:
         ("任何候选点均无法覆盖 (人)", s["uncoverable"]["elderly"]),
         ("新建站点数", len(s["new_sites"])),
         ("模型", s["model"]["name"]),
-        ("模型状态", s["model"]["status"]),
+        ("模型状态", status_zh(s["model"]["status"])),
         ("最优性差距", s["model"]["gap"]),
-        ("求解器", s["model"]["solver"]),
+        ("求解器", solver_zh(s["model"]["solver"])),
         ("规则集", s["rules"]["set"]),
         ("规则检查项", s["compliance_checks"]),
         ("未达标项", s["compliance_failures"]),
@@ -474,10 +667,19 @@ def write_xlsx(res: RunResult, path: Path) -> Path:
 
     def fill(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-            _summary_rows(s, res.inputs.age_label).to_excel(xl, sheet_name="概要", index=False)
+            rows = _summary_rows(s, res.inputs.age_label)
+            rows.to_excel(xl, sheet_name="概要", index=False)
+            for k, label in enumerate(rows["项目"], start=2):  # row 1 holds the headers
+                if label in _PERCENT_ROWS:
+                    xl.book["概要"].cell(row=k, column=2).number_format = "0.0%"
             headers = {**HEADERS, "elderly": f"{res.inputs.age_label}老人"}
             for key, sheet in SHEETS:
-                tabs[key].rename(columns=headers).to_excel(xl, sheet_name=sheet, index=False)
+                frame = _for_readers(tabs[key])
+                frame.rename(columns=headers).to_excel(xl, sheet_name=sheet, index=False)
+                for j, column in enumerate(frame.columns, start=1):
+                    if column in PERCENT_COLUMNS:
+                        for (cell,) in xl.book[sheet].iter_rows(min_row=2, min_col=j, max_col=j):
+                            cell.number_format = "0.0%"
             _notes_sheet(res).to_excel(xl, sheet_name="注意事项", index=False)
             text_cells(xl.book)
             for ws in xl.book.worksheets:

@@ -358,7 +358,7 @@ def test_a_65_plus_run_labels_every_output_and_the_60_plus_rules_say_no_data(
     aged_65 = sum(sum(_bands(int(e))[1:]) for e in pop["elderly_60plus"])
     assert s["age_group"] == "65+"
     assert s["elderly_total"] == aged_65
-    assert f"{aged_65:,} elderly (65+) in 165 社区/村" in printed
+    assert f"65岁以上老人 {aged_65:,} 人，165 个社区/村" in printed
     summary = pd.read_excel(out / "report.xlsx", sheet_name="概要").set_index("项目")["数值"]
     assert summary["65岁以上老人"] == aged_65
     assert summary["老年人口口径"] == "65岁以上"

@@ -218,7 +218,8 @@ def test_rules_list_command(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "street_centre_floor" in out
     assert "1500" in out
-    assert "seed 003" in out
+    assert "濮办〔2021〕20号" in out
+    assert "seed" not in out
 
 
 @pytest.mark.skipif(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import os
+import sys
 from dataclasses import dataclass
 
 import highspy
@@ -17,7 +21,36 @@ INF = highspy.kHighsInf
 
 
 def version() -> str:
-    return f"HiGHS {highspy.Highs().version()}"
+    v = highspy._core
+    return f"HiGHS {v.HIGHS_VERSION_MAJOR}.{v.HIGHS_VERSION_MINOR}.{v.HIGHS_VERSION_PATCH}"
+
+
+def _swallow_banner() -> None:
+    """Make the process's first ``Highs`` object with stdout pointed at the null device.
+
+    HiGHS prints its banner ("Running HiGHS ... Copyright ...") on stdout when the first
+    ``Highs`` object is made, before any option (``output_flag``) can be set, and never again;
+    a bureau's run summary is no place for it. Done once, at import, before any solver thread.
+    """
+    try:
+        sys.stdout.flush()
+        saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError):  # no usable stdout: nothing to keep clean
+        highspy.Highs()
+        return
+    os.dup2(null, 1)
+    try:
+        highspy.Highs()
+        # the banner may still sit in C's stdout buffer (no C library by that name: Windows)
+        with contextlib.suppress(OSError, TypeError):
+            ctypes.CDLL(None).fflush(None)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
+_swallow_banner()
 
 
 @dataclass(frozen=True)
@@ -81,7 +114,8 @@ def run(
     the solver has (an unfinished LP's duals still give a valid Lagrangian bound).
     """
     h = highspy.Highs()
-    h.silent()
+    h.setOptionValue("output_flag", False)  # HiGHS's own log; status and gap are read below
+    h.setOptionValue("log_to_console", False)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("random_seed", 0)

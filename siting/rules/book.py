@@ -201,11 +201,23 @@ def load_rules(
     )
 
 
+CONFIDENCE_ZH = {
+    "seed": "政策原文",
+    "std": "国家标准",
+    "2nd": "二手资料",
+    "unverified": "待核实",
+    "scenario": "情景设定",
+}
+"""The confidence marks as printed for readers (data files and CSVs keep the codes)."""
+
+
 def format_rules(book: RuleBook) -> str:
-    """A plain-text table of the rules in force, for ``siting rules list``."""
-    lines = [f"rule set {book.set_id}: " + " > ".join(book.titles), ""]
+    """A plain-text table of the rules in force, for ``siting rules list``: each rule's figure
+    and title, then its source by official title and number and how sure the figure is."""
+    lines = [f"规则集 {book.set_id}：" + " > ".join(book.titles), ""]
     for r in sorted(book.rules.values(), key=lambda r: r.id):
-        mark = "" if r.confidence in ("seed", "std") else f"  [{r.confidence}]"
-        lines.append(f"{r.id:38s} {r.figure:>8g} {r.unit:14s} {r.title}{mark}")
-        lines.append(f"{'':38s} {'':>8s} {'':14s} source: {r.source} (set {r.defined_in})")
+        mark = CONFIDENCE_ZH.get(r.confidence, r.confidence)
+        lines.append(f"{r.id:38s} {r.figure:>8g} {r.unit:14s} {r.title}")
+        lines.append(f"{'':38s} 依据：{r.source}")
+        lines.append(f"{'':38s} 可信度：{mark}（规则集 {r.defined_in}）")
     return "\n".join(lines)
