@@ -138,10 +138,13 @@ def _run_one(sc: Scenario, out: Path, cache: RunCache) -> list[str]:
             f"{model['max_walk_m']:,.0f} 米"
         )
     lines.append(f"  任何候选点均无法覆盖：{s['uncoverable']['elderly']:,.0f} 人")
-    short = [r for r in s["land_check"] if r["shortfall_m2"] > 0 and r["unit"] != "total"]
+    units = [r for r in s["land_check"] if r["unit"] != "total"]
+    short = [r for r in units if r["pass"] is False]
+    unknown = [r for r in units if r["pass"] is None]  # facilities without a land figure
     lines.append(
         f"  用地（每常住人口 {s['land_rule']['figure']:g} m²）：规划前 "
-        f"{len(s['land_check']) - 1} 个街道/乡镇中 {len(short)} 个不足"
+        f"{len(units)} 个街道/乡镇中 {len(short)} 个不足"
+        + (f"，{len(unknown)} 个无法判断（设施缺用地面积）" if unknown else "")
     )
     lines.append(
         f"  规则检查（{res.rules.set_id}）：共 {s['compliance_checks']} 项，"

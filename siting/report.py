@@ -206,8 +206,10 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
                 "shortfall_m2": r.shortfall_m2,
                 "proposed_m2": r.proposed_m2,
                 "shortfall_after_m2": r.shortfall_after_m2,
+                "facilities_without_land": int(r.facilities_without_land),
+                "pass": None if pd.isna(r.pass_) else bool(r.pass_),
             }
-            for r in land.itertuples()
+            for r in land.rename(columns={"pass": "pass_"}).itertuples()
         ],
         "land_rule": _rule_summary(res, "land_per_capita"),
         "projection": sc.projection.model_dump() if sc.projection else None,
