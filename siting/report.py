@@ -197,20 +197,7 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
             for r in tables["proposed_sites"].itertuples()
         ],
         "model": model_summary(res),
-        "land_check": [
-            {
-                "unit": r.unit,
-                "name": r.name,
-                "required_m2": r.required_m2,
-                "provided_m2": r.provided_m2,
-                "shortfall_m2": r.shortfall_m2,
-                "proposed_m2": r.proposed_m2,
-                "shortfall_after_m2": r.shortfall_after_m2,
-                "facilities_without_land": int(r.facilities_without_land),
-                "pass": None if pd.isna(r.pass_) else bool(r.pass_),
-            }
-            for r in land.rename(columns={"pass": "pass_"}).itertuples()
-        ],
+        "land_check": [_land_row(r) for r in land.to_dict("records")],
         "land_rule": _rule_summary(res, "land_per_capita"),
         "projection": sc.projection.model_dump() if sc.projection else None,
         "inputs": {key: str(path) for key, path in sc.input_paths().items()},
@@ -228,6 +215,18 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "compliance_failures": int((tables["compliance"]["pass"] == False).sum()),  # noqa: E712
         "compliance_no_data": int(tables["compliance"]["pass"].isna().sum()),
         "warnings": [n.as_dict() for n in res.warnings],
+    }
+
+
+def _land_row(r: dict[Any, Any]) -> dict[str, Any]:
+    """One 街道/乡镇 (or the total) of the land check for ``summary.json``."""
+    keys = ("unit", "name", "required_m2", "provided_m2", "shortfall_m2")
+    return {
+        **{k: r[k] for k in keys},
+        "proposed_m2": r["proposed_m2"],
+        "shortfall_after_m2": r["shortfall_after_m2"],
+        "facilities_without_land": int(r["facilities_without_land"]),
+        "pass": None if pd.isna(r["pass"]) else bool(r["pass"]),
     }
 
 

@@ -337,9 +337,9 @@ def test_a_facility_on_a_street_border_counts_in_one_street(demo_copy: Path, dem
 def test_a_batch_reusing_a_network_keeps_its_warnings(demo_copy: Path, tmp_path: Path) -> None:
     osm = demo_copy.parent.parent / "data/network/demo.osm"
     text = osm.read_text(encoding="utf-8")
-    assert "v=\"residential\"" in text or "v='residential'" in text
+    assert 'v="residential"' in text or "v='residential'" in text
     osm.write_text(
-        text.replace("v=\"residential\"", "v=\"Residential\"", 3).replace(
+        text.replace('v="residential"', 'v="Residential"', 3).replace(
             "v='residential'", "v='Residential'", 3
         ),
         encoding="utf-8",
@@ -365,3 +365,31 @@ def test_elderly_and_residents_swapped_stop_the_run(demo_copy: Path) -> None:
     with pytest.raises(InputDataError, match="more elderly than residents") as err:
         run(load(demo_copy))
     assert "inputs.population.columns" in str(err.value)
+
+
+def test_a_gcj02_layer_declared_gcj02_is_converted(demo_copy: Path, demo_result) -> None:
+    """A GeoJSON of Amap (GCJ-02) points carries EPSG:4326 as every tool writes it; declared
+    gcj02 it is moved to WGS-84 like a table (the declaration was ignored for layers)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from siting.coords import wgs84_to_gcj02
+
+    data = demo_copy.parent.parent / "data/facilities"
+    fac = pd.read_csv(data / "demo_facilities.csv", dtype={"id": str}, encoding="utf-8-sig")
+    lon, lat = wgs84_to_gcj02(fac["lon"].to_numpy(), fac["lat"].to_numpy())
+    layer = gpd.GeoDataFrame(
+        fac.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(lon, lat), crs=4326
+    )
+    layer.to_file(data / "amap.geojson")
+    _edit(
+        demo_copy,
+        "facilities: {path: ../data/facilities/demo_facilities.csv, coord_system: wgs84}",
+        "facilities: {path: ../data/facilities/amap.geojson, coord_system: gcj02}",
+    )
+    res = run(load(demo_copy))
+    w, base = res.demand["weight"], demo_result.demand["weight"]
+    for when in ("covered_before", "covered_after"):
+        assert (w * res.demand[when]).sum() == pytest.approx(
+            (base * demo_result.demand[when]).sum()
+        )

@@ -554,7 +554,8 @@ def read_points(
     A CSV/Excel table needs ``lon``, ``lat`` in the declared ``coord_system``
     (``wgs84``, ``cgcs2000``, ``gcj02``, ``bd09``); GCJ-02 and BD-09 are converted to WGS-84
     (an Amap export: ``名称 类型 经度 纬度 ...`` mapped with ``columns:``). A vector layer
-    (GeoPackage, GeoJSON, Shapefile) uses its own CRS.
+    (GeoPackage, GeoJSON, Shapefile) uses its own CRS; declared ``gcj02`` or ``bd09``, its
+    lon/lat (a GCJ-02 layer is stored under EPSG:4326 by every tool) are converted too.
 
     Parameters
     ----------
@@ -575,7 +576,7 @@ def read_points(
     problems = Problems(str(path))
     if path.suffix.lower() not in {".csv", ".txt", ".xlsx", ".xls", ".xlsm"}:
         frame = _rename(read_vector(path, encoding=encoding), columns)
-        return points_frame(
+        out = points_frame(
             frame,
             source=str(path),
             role=role,
@@ -586,6 +587,7 @@ def read_points(
             parcels=parcels,
             columns=columns,
         )
+        return _shifted_layer(out, coord_system, path)
     table = _rename(read_table(path, id_cols=[(columns or {}).get("id", "id")]), columns)
     reported = _check_mapping(problems, list(table.columns), columns)
     needed = ["lon", "lat", *required] + ([] if id_prefix else ["id"])
@@ -684,6 +686,23 @@ def _check_figures(
                 + (" or leave the cell empty (no figure)" if col in may_be_empty else "")
             )
         frame[col] = values
+
+
+def _shifted_layer(frame: gpd.GeoDataFrame, coord_system: str, path: Path) -> gpd.GeoDataFrame:
+    """A layer declared GCJ-02 / BD-09 moved to WGS-84, vertex by vertex (its file says
+    EPSG:4326 or 4490, as every tool writes an Amap or Baidu export)."""
+    if coord_system not in ("gcj02", "bd09"):
+        return frame
+
+    def move(xy: np.ndarray) -> np.ndarray:
+        lon, lat = to_wgs84(xy[:, 0], xy[:, 1], coord_system)
+        return np.column_stack([lon, lat])
+
+    out = frame.copy()
+    out["geometry"] = shapely.transform(frame.geometry.to_numpy(), move)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=frame.crs)
+    log.info("%s: converted %d features from %s to WGS-84", path.name, len(out), coord_system)
+    return out
 
 
 def points_frame(
