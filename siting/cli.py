@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from siting._errors import InputFileNotFoundError, OutputError, ScenarioError, SitingError
+from siting._errors import InputFileNotFoundError, ScenarioError, SitingError
 from siting.io.write import InterruptedAfterSwap
 
 if TYPE_CHECKING:
@@ -21,28 +20,12 @@ _WRITTEN: list[Path] = []  # output folders this command has swapped in, for the
 
 
 def _out_dir(requested: Path | None, name: str, *, overwrite: bool) -> Path:
-    """The output folder: ``maps/<scenario name>/`` by default.
+    """The output folder: ``maps/<scenario name>/`` by default, checked by
+    :func:`siting.report.check_out_dir` (a folder of others' files needs ``--overwrite``)."""
+    from siting.report import check_out_dir
 
-    A folder that already holds files is reused only if a previous ``siting run`` wrote it
-    (its ``summary.json`` says so) or ``--overwrite`` is given; nothing else is replaced.
-    """
     out = requested if requested is not None else Path("maps") / name
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out {str(out)!r} is a file, not a folder; choose a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        summary = out / "summary.json"
-        ours = (out / "compare.csv").is_file()  # a comparison siting wrote before
-        if summary.is_file():
-            try:
-                ours = json.loads(summary.read_text(encoding="utf-8")).get("generator") == "siting"
-            except (ValueError, OSError):
-                ours = False
-        if not ours:
-            raise OutputError(
-                f"output folder {str(out)!r} already holds files that siting did "
-                "not write; choose another --out or pass --overwrite"
-            )
-    return out
+    return check_out_dir(out, overwrite=overwrite)
 
 
 def _scenario_files(paths: list[Path]) -> list[Path]:

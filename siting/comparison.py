@@ -61,7 +61,8 @@ def table(runs: list[dict[str, Any]]) -> pd.DataFrame:
     add("步行速度 walk speed (m/s)", [s["walk_speed_mps"] for s in sums])
     add("一刻钟半径 urban radius (m)", [round(s["urban_radius_m"]) for s in sums])
     add("一公里半径 rural radius (m)", [round(s["rural_radius_m"]) for s in sums])
-    add("老年人口 elderly 60+", [round(s["elderly_total"]) for s in sums])
+    add("年龄口径 age group", [s.get("age_group", "60+") for s in sums])
+    add("老年人口 elderly", [round(s["elderly_total"]) for s in sums])
     for key, label in (
         ("covered_before", "规划前覆盖 covered before"),
         ("covered_after", "规划后覆盖 covered after"),
@@ -94,7 +95,18 @@ def table(runs: list[dict[str, Any]]) -> pd.DataFrame:
     add("规则未达标 rule failures", [s["compliance_failures"] for s in sums])
     add("用地缺口 land shortfall before (m²)", [round(x["shortfall_m2"]) for x in lands])
     add("用地缺口 land shortfall after (m²)", [round(x["shortfall_after_m2"]) for x in lands])
-    return pd.DataFrame(rows, index=[s["scenario"] for s in sums]).T
+    return pd.DataFrame(rows, index=_distinct([s["scenario"] for s in sums])).T
+
+
+def _distinct(names: list[str]) -> list[str]:
+    """Column names for the runs: a scenario name used twice gets its position (``demo (2)``),
+    so no two columns of the table look alike."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if names.count(name) == 1 else f"{name} ({seen[name]})")
+    return out
 
 
 def difference_map(runs: list[dict[str, Any]]) -> folium.Map:

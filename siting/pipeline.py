@@ -81,11 +81,12 @@ class RunResult:
 
         return report.summary(self, report.tables(self))
 
-    def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write every output into ``out_dir``, swapped in as one complete set."""
+    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+        """Write every output into ``out_dir``, swapped in as one complete set. A folder that
+        holds files siting did not write needs ``overwrite=True`` (as ``--overwrite``)."""
         from siting import report
 
-        return report.write_all(self, out_dir)
+        return report.write_all(self, report.check_out_dir(Path(out_dir), overwrite=overwrite))
 
 
 def _generated(
@@ -170,7 +171,7 @@ def problem_for(
     assert prep is not None  # without `findings`, every error raises
     communities = prep.inputs.communities.to_crs(prep.crs)
     pts = demand.demand_points(communities, prep.G)
-    if sc.candidate_generation is not None and sc.inputs.candidates is None:
+    if sc.candidate_generation is not None and sc.inputs.candidates is None and candidates is None:
         generated = _generated(sc, prep.inputs, prep.G, prep.arrays, pts, communities)
         prep = replace(prep, inputs=replace(prep.inputs, candidates=generated))
     return prep, _problem(sc, prep.inputs, prep, communities, pts, cache)

@@ -7,6 +7,7 @@ and of ``proposed_sites.csv``'s ``newly_covered`` column. CSVs are UTF-8 with BO
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from siting import __version__
+from siting._errors import OutputError
 from siting._text import text_cells
 from siting.io.spatial import write_gpkg, write_shapefiles
 from siting.io.write import output_folder, write_csv, write_json, write_with
@@ -390,6 +392,38 @@ OUTPUTS = (
     "shapefile",
 )
 """Every name a run writes in its output folder (a previous run's are replaced, never mixed)."""
+
+
+def check_out_dir(out: Path, *, overwrite: bool = False) -> Path:
+    """``out`` if a run may be written there: a new or empty folder, or one a previous
+    ``siting run`` / ``siting compare`` wrote; a folder holding others' files only with
+    ``overwrite`` (their files are then kept beside the new set, those named like an output
+    replaced). Never a file, nor the current folder or one holding it."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"output {str(out)!r} is a file, not a folder; choose a folder")
+    here = Path.cwd().resolve()
+    if out.resolve() == here or out.resolve() in here.parents:
+        raise OutputError(
+            f"output folder {str(out)!r} is the current folder or holds it: a run replaces its "
+            "folder as a whole; choose a folder of its own (e.g. maps/<name>)"
+        )
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        summary = out / "summary.json"
+        ours = (out / "compare.csv").is_file()  # a comparison siting wrote before
+        if summary.is_file():
+            try:
+                ours = json.loads(summary.read_text(encoding="utf-8")).get("generator") == GENERATOR
+            except (ValueError, OSError):
+                ours = False
+        if not ours:
+            raise OutputError(
+                f"output folder {str(out)!r} already holds files that siting did not write; "
+                "choose another folder, or overwrite (--overwrite; in Python "
+                "write(..., overwrite=True)): your files are kept, those named like an output "
+                "are replaced"
+            )
+    return out
 
 
 def write_all(res: RunResult, out_dir: str | Path) -> dict[str, Path]:

@@ -397,11 +397,18 @@ class Scenario(_Strict):
     def replace(self, changes: dict[str, Any]) -> Scenario:
         """A copy with dotted keys changed, validated like a file: ``{"model.p": 12,
         "coverage.walk_speed_mps": 0.76}``. Bad values and unknown keys raise
-        :class:`ScenarioError` naming the key; a changed input path must exist.
+        :class:`ScenarioError` naming the key; a changed input path must exist (a relative one
+        is relative to the current folder).
 
-        A speed given one way (``walk_speed`` preset or ``walk_speed_mps``) replaces the
-        other, as in a ``base:`` chain.
+        A mapping value merges into the section key by key, as a ``base:`` chain does
+        (``{"rules": {"overrides": {...}}}`` keeps the rule set). A speed given one way
+        (``walk_speed`` preset or ``walk_speed_mps``) replaces the other; both in one call is
+        an error, as in a file.
         """
+        if {"coverage.walk_speed", "coverage.walk_speed_mps"} <= set(changes):
+            raise ScenarioError(
+                "give `coverage.walk_speed` (a preset) or `coverage.walk_speed_mps`, not both"
+            )
         data = self.model_dump(mode="python", exclude_unset=False)
         if data["coverage"].get("walk_speed") is not None:  # the preset stands for the number
             data["coverage"].pop("walk_speed_mps")
@@ -420,8 +427,16 @@ class Scenario(_Strict):
                 node.pop("walk_speed", None)
             elif dotted == "coverage.walk_speed":
                 node.pop("walk_speed_mps", None)
+            if isinstance(value, dict) and isinstance(node.get(last), dict):
+                value = _merge(node[last], value)
+            if last in _PATH_KEYS and isinstance(value, str | Path):
+                value = Path(value).resolve()  # relative to the current folder
             node[last] = value
-        return _validated(data, f"scenario {self.name!r} with changes {sorted(changes)}")
+        return _validated(
+            data,
+            f"scenario {self.name!r} with changes {sorted(changes)}",
+            relative_to="the current folder",
+        )
 
     def input_paths(self) -> dict[str, Path]:
         """Every input path by its key in the file (``inputs.streets.path``...)."""
@@ -517,7 +532,12 @@ def load(path: str | Path) -> Scenario:
     return _validated(_read(path), str(path))
 
 
-def _validated(data: dict[str, Any], path: str) -> Scenario:
+_PATH_KEYS = frozenset({"path", "osm_file", "road_layer", "cache_dir", "excluded_areas"})
+
+
+def _validated(
+    data: dict[str, Any], path: str, *, relative_to: str = "the scenario file"
+) -> Scenario:
     """Validate scenario data; ``path`` names where it came from in every message."""
     try:
         scenario = Scenario.model_validate(data)
@@ -542,6 +562,6 @@ def _validated(data: dict[str, Any], path: str) -> Scenario:
     if missing:
         raise InputFileNotFoundError(
             f"{path}: {len(missing)} input file(s) not found "
-            "(relative paths are relative to the scenario file):\n" + "\n".join(missing)
+            f"(relative paths are relative to {relative_to}):\n" + "\n".join(missing)
         )
     return scenario

@@ -33,7 +33,7 @@ def solve(problem: Problem, m: Model) -> Solution:
         model = LSCP.from_problem(problem, exclude_uncoverable=m.exclude_uncoverable)
     elif m.name == "target":
         share = float(m.target_share or 1.0)
-        model = TargetCoverage.from_problem_target(problem, target_share=share)
+        model = TargetCoverage.from_problem(problem, target_share=share)
     elif m.name == "pmedian":
         model = PMedian.from_problem(problem, p=int(m.p or 0), max_walk_m=longest)
     else:

@@ -127,7 +127,7 @@ def test_one_solution_shape_for_every_model(study: siting.Study) -> None:
     answers = [
         MCLP.from_problem(problem, p=3).solve(method="fast", time_limit_s=10),
         LSCP.from_problem(problem, exclude_uncoverable=True).solve(time_limit_s=10),
-        TargetCoverage.from_problem_target(problem, target_share=0.6).solve(time_limit_s=10),
+        TargetCoverage.from_problem(problem, target_share=0.6).solve(time_limit_s=10),
         CapacitatedMCLP.from_problem(capped, p=3).solve(method="fast", time_limit_s=10),
         PMedian.from_problem(problem, p=3, max_walk_m=3000).solve(method="fast", time_limit_s=10),
         PCenter.from_problem(problem, p=20, max_walk_m=8000).solve(time_limit_s=20),
@@ -235,3 +235,56 @@ def test_a_dollar_in_the_scenario_name_is_text_in_the_png(demo_result, tmp_path:
     )
     path = maps.write_png(named, named.tables["proposed_sites"], tmp_path / "map.png")
     assert path.stat().st_size > 10_000
+
+
+def test_replace_merges_mappings_and_resolves_paths_here(
+    study: siting.Study, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sc = study.scenario
+    merged = sc.replace({"rules": {"overrides": {"land_per_capita": 0.25}}})
+    assert merged.rules.set == sc.rules.set  # the rule set is kept, as base: would
+    assert merged.rules.overrides == {"land_per_capita": 0.25}
+    slower = sc.replace({"coverage": {"walk_speed_mps": 0.76}})
+    assert slower.coverage.facility_types == sc.coverage.facility_types
+    with pytest.raises(siting.ScenarioError, match="not both"):
+        sc.replace({"coverage.walk_speed": "elderly", "coverage.walk_speed_mps": 0.9})
+    monkeypatch.chdir(ROOT)
+    here = sc.replace({"inputs.facilities.path": "data/facilities/demo_facilities.csv"})
+    assert here.inputs.facilities.path.is_absolute()
+    with pytest.raises(siting.InputFileNotFoundError, match="relative to the current folder"):
+        sc.replace({"inputs.facilities.path": "../data/facilities/demo_facilities.csv"})
+
+
+def test_write_keeps_others_files_unless_told(demo_result, tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "report.xlsx").write_text("my own report", encoding="utf-8")
+    with pytest.raises(siting.OutputError, match="overwrite"):
+        demo_result.write(folder)
+    assert (folder / "report.xlsx").read_text(encoding="utf-8") == "my own report"
+    with pytest.raises(siting.OutputError, match="current folder"):
+        demo_result.write(".")
+
+
+def test_in_memory_candidates_win_over_candidate_generation(
+    study: siting.Study, demo_result
+) -> None:
+    sc = study.scenario.replace(
+        {"inputs.candidates": None, "candidate_generation": {"method": "kmeans", "k": 12}}
+    )
+    generated = siting.run(sc)
+    assert all(s.startswith("K") for s in generated.solution.selected)
+    cand = pd.read_csv(ROOT / "data/facilities/demo_candidates.csv", dtype={"id": str})
+    layer = gpd.GeoDataFrame(
+        cand.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(cand["lon"], cand["lat"]),
+        crs=4326,
+    )
+    res = siting.run(sc, candidates=layer)
+    assert set(res.solution.selected) <= set(cand["id"])  # the given ones, not generated K...
+
+
+def test_compare_names_the_age_group_and_tells_runs_apart(demo_result) -> None:
+    table = siting.compare([demo_result, demo_result])
+    assert list(table.columns) == ["demo (1)", "demo (2)"]
+    assert table.loc["年龄口径 age group"].tolist() == ["60+", "60+"]

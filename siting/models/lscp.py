@@ -302,7 +302,9 @@ class TargetCoverage(LSCP):
     """
 
     @classmethod
-    def from_problem_target(cls, problem: Problem, *, target_share: float) -> LSCP:
+    def from_problem(  # type: ignore[override]  # the share is what this model is about
+        cls, problem: Problem, *, target_share: float
+    ) -> LSCP:
         """Fewest new sites reaching ``target_share`` of a problem's elderly."""
         return cls.from_target(
             problem.cost,
