@@ -443,3 +443,21 @@ def test_parcels_refuse_lines_and_invalid_polygons(tmp_path: Path) -> None:
     # facilities stay points
     with pytest.raises(InputDataError, match=r"73 Polygon, 1 LineString where sites must be point"):
         read_points(path, role="facilities", coord_system="wgs84", columns={"id": "地块编号"})
+
+
+def test_a_community_point_on_its_own_street_border_is_inside(tmp_path: Path) -> None:
+    """A 居委会 point exactly on its 街道's border (a vertex) was refused as '0 m' outside."""
+    import shapely
+
+    streets = gpd.read_file(DATA / "boundaries" / "demo_streets.geojson").set_index("code")
+
+    def to_border(frame: gpd.GeoDataFrame) -> None:
+        street = frame.loc[0, "street_code"]
+        x, y = shapely.get_coordinates(streets.geometry[street].exterior)[3]
+        frame.loc[0, "geometry"] = shapely.Point(x, y)
+
+    from siting import SitingWarning
+
+    with pytest.warns(SitingWarning, match="cells were derived"):
+        cells = _cells_of(_points_file(tmp_path, to_border))
+    assert len(cells) == len(points_communities(DATA))
