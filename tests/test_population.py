@@ -668,3 +668,132 @@ def test_real_names_without_their_street_are_ambiguous() -> None:
         join_population(
             units, table, source="henan", columns=columns | {"households": "户数"}, join="name"
         )
+
+
+# -- what an adversarial reading found: each gave a wrong figure or a needless stop -------------
+
+
+def _workbook(path: Path, rows: list[list[object]]) -> Path:
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("listed", "group", "message"),
+    [
+        (
+            ["60-64岁", "65-69岁", "80-84岁", "85岁及以上"],
+            "60+",
+            "the ages 70-79 are in none of them (a gap before '80-84岁')",
+        ),
+        (
+            ["60-64岁", "65-69岁", "70-79岁", "65-69岁", "80-84岁", "85岁及以上"],
+            "60+",
+            "lists the column(s) ['65-69岁'] more than once",
+        ),
+        (
+            BANDS[1:],
+            "60+",
+            "the ages 60-64 are in none of them (a gap before '65-69岁')",
+        ),
+        (BANDS, "65+", "'60-64岁' holds ages below 65, which the 65+ figure leaves out"),
+        (BANDS[:4], "60+", "the ages 85 and over are in none of them (no open last band)"),
+        (["60-64岁", "60-64岁"], "60+", "more than once"),  # a repeat is always refused
+    ],
+)
+def test_listed_band_columns_must_cover_the_age_group_once(
+    tmp_path: Path, listed: list[str], group: str, message: str
+) -> None:
+    with pytest.raises(InputDataError) as err:
+        _join(XLSX, tmp_path, columns={**COLUMNS, "elderly": listed}, age_group=group)
+    text = str(err.value)
+    assert str(XLSX) in text
+    assert "`columns.elderly` lists the " in text
+    assert message in text
+    if listed == BANDS[1:]:
+        assert 'or set `age_group: "65+"`' in text
+    if group == "65+":
+        assert 'or set `age_group: "60+"`' in text
+
+
+def test_listed_columns_without_ages_in_their_headers_are_summed_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    path = _edited(tmp_path, {(3, 4): "低龄老人", (3, 5): "中龄老人"})
+    own = ["低龄老人", "中龄老人", *BANDS[2:]]
+    (units, _), notes = _join(path, tmp_path, columns={**COLUMNS, "elderly": own})
+    assert units["elderly_60plus"].sum() == 96_615
+    (note,) = [n for n in notes if n.code == "population_bands_unchecked"]
+    assert "the 60+ figure is the sum of the columns [低龄老人, 中龄老人, 70-79岁" in note.message
+    assert "cannot be read from their headers" in note.message
+
+
+def test_a_hidden_sheet_is_not_read_unless_named(tmp_path: Path) -> None:
+    book = population_workbook(DATA)
+    visible = book.active
+    old = book.create_sheet("2022年", 0)  # last year's figures, first and hidden
+    for row in visible.iter_rows(values_only=True):
+        old.append([v - 1 if isinstance(v, int) and not isinstance(v, bool) else v for v in row])
+    old.sheet_state = "hidden"
+    book.active = book.index(visible)
+    path = tmp_path / "hidden.xlsx"
+    book.save(path)
+    (units, _), _ = _join(path, tmp_path)
+    assert units["elderly_60plus"].sum() == 96_615  # not last year's 86,587-like figures
+    with recording() as rec:
+        read_table(path, header_names=["社区（村）名称"], id_cols=[])
+    assert not rec.notes  # one visible sheet: no choice to record
+    named = read_table(path, sheet="2022年", header_names=["社区（村）名称"], id_cols=[])
+    assert named["60-64岁"].iloc[0] == 124  # the user asked for it: read
+    # two visible sheets: the active one is read, and the choice recorded
+    old.sheet_state = "visible"
+    book.active = book.index(visible)
+    book.save(path)
+    with recording() as rec:
+        table = read_table(path, header_names=["社区（村）名称"], id_cols=[])
+    assert table["60-64岁"].iloc[0] == 125
+    (note,) = [n for n in rec.notes if n.code == "excel_sheet_chosen"]
+    assert "read the sheet '老年人口' (its active sheet)" in note.message
+    assert "['2022年']" in note.message
+    assert "`inputs.population.layer: <sheet name>`" in note.message
+
+
+def test_streets_written_as_town_governments_and_jieban_are_matched(tmp_path: Path) -> None:
+    assert street_key("城关镇政府") == street_key("城关镇") == "城关镇"
+    assert street_key("王营乡政府") == street_key("王营乡人民政府") == "王营乡"
+    assert street_key("新华街办") == street_key("新华街道办") == street_key("新华街道")
+    rows, _ = bureau_rows(DATA)
+    edits = {}
+    for number, row in enumerate(rows, 1):
+        cell = row[1] if len(row) > 1 else None
+        if isinstance(cell, str) and cell.endswith("人民政府"):
+            edits[(number, 2)] = cell.replace("人民政府", "政府")
+        elif isinstance(cell, str) and cell.endswith("街道办事处"):
+            edits[(number, 2)] = cell.replace("街道办事处", "街办")
+    assert any(v.endswith("镇政府") for v in edits.values())
+    assert any(v.endswith("乡政府") for v in edits.values())
+    assert any(v.endswith("街办") for v in edits.values())
+    (units, _), _ = _join(_edited(tmp_path, edits), tmp_path)
+    assert units["elderly_60plus"].sum() == 96_615
+
+
+def test_a_subtotal_inside_a_block_is_checked_against_its_street_above_it(
+    tmp_path: Path,
+) -> None:
+    rows, _ = bureau_rows(DATA)
+    start = next(i for i, r in enumerate(rows) if len(r) > 1 and r[1] == "解放路街道办事处")
+    block = rows[start : start + 5]
+    subtotal = [None, None, "小计", *(sum(r[k] for r in block) for k in range(3, 10))]
+    path = _workbook(tmp_path / "mid.xlsx", [*rows[: start + 5], subtotal, *rows[start + 5 :]])
+    (units, _), notes = _join(path, tmp_path)
+    assert units["elderly_60plus"].sum() == 96_615
+    (note,) = [n for n in notes if n.code == "population_total_rows"]
+    line = start + 6
+    assert f"row {line} '小计' (60-64岁 {subtotal[3]:,}" in note.message
+    assert f"equals the sum of its 街道's rows {start + 1}-{start + 5} above it: verified" in (
+        note.message
+    )
+    assert "NOT" not in note.message

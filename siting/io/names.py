@@ -31,7 +31,8 @@ the 社区/村 code and boundary name it was joined to, and how (exact / normali
 
 _COMMUNITY_SUFFIXES = ("社区居民委员会", "社区居委会", "社区服务中心", "居民委员会", "居委会")
 _VILLAGE_SUFFIXES = ("村民委员会", "村委会")
-_STREET_SUFFIXES = ("街道办事处", "街道办", "办事处", "街道")
+_STREET_SUFFIXES = ("街道办事处", "街道办", "办事处", "街道", "街办")
+_TOWN_OFFICES = ("人民政府", "政府")  # 城关镇人民政府 / 城关镇政府 -> 城关镇 (镇/乡 kept)
 
 
 def clean_text(value: object) -> str:
@@ -68,15 +69,19 @@ def unit_key(name: object) -> str:
 
 
 def street_key(name: object) -> str:
-    """A 街道/乡镇 name for comparison: 街道办事处 / 街道办 / 办事处 / 街道 and 人民政府 dropped,
-    镇 and 乡 kept (``李庄街道`` and ``李庄镇`` are two units).
+    """A 街道/乡镇 name for comparison: 街道办事处 / 街道办 / 街办 / 办事处 / 街道 and
+    人民政府 / 政府 dropped, 镇 and 乡 kept (``李庄街道`` and ``李庄镇`` are two units).
 
-    >>> street_key("人民路街道办事处"), street_key("人民路街道"), street_key("李庄镇人民政府")
-    ('人民路', '人民路', '李庄镇')
+    >>> street_key("人民路街道办事处"), street_key("新华街办"), street_key("李庄镇人民政府")
+    ('人民路', '新华', '李庄镇')
+    >>> street_key("城关镇政府"), street_key("王营乡政府")
+    ('城关镇', '王营乡')
     """
     text = clean_text(name)
-    if text.endswith("人民政府") and len(text) > 4:
-        text = text[:-4]
+    for office in _TOWN_OFFICES:
+        if text.endswith(office) and len(text) > len(office):
+            text = text[: -len(office)]
+            break
     for suffix in _STREET_SUFFIXES:
         if text.endswith(suffix) and len(text) > len(suffix):
             return text[: -len(suffix)]

@@ -425,6 +425,17 @@ def _spec(
             ratio = ["elderly_60plus"]
         if ratio:
             figures["elderly_60plus"] = ratio
+    # the columns the scenario lists for each figure, against the ages the figure stands for
+    keys = ["elderly", "elderly_60plus"][: 1 + (group == "60+")]
+    given = next((k for k in keys if k in lists or k in scalar), None)
+    checks = [(given, AGE_GROUPS[group])] if given and own is not None and not detected else []
+    if group != "60+" and "elderly_60plus" in figures and "elderly_60plus" in {*lists, *scalar}:
+        checks.append(("elderly_60plus", 60))
+    for key, lowest in checks:
+        assert key is not None
+        listed = lists[key] if key in lists else [scalar[key]]
+        if not _check_listed(listed, key, lowest, key in lists, problems):
+            failed = True
     for cols in figures.values():
         for col in cols:
             if col not in frame:
@@ -442,6 +453,74 @@ def _spec(
         group=group,
         failed=failed,
     )
+
+
+def _check_listed(
+    listed: list[str], key: str, lowest: int, is_list: bool, problems: Problems
+) -> bool:
+    """The columns ``columns.<key>`` lists, against the ages ``lowest`` and over: each listed
+    once and, when every header reads as an age band (:func:`age_band`), covering those ages
+    exactly (from ``lowest`` up, no gap, no overlap, the last band open). A list with headers
+    that are not ages is accepted with a recorded warning. False when a problem was added."""
+    doubled = [c for c in dict.fromkeys(listed) if listed.count(c) > 1]
+    shown = "[" + ", ".join(listed) + "]"
+    if doubled:
+        problems.add(
+            f"`columns.{key}` lists the column(s) {preview(doubled)} more than once "
+            f"({shown}): each would be added up again; list every column once"
+        )
+        return False
+    bands = [age_band(c) for c in listed]
+    if any(b is None for b in bands):
+        if is_list:
+            unread = [c for c, b in zip(listed, bands, strict=True) if b is None]
+            warn(
+                "population_bands_unchecked",
+                f"the {lowest}+ figure is the sum of the columns {shown}; the ages of "
+                f"{preview(unread)} cannot be read from their headers, so it is not checked "
+                f"that these columns cover the ages {lowest} and over once each: check them",
+                listed,
+            )
+        return True
+    read = [(b, c) for b, c in zip(bands, listed, strict=True) if b is not None]
+    order = sorted(read, key=lambda x: x[0])
+    faults: list[str] = []
+    expect = float(lowest)
+    for (low, high), col in order:
+        if low > expect:
+            ages = f"{_age(expect)}-{low - 1}" if low - 1 > expect else _age(expect)
+            faults.append(f"the ages {ages} are in none of them (a gap before {col!r})")
+        elif low < expect:
+            if low < lowest:
+                faults.append(
+                    f"{col!r} holds ages below {lowest}, which the {lowest}+ figure leaves out"
+                )
+            else:
+                faults.append(
+                    f"{col!r} overlaps the band(s) before it (ages {low}-{_age(expect - 1)})"
+                )
+        expect = max(expect, high + 1)
+    if expect != float("inf"):
+        faults.append(f"the ages {_age(expect)} and over are in none of them (no open last band)")
+    if not faults:
+        return True
+    tiled = [
+        g
+        for g, start in AGE_GROUPS.items()
+        if start != lowest and band_columns(listed, start)[0] == [c for _, c in order]
+    ]
+    other = f', or set `age_group: "{tiled[0]}"` if that is the figure meant' if tiled else ""
+    problems.add(
+        f"`columns.{key}` lists the age bands {shown} for the ages {lowest} and over, but "
+        + "; ".join(faults)
+        + f": list the band columns that cover the ages {lowest} and over once each, without "
+        f"a gap or an overlap{other}"
+    )
+    return False
+
+
+def _age(value: float) -> str:
+    return "∞" if value == float("inf") else str(int(value))
 
 
 def _mapped_figure(
@@ -612,13 +691,25 @@ def _sum_candidates(
     block_below = [order[i] for i in range(at + 1, end) if data.iloc[i]]
     everything = [x for x, d in zip(order, data, strict=True) if d]
     same_street: list[Any] = []
-    if keys is not None and keys[label]:
-        same_street = [x for x in everything if keys[x] == keys[label]]
+    street_above: list[Any] = []  # its 街道's rows above it since the previous total
+    if keys is not None:
+        street = keys[label]
+        if not street and kinds[label] == "sub":  # 小计 in a merged block: the 街道 above it
+            street = next(
+                (keys[order[i]] for i in range(at - 1, start - 1, -1) if data.iloc[i]), ""
+            )
+        if street and keys[label]:
+            same_street = [x for x in everything if keys[x] == street]
+        if street:
+            street_above = [x for x in block_above if keys[x] == street]
     out: list[tuple[str, list[Any]]] = []
     if kinds[label] == "grand":
         out.append(("all the other rows", everything))
     if same_street:
         out.append((f"the rows of its 街道 ({len(same_street)})", same_street))
+    if street_above and street_above != block_above and street_above != same_street:
+        first, last = int(lines[street_above[0]]), int(lines[street_above[-1]])
+        out.append((f"its 街道's rows {first}-{last} above it", street_above))
     for block in (block_above, block_below):
         if block:
             first, last = int(lines[block[0]]), int(lines[block[-1]])

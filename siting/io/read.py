@@ -261,10 +261,16 @@ def read_table(
     ``header_row`` (1-based) forces the row. The row is kept in ``attrs["header_row"]`` and the
     rows keep their labels, so a row's line in the file is ``header_row + 1 + label``
     (:func:`siting.io.population.file_lines`). Rows with no cell at all are dropped.
+
+    With no sheet asked for (``sheet=0``), a workbook's active sheet is read when visible, else
+    its first visible one (never a hidden one: last year's figures are often kept so); when it
+    has several visible sheets, a recorded warning names the one read and the others. A sheet
+    asked for by name is read even when hidden.
     """
     path = _existing(path, "table")
     wanted = list(header_names or id_cols)
     if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+        sheet = _sheet_to_read(path, sheet)
         header = header_row or _header_of(
             pd.read_excel(path, sheet_name=sheet, header=None, nrows=50, dtype=object)
             .to_numpy()
@@ -322,6 +328,44 @@ def read_table(
         # begin with = + - @ quoted against formula injection: read them as the names they are
         return read_csv_frame(table)
     raise InputDataError(f"{path}: cannot be decoded as UTF-8 or GB18030; save it as UTF-8 CSV")
+
+
+def _sheet_to_read(path: Path, sheet: str | int) -> str | int:
+    """The sheet of an .xlsx/.xlsm workbook to read when none is asked for (``sheet=0``): the
+    active sheet if visible, else the first visible one; a warning when there is a choice."""
+    if sheet != 0 or path.suffix.lower() == ".xls":
+        return sheet
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True)
+    except Exception:  # pandas reads it (or says why) as before
+        return sheet
+    try:
+        states = {ws.title: ws.sheet_state for ws in book.worksheets}
+        active = book.active.title if book.active is not None else None
+    finally:
+        book.close()
+    visible = [t for t, state in states.items() if state == "visible"]
+    if not visible:
+        return sheet
+    chosen = str(active) if active in visible else visible[0]
+    hidden = [t for t in states if t not in visible]
+    if len(visible) > 1:
+        how = "its active sheet" if chosen == active else "its first visible sheet"
+        warn(
+            "excel_sheet_chosen",
+            f"{path}: read the sheet {chosen!r} ({how}); the workbook has other visible "
+            f"sheet(s) {preview([t for t in visible if t != chosen])}"
+            + (f" and hidden sheet(s) {preview(hidden)}" if hidden else "")
+            + "; to read another, name it in the scenario as the input's `layer` (for the "
+            "population table: `inputs.population.layer: <sheet name>`)",
+            [chosen],
+            stacklevel=3,
+        )
+    elif hidden:
+        log.info("%s: read the sheet %r; hidden sheet(s) %s passed over", path.name, chosen, hidden)
+    return chosen
 
 
 def _header_of(rows: Sequence[Sequence[object]], wanted: Sequence[str], path: Path) -> int:
