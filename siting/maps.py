@@ -32,6 +32,7 @@ from siting._text import html_table, html_text, script_json
 from siting._tiles import provider, shifter
 from siting.coverage import dissolve_areas
 from siting.io.write import write_with
+from siting.mapimage import write_png as write_png  # the static map, moved; callers keep maps
 from siting.models import Solution
 from siting.pipeline import RunResult
 from siting.rules.book import CONFIDENCE_ZH
@@ -626,95 +627,3 @@ def write_map(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
     """Save the map as a self-contained HTML page, atomically."""
     fmap = build_map(res, proposed)
     return write_with(path, lambda tmp: fmap.save(str(tmp)))
-
-
-def _cjk_font() -> str | None:
-    from matplotlib import font_manager
-
-    for font in font_manager.fontManager.ttflist:
-        if any(
-            k in font.name
-            for k in (
-                "Noto Sans CJK SC",
-                "Source Han Sans",
-                "WenQuanYi",
-                "SimHei",
-                "Microsoft YaHei",
-                "PingFang",
-            )
-        ):
-            return str(font.name)
-    return None
-
-
-def write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
-    """A static map for documents: coverage after the plan, facilities, proposed sites.
-
-    Chinese labels when a CJK font is installed; otherwise English, so no glyph is lost.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-
-    font = _cjk_font()
-    zh = font is not None
-    comm = (
-        res.inputs.communities[["geometry"]]
-        .join(res.communities.set_index("code")[["share_after"]])
-        .to_crs(res.crs)
-    )
-    comm["fill"] = [_colour(s) for s in comm["share_after"]]
-    # text.parse_math off: a name with $…$ is text, not a formula (it crashed the PNG)
-    family = font or "DejaVu Sans"
-    with plt.rc_context(
-        {"font.family": family, "axes.unicode_minus": False, "text.parse_math": False}
-    ):
-        fig, ax = plt.subplots(figsize=(11, 7.5), dpi=150)
-        comm.plot(ax=ax, color=comm["fill"], edgecolor="#666666", linewidth=0.3)
-        res.inputs.streets.to_crs(res.crs).boundary.plot(ax=ax, color="#222222", linewidth=1.0)
-        fac = res.inputs.facilities.to_crs(res.crs)
-        serving = fac["type"].isin(res.inputs.circle_types)
-        if serving.any():
-            fac[serving].plot(ax=ax, color="#2166ac", markersize=14, zorder=3)
-        new = res.proposed.to_crs(res.crs)
-        if len(new):
-            new.plot(ax=ax, color=PROPOSED_COLOUR, markersize=60, edgecolor="white", zorder=4)
-        for order, geom in zip(new["build_order"], new.geometry, strict=True):
-            ax.annotate(
-                str(order),
-                (geom.x, geom.y),
-                ha="center",
-                va="center",
-                fontsize=6,
-                color="white",
-                weight="bold",
-                zorder=5,
-            )
-        labels = (
-            [t for _, _, t in SHARE_BINS] if zh else ["0%", "0-50%", "50-90%", "90-100%", "100%"]
-        )
-        handles = [Patch(color=c, label=t) for (_, c, _), t in zip(SHARE_BINS, labels, strict=True)]
-        ax.legend(
-            handles=handles,
-            loc="lower left",
-            fontsize=7,
-            title="规划后覆盖率" if zh else "share covered after the plan",
-        )
-        sc = res.scenario
-        title = (
-            f"{sc.name}：社区 {sc.coverage.urban_radius_m:.0f} m / 村 "
-            f"{sc.coverage.rural_radius_m:.0f} m 步行服务圈，新建 {len(proposed)} 处"
-            f"（{res.inputs.age_label}老人）"
-            if zh
-            else f"{sc.name}: {sc.coverage.urban_radius_m:.0f} m urban / "
-            f"{sc.coverage.rural_radius_m:.0f} m rural walking circles, "
-            f"{len(proposed)} new sites (elderly {res.inputs.age_group})"
-        )
-        ax.set_title(title, fontsize=10)
-        ax.set_axis_off()
-        fig.tight_layout()
-        written = write_with(path, lambda tmp: fig.savefig(tmp, format="png"))
-        plt.close(fig)
-    return written
