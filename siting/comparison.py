@@ -24,7 +24,7 @@ from siting._offline import PageHtml, make_offline
 from siting._text import html_text, read_csv_frame, text_cells
 from siting.io.read import read_boundaries
 from siting.io.write import output_folder, write_csv, write_text, write_with
-from siting.maps import filled_layer
+from siting.maps import MapControls, filled_layer
 
 
 def _load_run(folder: Path) -> dict[str, Any]:
@@ -135,7 +135,6 @@ def difference_map(runs: list[dict[str, Any]]) -> folium.Map:
         location=((bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2),
         zoom_start=13,
         tiles="OpenStreetMap",
-        control_scale=True,
     )
     name = f"覆盖率变化 {b} − {a}"  # escaped by filled_layer
     filled_layer(geo, edge="#555555", weight=0.6, opacity=0.6, name=name).add_to(fmap)
@@ -148,6 +147,7 @@ def difference_map(runs: list[dict[str, Any]]) -> folium.Map:
     )
     fmap.get_root().html.add_child(PageHtml(legend))  # type: ignore[attr-defined]
     fmap.fit_bounds([(bounds[1], bounds[0]), (bounds[3], bounds[2])])
+    MapControls(fmap).add_to(fmap)  # the fullscreen button and the metric scale bar
     return make_offline(fmap)
 
 

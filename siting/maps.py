@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from branca.element import MacroElement
 from jinja2 import Template
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
 
 from siting._offline import PageHtml, make_offline
 from siting._record import Note
@@ -69,8 +71,9 @@ class _Points(MacroElement):
     Each point is a GeoJSON feature with properties ``tip`` and ``popup`` (HTML, already
     escaped: Leaflet shows them as innerHTML) and, for a numbered badge, ``badge`` (its number,
     set as the badge's textContent). Points without a badge are circle markers drawn with
-    ``style``. The features, the style and the badge's CSS are embedded with
-    :func:`siting._text.script_json`; the script itself is fixed.
+    ``style`` (a number ``radius`` in a point's properties sizes its own circle). The features,
+    the style and the badge's CSS are embedded with :func:`siting._text.script_json`; the
+    script itself is fixed.
     """
 
     _template = Template("""
@@ -78,7 +81,11 @@ class _Points(MacroElement):
         var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
             pointToLayer: function (feature, latlng) {
                 var p = feature.properties;
-                if (p.badge === undefined) { return L.circleMarker(latlng, {{ this.style }}); }
+                if (p.badge === undefined) {
+                    var style = Object.assign({}, {{ this.style }});
+                    if (typeof p.radius === 'number') { style.radius = p.radius; }
+                    return L.circleMarker(latlng, style);
+                }
                 var badge = document.createElement('div');
                 badge.className = 'siting-site';
                 badge.style.cssText = {{ this.badge_css }};
@@ -273,31 +280,57 @@ def _fmt(value: object) -> str:
     return f"{number:.1%}" if 0 < abs(number) <= 1 and not number.is_integer() else f"{number:,.1f}"
 
 
-def _areas_layers(
-    res: RunResult, shift: Shift, role: str, name: str, colour: str
-) -> list[folium.FeatureGroup]:
-    """The service areas of one role, one layer per circle tier (一刻钟 / 一公里), dissolved."""
+AREA_STYLES = {
+    "existing": ("现有设施服务圈", "#08306b", None),
+    "candidate": ("新建站点服务圈", PROPOSED_COLOUR, "7 5"),
+}
+"""Service areas by role: name, outline colour, dash (``None``: solid). Outlines only, no fill,
+so the 社区/村 coverage colours under them read true."""
+
+
+def _areas_layers(res: RunResult, shift: Shift, role: str) -> list[folium.FeatureGroup]:
+    """The service areas of one role, one layer per circle tier (一刻钟 / 一公里), dissolved,
+    drawn as outlines (existing solid, proposed dashed)."""
+    name, colour, dash = AREA_STYLES[role]
     areas = res.service_areas[res.service_areas["role"] == role]
     groups = []
     for tier, part in areas.groupby("tier", sort=True):
         group = _group(f"{name}·{tier}", show=True)
-        dissolved = shift(dissolve_areas(part, ["tier"]).to_crs(4326))
+        outlines = dissolve_areas(part, ["tier"], simplify_m=12.0)
+        outlines["geometry"] = [_without_specks(g) for g in outlines.geometry]
+        dissolved = shift(outlines.to_crs(4326))
         dissolved["tip"] = [
             html_text(f"{name}：{t}（{n} 处）")
             for t, n in zip(dissolved["tier"], dissolved["sites"], strict=True)
         ]
         folium.GeoJson(
             dissolved[["tip", "geometry"]].to_json(),
-            style_function=lambda f, c=colour: {
-                "fillColor": c,
+            style_function=lambda f, c=colour, d=dash: {
+                "fill": False,
                 "color": c,
-                "weight": 0.5,
-                "fillOpacity": 0.18,
+                "weight": 2.2,
+                "opacity": 0.9,
+                **({} if d is None else {"dashArray": d}),
             },
             tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
         ).add_to(group)
         groups.append(group)
     return groups
+
+
+SPECK_M2 = 20_000.0
+"""Holes in a service area smaller than this (2 ha, a block between streets) are left out of
+its outline on the map: drawn, they read as texture, not as places out of reach."""
+
+
+def _without_specks(geom: BaseGeometry) -> BaseGeometry:
+    """``geom`` (metric CRS) without holes under :data:`SPECK_M2`, for drawing."""
+    if isinstance(geom, MultiPolygon):
+        return MultiPolygon([_without_specks(g) for g in geom.geoms])
+    if isinstance(geom, Polygon):
+        rings = [r for r in geom.interiors if Polygon(r).area >= SPECK_M2]
+        return Polygon(geom.exterior, rings)
+    return geom
 
 
 def _facilities_layers(res: RunResult, shift: Shift) -> list[folium.FeatureGroup]:
@@ -383,24 +416,53 @@ def _proposed_layer(res: RunResult, shift: Shift, proposed: pd.DataFrame) -> fol
     return group
 
 
+UNCOVERED_COLOUR = "#67001f"
+UNCOVERED_MAX_RADIUS = 18.0
+
+
+def _uncovered_radius(elderly: float, largest: float) -> float:
+    """A circle's radius in pixels: its area proportional to the elderly it stands for."""
+    return round(max(2.5, UNCOVERED_MAX_RADIUS * float(np.sqrt(elderly / largest))), 1)
+
+
+def _uncovered(res: RunResult) -> pd.Series:
+    """Elderly still outside every circle after the plan, per 社区/村 (only those with any)."""
+    d = res.demand[~res.demand["covered_after"]]
+    per = d.groupby("community")["weight"].sum()
+    return per[per >= 0.5].sort_values(ascending=False)
+
+
 def _uncovered_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
+    """One circle per 社区/村 at its representative point, its area proportional to the elderly
+    there still outside every service circle after the plan."""
     group = _group("服务圈外的老人（规划后）", show=True)
-    pts = shift(res.demand[~res.demand["covered_after"]].to_crs(4326))
-    names = res.inputs.communities["name"]
-    points = [
-        (
-            p.geometry.x,
-            p.geometry.y,
-            {
-                "tip": html_text(
-                    f"{names[p.community]}：约 {p.weight:.0f} 位老人，"
-                    f"{p.radius_m:.0f} m 内无服务设施"
-                )
-            },
+    per = _uncovered(res)
+    if per.empty:
+        return group
+    comm = res.inputs.communities.loc[per.index]
+    spots = gpd.GeoDataFrame(geometry=comm.geometry.representative_point(), crs=comm.crs)
+    spots = shift(spots.to_crs(4326))
+    table = res.communities.set_index("code")
+    largest = float(per.max())
+    points = []
+    for code, n in per.items():
+        row = table.loc[str(code)]
+        g = spots.geometry[str(code)]
+        tip = html_table(
+            [
+                ("名称", f"{row['name']}（{row['kind']}）"),
+                ("服务圈外的老人", f"约 {n:,.0f} 人（共 {row['elderly']:,.0f} 人）"),
+                ("服务半径", f"{row['radius_m']:.0f} m 步行范围内无服务设施"),
+            ]
         )
-        for p in pts.itertuples()
-    ]
-    style = {"radius": 1.8, "weight": 0, "fill": True, "fillColor": "#d7191c", "fillOpacity": 0.7}
+        points.append((g.x, g.y, {"tip": tip, "radius": _uncovered_radius(n, largest)}))
+    style = {
+        "color": UNCOVERED_COLOUR,
+        "weight": 2,
+        "fill": True,
+        "fillColor": "#ffffff",
+        "fillOpacity": 0.45,
+    }
     _Points(points, style=style).add_to(group)
     return group
 
@@ -465,47 +527,107 @@ def _candidates_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
     return group
 
 
+def _swatch(css: str) -> str:
+    return (
+        f"<span style='display:inline-block;vertical-align:middle;margin-right:5px;{css}'></span>"
+    )
+
+
+LEGEND_WIDTH = 330
+LEGEND_CSS = (
+    "<style>#siting-legend summary{cursor:pointer;list-style-position:inside}"
+    "#siting-legend[open] .siting-fold-closed,#siting-legend:not([open]) .siting-fold-open"
+    "{display:none}#siting-legend .siting-row{margin:1px 0;white-space:nowrap}"
+    "#siting-legend hr{margin:4px 0;border:0;border-top:1px solid #ccc}</style>"
+)
+
+
 def _legend(res: RunResult, proposed: pd.DataFrame, note: str = "") -> str:
+    from siting.report import status_zh
+
     sc, m = res.scenario, res.solution
     w = res.demand["weight"]
     total = float(w.sum())
     before = float((w * res.demand["covered_before"]).sum())
     after = float((w * res.demand["covered_after"]).sum())
+
+    def row(swatch: str, text: str) -> str:
+        return f"<div class='siting-row'>{swatch}{html_text(text)}</div>"
+
     bins = "".join(
-        f"<div><span style='background:{c};display:inline-block;width:14px;"
-        f"height:10px;margin-right:4px'></span>{html_text(t)}</div>"
+        row(_swatch(f"background:{c};opacity:.75;width:16px;height:11px"), t)
         for _, c, t in SHARE_BINS
     )
+    dot = "border-radius:50%;border:1.5px solid #fff;box-shadow:0 0 1px #000;"
     kinds = "".join(
-        f"<div><span style='color:{c}'>●</span> {html_text(t)}</div>"
+        row(_swatch(f"{dot}background:{c};width:10px;height:10px"), t)
         for t, c in TYPE_COLOURS.items()
     )
-    # a <details> box: open by default, one click folds it away from the map's corner
-    return (
-        "<details open id='siting-legend' style='position:fixed;bottom:24px;left:12px;"
-        "z-index:9999;background:#fff;padding:8px 10px;border:1px solid #999;"
-        "border-radius:4px;font:12px sans-serif;max-width:300px'>"
-        f"<summary style='cursor:pointer'><b>{html_text(sc.name)}</b>：养老服务圈覆盖"
-        "（图例，点击收起）</summary>"
-        f"社区：一刻钟步行 {sc.coverage.urban_minutes:g} 分钟 × "
-        f"{sc.coverage.walk_speed_mps:g} m/s = {sc.coverage.urban_radius_m:.0f} m<br>"
-        f"村：一公里 = {sc.coverage.rural_radius_m:.0f} m（路网距离）<br>"
-        f"覆盖{res.inputs.age_label}老人：规划前 {before / total:.1%} → 规划后 {after / total:.1%}"
-        f"（新增 {len(proposed)} 处，{html_text(m.status)}，gap {m.gap:.2%}）"
-        f"{_walk_line(m)}"
-        "<hr style='margin:4px 0'>"
-        f"<b>社区/村覆盖率</b>{bins}{_cells_note(res)}<hr style='margin:4px 0'>{kinds}"
-        f"<div><span style='color:{OTHER_COLOUR}'>●</span> 其他养老设施</div>"
-        f"<div><span style='color:{PROPOSED_COLOUR}'>①</span> 建议新建站点</div>"
-        "<div><span style='color:#d7191c'>•</span> 服务圈外的老人</div>"
-        + (
-            f"<hr style='margin:4px 0'><div style='color:#b35806'>{html_text(note)}</div>"
-            if note
-            else ""
+    areas = "".join(
+        row(
+            _swatch(
+                f"width:22px;height:0;border-top:2.5px {'solid' if d is None else 'dashed'} {c}"
+            ),
+            n,
         )
+        for n, c, d in AREA_STYLES.values()
+    )
+    per = _uncovered(res)
+    sizes = ""
+    if not per.empty:
+        largest = float(per.max())
+        circles = "".join(
+            _swatch(
+                f"width:{2 * r:.0f}px;height:{2 * r:.0f}px;border-radius:50%;"
+                f"background:rgba(255,255,255,.45);border:2px solid {UNCOVERED_COLOUR};"
+                "box-sizing:border-box"
+            )
+            + f"<span style='margin-right:8px'>{n:,.0f}</span>"
+            for n in _round_steps(largest)
+            for r in [_uncovered_radius(n, largest)]
+        )
+        sizes = (
+            f"<div class='siting-row'>服务圈外的老人（规划后，每社区/村一圈，面积按人数）：</div>"
+            f"<div class='siting-row'>{circles}人</div>"
+        )
+    badge = (
+        f"<span style='display:inline-block;width:16px;height:16px;line-height:16px;"
+        f"border-radius:50%;background:{PROPOSED_COLOUR};color:#fff;text-align:center;"
+        "font:bold 10px sans-serif;margin-right:5px'>1</span>"
+    )
+    # a <details> box, open at first; its summary says what a click does in either state
+    return (
+        LEGEND_CSS + "<details open id='siting-legend' style='position:fixed;bottom:24px;left:12px;"
+        "z-index:9999;background:rgba(255,255,255,.94);padding:6px 10px;border:1px solid #999;"
+        f"border-radius:4px;font:12px sans-serif;max-width:{LEGEND_WIDTH}px;"
+        "max-height:calc(100vh - 140px);overflow-y:auto'>"
+        f"<summary><b>图例</b>·{html_text(sc.name)}"
+        "<span class='siting-fold-open' style='color:#666'>（点击收起）</span>"
+        "<span class='siting-fold-closed' style='color:#666'>（点击展开）</span></summary>"
+        f"覆盖{res.inputs.age_label}老人：规划前 {before / total:.1%} → 规划后 {after / total:.1%}"
+        f"（新建 {len(proposed)} 处）<br>"
+        f"社区：步行 {sc.coverage.urban_minutes:g} 分钟 × {sc.coverage.walk_speed_mps:g} m/s"
+        f" = {sc.coverage.urban_radius_m:.0f} m；村：{sc.coverage.rural_radius_m:.0f} m"
+        "（路网距离）<br>"
+        f"求解：{html_text(status_zh(m.status))}，最优性差距 {m.gap:.2%}"
+        f"{_walk_line(m)}"
+        f"<hr><b>社区/村覆盖率（规划后）</b>{bins}{_cells_note(res)}"
+        f"<hr>{areas}{kinds}"
+        + row(_swatch(f"{dot}background:{OTHER_COLOUR};width:10px;height:10px"), "其他养老设施")
+        + f"<div class='siting-row'>{badge}建议新建站点（按建设顺序编号）</div>"
+        + (f"<hr>{sizes}" if sizes else "")
+        + (f"<hr><div style='color:#b35806'>{html_text(note)}</div>" if note else "")
         + _notes(res.warnings)
         + "</details>"
     )
+
+
+def _round_steps(largest: float) -> list[float]:
+    """Two or three round figures up to ``largest`` for the legend's circle sizes."""
+    top = float(10 ** np.floor(np.log10(max(largest, 1.0))))
+    top = max(t for t in (top, 2 * top, 5 * top) if t <= max(largest, 1.0))
+    steps = [top / 10, top / 2, top] if top >= 10 else [top]
+    return [s for s in steps if s >= 1]
 
 
 def _cells_note(res: RunResult) -> str:
@@ -555,11 +677,13 @@ def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:
     """The folium map of a run; ``proposed`` is :func:`siting.report.proposed_table`."""
     tiles = provider(res.scenario.output.tiles)
     shift = shifter(tiles.coord_system)
-    bounds = shift(res.inputs.communities).total_bounds
+    whole = shift(res.inputs.communities).total_bounds
+    bounds = _view_bounds(res, shift)
     fmap = folium.Map(
         location=((bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2),
         zoom_start=13,
         tiles=None,
+        zoom_snap=0.25,  # the view fits the screen closely, not to a whole zoom level
     )
     folium.TileLayer(
         tiles.url, name=tiles.label, attr=tiles.attribution, subdomains=tiles.subdomains
@@ -569,8 +693,8 @@ def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:
         _communities_layer(res, shift, when="before", show=False),
         _units_layer(res, shift),
         _compliance_layer(res, shift),
-        *_areas_layers(res, shift, "existing", "现有设施服务圈", "#2166ac"),
-        *_areas_layers(res, shift, "candidate", "新建站点服务圈", PROPOSED_COLOUR),
+        *_areas_layers(res, shift, "existing"),
+        *_areas_layers(res, shift, "candidate"),
         *_facilities_layers(res, shift),
         _uncovered_layer(res, shift),
         _candidates_layer(res, shift),
@@ -578,17 +702,52 @@ def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:
     ]
     for layer in layers:
         layer.add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.fit_bounds([(bounds[1], bounds[0]), (bounds[3], bounds[2])])
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    # room for the legend at the bottom left and the controls at the top
+    fmap.fit_bounds(
+        [(bounds[1], bounds[0]), (bounds[3], bounds[2])],
+        padding_top_left=(LEGEND_WIDTH + 20, 40),
+        padding_bottom_right=(20, 20),
+    )
     root = fmap.get_root()
     root.html.add_child(PageHtml(_legend(res, proposed, tiles.note)))  # type: ignore[attr-defined]
-    _Fullscreen(fmap).add_to(fmap)
+    MapControls(fmap, whole=whole).add_to(fmap)
     return make_offline(fmap)
 
 
-class _Fullscreen(MacroElement):
-    """A fullscreen button using the browser's Fullscreen API (no plugin to fetch), and a
-    metric scale bar."""
+CORE_SHARE = 0.5
+"""The 社区 (urban) open the view alone when they hold at least this share of the elderly
+and their rectangle is at most this share of the rectangle of every 社区/村 with elderly."""
+
+
+def _view_bounds(res: RunResult, shift: Shift) -> np.ndarray:
+    """Where the map opens: the 社区/村 with elderly; the urban 社区 alone when they hold most
+    of the elderly and villages spread far around them (the 全区 button shows everything)."""
+    table = res.communities.set_index("code")
+    lived = table.index[table["elderly"] > 0]
+    geo = shift(res.inputs.communities.loc[res.inputs.communities.index.intersection(lived)])
+    if geo.empty:
+        return shift(res.inputs.communities).total_bounds
+    everywhere = geo.total_bounds
+    urban = table.loc[geo.index, "kind"] == "社区"
+    core = geo[urban.to_numpy()]
+    if core.empty:
+        return everywhere
+
+    def area(b: np.ndarray) -> float:
+        return float((b[2] - b[0]) * (b[3] - b[1]))
+
+    elderly = table.loc[geo.index, "elderly"]
+    core_share = float(elderly[urban].sum() / elderly.sum())
+    core_bounds = core.total_bounds
+    if core_share >= CORE_SHARE and area(core_bounds) <= CORE_SHARE * area(everywhere):
+        return core_bounds
+    return everywhere
+
+
+class MapControls(MacroElement):
+    """A fullscreen button using the browser's Fullscreen API (no plugin to fetch), a 全区
+    button showing the whole district when its bounds are given, and a metric scale bar."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
@@ -599,7 +758,7 @@ class _Fullscreen(MacroElement):
                 onAdd: function () {
                     var box = L.DomUtil.create('div', 'leaflet-bar leaflet-control');
                     var link = L.DomUtil.create('a', 'siting-fullscreen', box);
-                    link.href = '#'; link.title = '全屏 / fullscreen'; link.textContent = '全屏';
+                    link.href = '#'; link.title = '全屏'; link.textContent = '全屏';
                     link.style.cssText = 'width:auto;padding:0 4px;font:12px sans-serif';
                     L.DomEvent.on(link, 'click', function (e) {
                         L.DomEvent.preventDefault(e);
@@ -607,6 +766,16 @@ class _Fullscreen(MacroElement):
                         if (document.fullscreenElement) { document.exitFullscreen(); }
                         else if (el.requestFullscreen) { el.requestFullscreen(); }
                     });
+                    var whole = {{ this.whole }};
+                    if (whole !== null) {
+                        var all = L.DomUtil.create('a', 'siting-whole', box);
+                        all.href = '#'; all.title = '显示全区'; all.textContent = '全区';
+                        all.style.cssText = link.style.cssText;
+                        L.DomEvent.on(all, 'click', function (e) {
+                            L.DomEvent.preventDefault(e);
+                            map.fitBounds(whole, {padding: [20, 20]});
+                        });
+                    }
                     return box;
                 }
             });
@@ -618,9 +787,15 @@ class _Fullscreen(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, fmap: folium.Map) -> None:
+    def __init__(self, fmap: folium.Map, whole: Sequence[float] | None = None) -> None:
         super().__init__()
         self.map = fmap.get_name()
+        # [[south, west], [north, east]] of the whole district for the 全区 button (numbers)
+        self.whole = script_json(
+            None
+            if whole is None
+            else [[float(whole[1]), float(whole[0])], [float(whole[3]), float(whole[2])]]
+        )
 
 
 def write_map(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:

@@ -7,6 +7,7 @@ Playwright drives the system Chromium; it never downloads a browser.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -55,20 +56,69 @@ def test_map_works_offline_in_chromium(demo_out: Path) -> None:
         page.goto((demo_out / "map.html").resolve().as_uri())
         page.wait_for_timeout(1500)
         sites = page.locator(".siting-site").count()
-        layers = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+        collapsed = page.locator(".leaflet-control-layers-expanded").count() == 0
+        hidden = not page.locator(".leaflet-control-layers-overlays").is_visible()
         shapes = page.locator("path.leaflet-interactive").count()
         notice = page.locator("#siting-tile-notice").count()
+        circles = page.evaluate(UNCOVERED_CIRCLES)
+        view = page.evaluate(VIEW)
+        page.locator("a.siting-whole").click()
+        page.wait_for_timeout(600)
+        whole_view = page.evaluate(VIEW)
         page.screenshot(path=str(demo_out / "map_screenshot.png"))
+        page.locator(".leaflet-control-layers").hover()  # the control opens on hover
+        layers = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
         browser.close()
     assert errors == []
     assert [u for u in failed if not any(h in u for h in TILE_HOSTS)] == []  # only tiles failed
     assert sites == 10  # the proposed sites, numbered
+    assert collapsed
+    assert hidden
     assert any("社区/村覆盖率（规划后）" in t for t in layers)
+    assert any("服务圈外的老人（规划后）" in t for t in layers)
+    # one circle per 社区/村 with elderly still outside every circle, sized by their number
+    comm = pd.read_csv(demo_out / "coverage_by_community.csv", encoding="utf-8-sig")
+    left = comm["elderly"] - comm["covered_after"]
+    assert circles["count"] == int((left >= 0.5).sum()) > 0
+    assert circles["smallest"] < circles["largest"] <= 18
+    assert all("服务圈外的老人" in t for t in circles["tips"])
+    # the view opens on the 社区 where most elderly live; 全区 shows the whole district
+    assert view["zoom"] > whole_view["zoom"]
+    assert not view["holds_district"]
+    assert whole_view["holds_district"]
     assert any("建议新建站点" in t for t in layers)
     assert any("一刻钟" in t for t in layers)
     assert shapes > 100
     assert notice == 1  # the map says the base tiles need a network
     assert (demo_out / "map_screenshot.png").stat().st_size > 10_000
+
+
+UNCOVERED_CIRCLES = """() => {
+    const key = Object.keys(window).find((k) => k.startsWith('map_') && window[k] instanceof L.Map);
+    const radii = [], tips = [];
+    window[key].eachLayer((layer) => {
+        const p = layer.feature && layer.feature.properties;
+        if (p && typeof p.radius === 'number') {
+            radii.push(layer.getRadius());
+            tips.push(layer.getTooltip().getContent());
+        }
+    });
+    return {count: radii.length, smallest: Math.min(...radii), largest: Math.max(...radii),
+            tips: tips};
+}"""
+
+VIEW = """() => {
+    const key = Object.keys(window).find((k) => k.startsWith('map_') && window[k] instanceof L.Map);
+    const map = window[key];
+    let district = null;
+    map.eachLayer((layer) => {
+        if (layer.feature && layer.getBounds && layer.feature.geometry.type !== 'Point') {
+            district = district ? district.extend(layer.getBounds()) : L.latLngBounds(
+                layer.getBounds().getSouthWest(), layer.getBounds().getNorthEast());
+        }
+    });
+    return {zoom: map.getZoom(), holds_district: map.getBounds().contains(district)};
+}"""
 
 
 def test_legend_folds_away(demo_out: Path) -> None:
@@ -88,10 +138,19 @@ def test_legend_folds_away(demo_out: Path) -> None:
         )
         page.goto((demo_out / "map.html").resolve().as_uri())
         legend = page.locator("#siting-legend")
+        summary = page.locator("#siting-legend summary")
         assert legend.get_attribute("open") is not None
+        assert "点击收起" in summary.inner_text()
+        assert "点击展开" not in summary.inner_text()
+        text = legend.inner_text()
+        for entry in ("现有设施服务圈", "新建站点服务圈", "建议新建站点", "服务圈外的老人"):
+            assert entry in text
+        assert set(re.findall(r"[A-Za-z]{2,}", text)) <= {"demo"}  # no English, units aside
         tall = legend.bounding_box()["height"]
-        page.locator("#siting-legend summary").click()
+        summary.click()
         assert legend.get_attribute("open") is None
+        assert "点击展开" in summary.inner_text()
+        assert "点击收起" not in summary.inner_text()
         assert legend.bounding_box()["height"] < tall / 3  # folded to its one-line summary
         browser.close()
 
@@ -141,6 +200,7 @@ def test_hostile_names_stay_text_in_chromium(demo_copy: Path, tmp_path: Path) ->
         page.wait_for_timeout(400)  # the popup has faded in
         page.screenshot(path=str(out / "hostile_map.png"))
         page.keyboard.press("Escape")
+        page.locator(".leaflet-control-layers").hover()  # the control opens on hover
         for box in page.locator(".leaflet-control-layers-overlays input").all():
             if not box.is_checked():
                 box.check()  # every layer on: hidden ones hold names too
@@ -150,7 +210,7 @@ def test_hostile_names_stay_text_in_chromium(demo_copy: Path, tmp_path: Path) ->
     assert dialogs == []
     assert errors == []
     texts = "\n".join([tooltip, popup, *opened["texts"]])
-    assert opened["features"] > 1000
+    assert opened["features"] > 400  # 社区/村 twice, outlines, points, uncovered circles
     assert tooltip.startswith("1. ")
     assert any(n in tooltip for n in names["candidates"].values())
     assert "新覆盖的社区/村" in popup

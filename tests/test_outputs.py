@@ -111,7 +111,10 @@ def test_batch_run_reuses_and_compare_writes_everything(
     assert table.loc["一刻钟半径 urban radius (m)"].astype(float).tolist() == [900, 684, 576]
     for name in ("compare.xlsx", "compare.html", "compare_map.html"):
         assert (cmp / name).stat().st_size > 1000
-    assert "规划后覆盖率变化" in (cmp / "compare_map.html").read_text(encoding="utf-8")
+    page = (cmp / "compare_map.html").read_text(encoding="utf-8")
+    assert "规划后覆盖率变化" in page
+    assert "L.control.scale({imperial: false" in page  # metres, as on the run's map
+    assert "imperial: true" not in page
 
 
 def test_same_inputs_same_bytes(demo_copy: Path, tmp_path: Path) -> None:
