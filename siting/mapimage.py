@@ -8,7 +8,9 @@ analysis CRS (metres), which the scale bar reads directly.
 
 from __future__ import annotations
 
+import functools
 import math
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +45,27 @@ def font() -> FontProperties:
     if path not in {f.fname for f in font_manager.fontManager.ttflist}:
         font_manager.fontManager.addfont(path)
     return font_manager.FontProperties(fname=path)
+
+
+def drawable(text: object) -> str:
+    """``text`` as the font can draw it: line and paragraph separators, control characters and
+    characters the font has no glyph for become spaces (a name from data may hold any of them;
+    matplotlib would warn and draw boxes)."""
+    cmap = _glyphs()
+    out = []
+    for ch in str(text):
+        kind = unicodedata.category(ch)
+        out.append(" " if kind[0] == "C" or kind in ("Zl", "Zp") or ord(ch) not in cmap else ch)
+    return " ".join("".join(out).split())
+
+
+@functools.cache
+def _glyphs() -> frozenset[int]:
+    """The code points the shipped font has glyphs for."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(font_path()), lazy=True) as tt:
+        return frozenset(tt.getBestCmap())
 
 
 def nice_length(width_m: float) -> float:
@@ -162,7 +185,7 @@ def write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
             ax.text(
                 at.x,
                 at.y,
-                str(name),
+                drawable(name),
                 ha="center",
                 va="center",
                 fontproperties=fp,
@@ -178,7 +201,7 @@ def write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
         for kind in (*circle_types, None):
             part = fac[fac["type"] == kind] if kind else fac[~fac["type"].isin(circle_types)]
             colour = TYPE_COLOURS.get(kind, CIRCLE_COLOUR) if kind else OTHER_COLOUR
-            label = f"{kind}（现有）" if kind else "其他养老设施（不计服务圈）"
+            label = f"{drawable(kind)}（现有）" if kind else "其他养老设施（不计服务圈）"
             if len(part):
                 part.plot(
                     ax=ax, color=colour, markersize=16, edgecolor="white", linewidth=0.5, zorder=4
@@ -255,7 +278,7 @@ def write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
             text.set_fontsize(7.5)
         legend.get_title().set_fontsize(8.5)
         ax.set_title(
-            f"{sc.name} 养老服务设施布局规划图\n"
+            f"{drawable(sc.name)} 养老服务设施布局规划图\n"
             f"一刻钟服务圈 {cov.urban_radius_m:,.0f} m · 一公里服务圈 "
             f"{cov.rural_radius_m:,.0f} m · 新建 {len(proposed)} 处 · "
             f"{res.inputs.age_label}老人覆盖率 {before:.1%} → {after:.1%}",
