@@ -93,7 +93,6 @@ def make_offline(fmap: folium.Map) -> folium.Map:
             _TileErrorNotice(
                 fmap,
                 child,
-                "底图瓦片无法加载（需联网）；图层数据不受影响。"
-                "Base-map tiles need a network; the data layers are complete.",
+                "底图瓦片无法加载（需联网）；图层数据不受影响。",
             ).add_to(fmap)
     return fmap
