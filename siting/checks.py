@@ -166,7 +166,7 @@ def _outside_district(sc: Scenario, inp: Inputs) -> list[Finding]:
     found = []
     for role, frame, path in (
         ("facilities", inp.facilities, sc.inputs.facilities.path),
-        ("candidates", inp.candidates, _source(sc)),
+        ("candidates", inp.candidates, candidates_source(sc)),
     ):
         if len(frame) == 0:
             continue
@@ -204,8 +204,8 @@ def _candidate_land(sc: Scenario, inp: Inputs) -> list[Finding]:
         Finding(
             "warning",
             "candidates",
-            f"{_source(sc)} has no land_area_m2 column: proposed sites add no land in the "
-            "land check (map the column with `columns: {land_area_m2: ...}`)",
+            f"{candidates_source(sc)} has no land_area_m2 column: proposed sites add no land in "
+            "the land check (map the column with `columns: {land_area_m2: ...}`)",
             code="candidates_without_land",
         )
     ]
@@ -220,8 +220,8 @@ def _scenario_columns(sc: Scenario, inp: Inputs) -> list[Finding]:
             found.append(
                 _error(
                     "model",
-                    f"{_source(sc)}: `model.cost_column` {m.cost_column!r} is not a column "
-                    f"(columns: {preview(list(cands.columns), 20)})",
+                    f"{candidates_source(sc)}: `model.cost_column` {m.cost_column!r} is not a "
+                    f"column (columns: {preview(list(cands.columns), 20)})",
                 )
             )
         else:
@@ -231,7 +231,7 @@ def _scenario_columns(sc: Scenario, inp: Inputs) -> list[Finding]:
                 found.append(
                     _error(
                         "model",
-                        f"{_source(sc)}: column {m.cost_column!r} needs costs >= 0; ids "
+                        f"{candidates_source(sc)}: column {m.cost_column!r} needs costs >= 0; ids "
                         f"{preview(list(values.index[bad]))} have "
                         f"{preview(cands.loc[bad, m.cost_column].tolist())}",
                     )
@@ -251,8 +251,8 @@ def _scenario_columns(sc: Scenario, inp: Inputs) -> list[Finding]:
                 Finding(
                     "error",
                     "model",
-                    f"`model.excluded` names ids that are not candidates in {_source(sc)}: "
-                    f"{preview(unknown)}",
+                    "`model.excluded` names ids that are not candidates in "
+                    f"{candidates_source(sc)}: {preview(unknown)}",
                     error=ScenarioError,
                 )
             )
@@ -263,7 +263,7 @@ def _scenario_columns(sc: Scenario, inp: Inputs) -> list[Finding]:
                 "model",
                 error=ScenarioError,
                 message="`model.min_land_area_m2` needs the candidates' land_area_m2 column, "
-                f"which {_source(sc)} lacks",
+                f"which {candidates_source(sc)} lacks",
             )
         )
     return found
@@ -273,7 +273,7 @@ def _error(item: str, message: str) -> Finding:
     return Finding("error", item, message)
 
 
-def _source(sc: Scenario) -> str:
+def candidates_source(sc: Scenario) -> str:
     layer = sc.inputs.candidates
     return str(layer.path) if layer is not None else "the generated candidates"
 

@@ -33,7 +33,7 @@ def covered_by(cover: sparse.csr_matrix, open_sites: ArrayLike) -> NDArray[np.bo
     """Demand points covered by at least one of the open site columns."""
     mask = np.zeros(cover.shape[1], dtype=bool)
     mask[np.asarray(open_sites, dtype=np.int64)] = True
-    return np.asarray(cover[:, mask].sum(axis=1)).ravel() > 0
+    return np.diff(sparse.csr_matrix(cover[:, mask]).indptr) > 0
 
 
 def nearest_m(cost: sparse.csr_matrix, open_sites: ArrayLike) -> NDArray[np.float64]:

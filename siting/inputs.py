@@ -28,7 +28,7 @@ from siting import cells, demand
 from siting._errors import InputDataError, ScenarioError, SitingError
 from siting._record import warn
 from siting._validate import preview
-from siting.checks import Finding, from_error
+from siting.checks import Finding, candidates_source, from_error
 from siting.coords import analysis_crs
 from siting.io import read
 from siting.io.population import JoinReport
@@ -325,7 +325,7 @@ def _parcels(
     puts it on the parcel's edge nearest a street. A point candidate without a land figure is
     a recorded warning, and an error under ``model.min_land_area_m2``.
     """
-    source = _candidates_source(sc)
+    source = candidates_source(sc)
     frame = frame.copy()
     is_parcel = frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
     given = "land_area_m2" in frame
@@ -417,7 +417,7 @@ def _distinct_ids(sc: Scenario, facilities: pd.DataFrame, candidates: pd.DataFra
     clash = sorted(set(facilities.index) & set(candidates.index))
     if clash:
         raise InputDataError(
-            f"{_candidates_source(sc)}: candidate ids {preview(clash)} are also "
+            f"{candidates_source(sc)}: candidate ids {preview(clash)} are also "
             f"facility ids in {sc.inputs.facilities.path}; ids must be distinct"
         )
 
@@ -433,9 +433,3 @@ def _compounds(sc: Scenario, communities: gpd.GeoDataFrame) -> pd.DataFrame:
             f"{sc.inputs.communities.path}; fix the codes (leading zeros?)"
         )
     return compounds
-
-
-def _candidates_source(sc: Scenario) -> str:
-    """Where the candidates came from, for messages."""
-    layer = sc.inputs.candidates
-    return str(layer.path) if layer is not None else "the generated candidates"

@@ -92,9 +92,9 @@ class Problem:
 
     def covered(self, open_columns: Sequence[int] | NDArray[np.int64]) -> NDArray[np.bool_]:
         """Demand points within their circle of at least one of the open columns."""
-        mask = np.zeros(self.cover.shape[1], dtype=bool)
-        mask[np.asarray(open_columns, dtype=np.int64)] = True
-        return np.diff(self.cover[:, mask].tocsr().indptr) > 0
+        from siting.coverage import covered_by
+
+        return covered_by(self.cover, open_columns)
 
     def uncoverable(self) -> NDArray[np.bool_]:
         """Demand points no usable site (existing or candidate) reaches within their circle."""

@@ -1061,9 +1061,6 @@ def test_community_points_are_not_taken_for_boundaries(tmp_path: Path) -> None:
     assert any("point" in n.message.lower() and "cell" in n.message.lower() for n in res.warnings)
 
 
-_NO_TABLE_SHAPES = "the population reader takes a table of codes only: "
-
-
 def test_title_rows_above_the_header_are_passed_over() -> None:
     table = read_table(FIX / "values/population_title_rows.csv")
     assert list(table.columns) == ["code", "name", "elderly_60plus", "residents", "households"]
