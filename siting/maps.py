@@ -17,7 +17,9 @@ only, never text from the data.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -28,6 +30,7 @@ from jinja2 import Template
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from siting import liveplan
 from siting._offline import PageHtml, make_offline
 from siting._record import Note
 from siting._text import html_table, html_text, script_json
@@ -56,6 +59,52 @@ PROPOSED_COLOUR = "#e66101"
 Shift = Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame]
 
 
+@dataclass
+class Live:
+    """What the live plan (:mod:`siting.liveplan`) needs from the layers as they are built:
+    the indices features carry (site ids and 社区/村 codes to indices into its data) and the
+    JavaScript names of the layers it redraws (folium's generated identifiers, never data)."""
+
+    data: dict[str, Any]
+    site: dict[str, int] = field(init=False)
+    community: dict[str, int] = field(init=False)
+    communities: str | None = None
+    uncovered: str | None = None
+    sites: list[str] = field(default_factory=list)
+    largest: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.site = {s: k for k, s in enumerate(self.data["sites"]["id"])}
+        self.community = {str(c): k for k, c in enumerate(self.data["communities"]["code"])}
+
+
+class LivePlan(MacroElement):
+    """The live plan's call: ``window.sitingPlan`` made by the page's fixed script from the
+    data (one JSON literal, :func:`siting._text.script_json`) and the layers' names."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        window.sitingPlan = window.sitingLivePlan({{ this.map }}, {{ this.data }}, {
+            communities: {{ this.communities }},
+            uncovered: {{ this.uncovered }},
+            sites: [{{ this.sites }}]
+        });
+        {% endmacro %}
+    """)
+
+    def __init__(self, fmap: folium.Map, live: Live) -> None:
+        super().__init__()
+        self._name = "SitingLivePlan"
+        self.map = fmap.get_name()
+        data = dict(live.data)
+        data["communities"] = {k: v for k, v in data["communities"].items() if k != "code"}
+        data["uncovered"] = {"largest": live.largest, "max_radius": UNCOVERED_MAX_RADIUS}
+        self.data = script_json(data)
+        self.communities = live.communities or "null"
+        self.uncovered = live.uncovered or "null"
+        self.sites = ", ".join(live.sites)
+
+
 def _colour(share: float) -> str:
     if share <= 0:
         return SHARE_BINS[0][1]
@@ -71,7 +120,8 @@ class _Points(MacroElement):
     Each point is a GeoJSON feature with properties ``tip`` and ``popup`` (HTML, already
     escaped: Leaflet shows them as innerHTML) and, for a numbered badge, ``badge`` (its number,
     set as the badge's textContent). Points without a badge are circle markers drawn with
-    ``style`` (a number ``radius`` in a point's properties sizes its own circle). The features,
+    ``style`` (a number ``radius`` in a point's properties sizes its own circle; ``hidden``
+    draws it invisible, for the live plan to show when it matters). The features,
     the style and the badge's CSS are embedded with :func:`siting._text.script_json`; the
     script itself is fixed.
     """
@@ -84,6 +134,7 @@ class _Points(MacroElement):
                 if (p.badge === undefined) {
                     var style = Object.assign({}, {{ this.style }});
                     if (typeof p.radius === 'number') { style.radius = p.radius; }
+                    if (p.hidden) { style.radius = 0; style.opacity = 0; style.fillOpacity = 0; }
                     return L.circleMarker(latlng, style);
                 }
                 var badge = document.createElement('div');
@@ -141,16 +192,18 @@ def filled_layer(
     highlight: bool = False,
     name: str | None = None,
     dash: str | None = None,
+    extra: Sequence[str] = (),
 ) -> folium.GeoJson:
     """Polygons filled with their ``fill`` column's colour (one of siting's palette: folium
     writes styles into the page as raw JSON), ``tip`` (escaped HTML) on hover; ``name``, plain
     text, is escaped here for the layer control; ``dash``: a dashed outline (Leaflet
-    ``dashArray``, e.g. ``"4 3"``)."""
+    ``dashArray``, e.g. ``"4 3"``); ``extra``: more columns as properties (numbers only: the
+    live plan's indices)."""
     style: dict[str, object] = {"color": edge, "weight": weight, "fillOpacity": opacity}
     if dash is not None:
         style["dashArray"] = dash
     return folium.GeoJson(
-        frame[["tip", "fill", "geometry"]].to_json(),
+        frame[["tip", "fill", *extra, "geometry"]].to_json(),
         name=None if name is None else html_text(name),
         style_function=lambda f: {"fillColor": f["properties"]["fill"], **style},
         highlight_function=(lambda f: {"weight": 2.5, "color": "#000000"}) if highlight else None,
@@ -170,10 +223,12 @@ CELL_DASH = "4 3"
 
 
 def _communities_layer(
-    res: RunResult, shift: Shift, *, when: str, show: bool
+    res: RunResult, shift: Shift, *, when: str, show: bool, live: Live | None = None
 ) -> folium.FeatureGroup:
     """社区/村 coloured by share covered; derived cells (社区/村 given as points) dashed, their
-    points drawn, and every tooltip saying the area is derived."""
+    points drawn, and every tooltip saying the area is derived. With ``live``, each polygon
+    carries its index into the live plan's 社区/村 (``ci``) and the layer is the one the page
+    recolours."""
     derived = res.inputs.community_geometry == "points"
     comm = res.communities.set_index("code", drop=False)
     geo = shift(res.inputs.communities[["geometry"]]).join(comm, how="inner").reset_index(drop=True)
@@ -193,18 +248,25 @@ def _communities_layer(
         for _, r in geo.iterrows()
     ]
     geo["fill"] = [_colour(s) for s in geo[f"share_{when}"]]
+    keep: list[str] = []
+    if live is not None:
+        geo["ci"] = [live.community[str(c)] for c in geo["code"]]
+        keep = ["ci"]
     label = "社区/村覆盖率（规划后）" if when == "after" else "社区/村覆盖率（规划前）"
     if derived:
         label += "·派生单元"
     group = _group(label, show=show)
-    filled_layer(
+    layer = filled_layer(
         geo,
         edge="#555555",
         weight=0.9 if derived else 0.6,
         opacity=0.55,
         highlight=True,
         dash=CELL_DASH if derived else None,
+        extra=keep,
     ).add_to(group)
+    if live is not None:
+        live.communities = layer.get_name()
     if derived and res.inputs.community_points is not None:
         _community_points(res, shift).add_to(group)
     return group
@@ -333,8 +395,11 @@ def _without_specks(geom: BaseGeometry) -> BaseGeometry:
     return geom
 
 
-def _facilities_layers(res: RunResult, shift: Shift) -> list[folium.FeatureGroup]:
-    """One layer per facility type; circle facilities in their colours, others grey."""
+def _facilities_layers(
+    res: RunResult, shift: Shift, live: Live | None = None
+) -> list[folium.FeatureGroup]:
+    """One layer per facility type; circle facilities in their colours, others grey. With
+    ``live``, each circle facility carries its live-plan site index (``si``)."""
     types = set(res.inputs.circle_types)
     fac = shift(res.inputs.facilities)
     groups = []
@@ -355,7 +420,12 @@ def _facilities_layers(res: RunResult, shift: Shift) -> list[folium.FeatureGroup
                 )
                 if col in f and pd.notna(f[col])
             ]
-            props = {"tip": html_text(f.get("name", fid)), "popup": html_table(rows)}
+            props: dict[str, object] = {
+                "tip": html_text(f.get("name", fid)),
+                "popup": html_table(rows),
+            }
+            if live is not None and str(fid) in live.site:
+                props["si"] = live.site[str(fid)]
             points.append((f.geometry.x, f.geometry.y, props))
         colour = TYPE_COLOURS.get(str(ftype), OTHER_COLOUR) if serving else OTHER_COLOUR
         style = {
@@ -366,7 +436,9 @@ def _facilities_layers(res: RunResult, shift: Shift) -> list[folium.FeatureGroup
             "fillColor": colour,
             "fillOpacity": 0.95,
         }
-        _Points(points, style=style, popup_width=320).add_to(group)
+        layer = _Points(points, style=style, popup_width=320).add_to(group)
+        if live is not None and serving:
+            live.sites.append(layer.get_name())
         groups.append(group)
     return groups
 
@@ -383,7 +455,9 @@ def _required_size(res: RunResult) -> str:
     return "；".join(parts) or "—"
 
 
-def _proposed_layer(res: RunResult, shift: Shift, proposed: pd.DataFrame) -> folium.FeatureGroup:
+def _proposed_layer(
+    res: RunResult, shift: Shift, proposed: pd.DataFrame, live: Live | None = None
+) -> folium.FeatureGroup:
     group = _group("建议新建站点（按建设顺序编号）", show=True)
     located = shift(
         gpd.GeoDataFrame(
@@ -406,18 +480,24 @@ def _proposed_layer(res: RunResult, shift: Shift, proposed: pd.DataFrame) -> fol
             ("按规则应建", need),
             ("新覆盖的社区/村", r["communities_newly_covered"] or "—"),
         ]
-        props = {
+        props: dict[str, object] = {
             "badge": int(r["build_order"]),
             "tip": html_text(f"{r['build_order']}. {r['name']}"),
             "popup": html_table(rows),
         }
+        if live is not None and str(r["id"]) in live.site:
+            props["si"] = live.site[str(r["id"])]
         points.append((float(geom.x), float(geom.y), props))
-    _Points(points, popup_width=380).add_to(group)
+    layer = _Points(points, popup_width=380).add_to(group)
+    if live is not None:
+        live.sites.append(layer.get_name())
     return group
 
 
 UNCOVERED_COLOUR = "#67001f"
 UNCOVERED_MAX_RADIUS = 18.0
+UNCOVERED_LEAST = 0.5
+"""Elderly: a 社区/村 with fewer left outside every circle gets no circle."""
 
 
 def _uncovered_radius(elderly: float, largest: float) -> float:
@@ -429,21 +509,27 @@ def _uncovered(res: RunResult) -> pd.Series:
     """Elderly still outside every circle after the plan, per 社区/村 (only those with any)."""
     d = res.demand[~res.demand["covered_after"]]
     per = d.groupby("community")["weight"].sum()
-    return per[per >= 0.5].sort_values(ascending=False)
+    return per[per >= UNCOVERED_LEAST].sort_values(ascending=False)
 
 
-def _uncovered_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
+def _uncovered_layer(res: RunResult, shift: Shift, live: Live | None = None) -> folium.FeatureGroup:
     """One circle per 社区/村 at its representative point, its area proportional to the elderly
-    there still outside every service circle after the plan."""
+    there still outside every service circle after the plan. With ``live``, every 社区/村 with
+    elderly has its circle (``ci``: its live-plan index), hidden while none of them is left
+    outside, for the page to show when the current plan leaves some."""
     group = _group("服务圈外的老人（规划后）", show=True)
     per = _uncovered(res)
-    if per.empty:
+    if per.empty and live is None:
         return group
+    largest = float(per.max()) if len(per) else 1.0
+    if live is not None:
+        live.largest = largest
+        lived = res.demand.groupby("community")["weight"].sum()
+        per = pd.concat([per, pd.Series(0.0, index=lived.index[lived > 0].difference(per.index))])
     comm = res.inputs.communities.loc[per.index]
     spots = gpd.GeoDataFrame(geometry=comm.geometry.representative_point(), crs=comm.crs)
     spots = shift(spots.to_crs(4326))
     table = res.communities.set_index("code")
-    largest = float(per.max())
     points = []
     for code, n in per.items():
         row = table.loc[str(code)]
@@ -455,7 +541,14 @@ def _uncovered_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
                 ("服务半径", f"{row['radius_m']:.0f} m 步行范围内无服务设施"),
             ]
         )
-        points.append((g.x, g.y, {"tip": tip, "radius": _uncovered_radius(n, largest)}))
+        props: dict[str, object] = {"tip": tip}
+        if n >= UNCOVERED_LEAST:
+            props["radius"] = _uncovered_radius(n, largest)
+        else:
+            props["hidden"] = True
+        if live is not None:
+            props["ci"] = live.community[str(code)]
+        points.append((g.x, g.y, props))
     style = {
         "color": UNCOVERED_COLOUR,
         "weight": 2,
@@ -463,7 +556,9 @@ def _uncovered_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
         "fillColor": "#ffffff",
         "fillOpacity": 0.45,
     }
-    _Points(points, style=style).add_to(group)
+    layer = _Points(points, style=style).add_to(group)
+    if live is not None:
+        live.uncovered = layer.get_name()
     return group
 
 
@@ -511,19 +606,31 @@ def _parcels_layer(
     )
 
 
-def _candidates_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
-    """Candidates not chosen: their points and, for parcels, their outlines."""
+def _candidates_layer(
+    res: RunResult, shift: Shift, live: Live | None = None
+) -> folium.FeatureGroup:
+    """Candidates not chosen: their points and, for parcels, their outlines. With ``live``,
+    those the page carries have their live-plan site index (``si``); the others say they
+    cannot be opened on the page."""
     group = _group("候选地块（未选中）", show=False)
     chosen = set(res.solution.selected)
     unchosen = [str(i) for i in res.inputs.candidates.index if i not in chosen]
     _parcels_layer(res, shift, unchosen, colour=PROPOSED_COLOUR, weight=1.0).add_to(group)
-    points = [
-        (c.geometry.x, c.geometry.y, {"tip": html_text(f"{cid} {c.get('name', '')}")})
-        for cid, c in shift(res.inputs.candidates).iterrows()
-        if cid not in chosen
-    ]
+    points = []
+    for cid, c in shift(res.inputs.candidates).iterrows():
+        if cid in chosen:
+            continue
+        props: dict[str, object] = {"tip": html_text(f"{cid} {c.get('name', '')}")}
+        if live is not None:
+            if str(cid) in live.site:
+                props["si"] = live.site[str(cid)]
+            else:
+                props["tip"] = html_text(f"{cid} {c.get('name', '')}（未载入本页方案推演）")
+        points.append((c.geometry.x, c.geometry.y, props))
     style = {"radius": 4, "weight": 1, "color": PROPOSED_COLOUR, "fill": False}
-    _Points(points, style=style).add_to(group)
+    layer = _Points(points, style=style).add_to(group)
+    if live is not None:
+        live.sites.append(layer.get_name())
     return group
 
 
@@ -674,8 +781,9 @@ def _walk_line(solution: Solution) -> str:
     return f"<br>到最近站点平均步行 {w.mean_walk_m or 0.0:,.0f} m，最远 {w.worst_walk_m:,.0f} m"
 
 
-def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:
-    """The folium map of a run; ``proposed`` is :func:`siting.report.proposed_table`."""
+def build_map(res: RunResult, proposed: pd.DataFrame, *, live_plan: bool = True) -> folium.Map:
+    """The folium map of a run; ``proposed`` is :func:`siting.report.proposed_table`.
+    ``live_plan``: the what-if panel (:mod:`siting.liveplan`) with its data."""
     tiles = provider(res.scenario.output.tiles)
     shift = shifter(tiles.coord_system)
     whole = shift(res.inputs.communities).total_bounds
@@ -689,31 +797,55 @@ def build_map(res: RunResult, proposed: pd.DataFrame) -> folium.Map:
     folium.TileLayer(
         tiles.url, name=tiles.label, attr=tiles.attribution, subdomains=tiles.subdomains
     ).add_to(fmap)
+    live = Live(_live_data(res)) if live_plan else None
     layers = [
-        _communities_layer(res, shift, when="after", show=True),
+        _communities_layer(res, shift, when="after", show=True, live=live),
         _communities_layer(res, shift, when="before", show=False),
         _units_layer(res, shift),
         _compliance_layer(res, shift),
         *_areas_layers(res, shift, "existing"),
         *_areas_layers(res, shift, "candidate"),
-        *_facilities_layers(res, shift),
-        _uncovered_layer(res, shift),
-        _candidates_layer(res, shift),
-        _proposed_layer(res, shift, proposed),
+        *_facilities_layers(res, shift, live),
+        _uncovered_layer(res, shift, live),
+        _candidates_layer(res, shift, live),
+        _proposed_layer(res, shift, proposed, live),
     ]
     for layer in layers:
         layer.add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
-    # room for the legend at the bottom left and the controls at the top
+    # room for the legend at the bottom left, the plan panel at the right, the controls on top
     fmap.fit_bounds(
         [(bounds[1], bounds[0]), (bounds[3], bounds[2])],
         padding_top_left=(LEGEND_WIDTH + 20, 40),
-        padding_bottom_right=(20, 20),
+        padding_bottom_right=((PANEL_WIDTH if live else 0) + 20, 20),
     )
     root = fmap.get_root()
     root.html.add_child(PageHtml(_legend(res, proposed, tiles.note)))  # type: ignore[attr-defined]
     MapControls(fmap, whole=whole).add_to(fmap)
+    if live is not None:
+        root.header.add_child(  # type: ignore[attr-defined]
+            PageHtml(f"<script>{liveplan.script()}</script>"), name="siting_liveplan_js"
+        )
+        LivePlan(fmap, live).add_to(fmap)
     return make_offline(fmap)
+
+
+PANEL_WIDTH = 360
+"""Pixels: the live plan's panel at the right."""
+
+
+def _live_data(res: RunResult) -> dict[str, Any]:
+    """The live plan's data with what the map draws it with (colours, badge, panel)."""
+    data = liveplan.plan_data(res)
+    cv = res.scenario.coverage
+    data["communities"]["code"] = [str(c) for c in res.communities["code"]]
+    data["bins"] = [[upper, colour] for upper, colour, _ in SHARE_BINS]
+    data["badge_css"] = _Points.BADGE_CSS
+    data["panel_width"] = PANEL_WIDTH
+    data["circles"] = html_text(
+        f"社区步行 {cv.urban_radius_m:.0f} m、村 {cv.rural_radius_m:.0f} m（路网距离）"
+    )
+    return data
 
 
 CORE_SHARE = 0.5
