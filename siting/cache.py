@@ -8,13 +8,13 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 from scipy import sparse
 
-from siting import costs, network
+from siting import network
 from siting._record import Note, recording, warn
 from siting.scenario import Scenario
+from siting.walknet import WalkNetwork
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class RunCache:
     site inputs, radii included). Hits and misses are logged."""
 
     def __init__(self) -> None:
-        self.networks: dict[tuple[object, ...], tuple[nx.MultiDiGraph, costs.WalkArrays]] = {}
+        self.networks: dict[tuple[object, ...], WalkNetwork] = {}
         self.matrices: dict[tuple[object, ...], sparse.csr_matrix] = {}
         self.notes: dict[tuple[object, ...], tuple[Note, ...]] = {}  # said building a network
         self.hits = 0
@@ -46,8 +46,8 @@ class RunCache:
 
 def network_for(
     sc: Scenario, crs: str, cache: RunCache | None, streets: gpd.GeoDataFrame
-) -> tuple[nx.MultiDiGraph, costs.WalkArrays, tuple[object, ...]]:
-    """The walking graph a scenario names (OSM file, road layer or download), with a key
+) -> tuple[WalkNetwork, tuple[object, ...]]:
+    """The walking network a scenario names (OSM file, road layer or download), with a key
     for reuse across the scenarios of a batch."""
     net = sc.inputs.network
     area_wgs = None
@@ -63,24 +63,24 @@ def network_for(
         log.info("reusing the walking network of an earlier scenario")
         for n in cache.notes.get(key, ()):  # what building it said is part of this run's record
             warn(n.code, n.message, n.ids)
-        return (*cache.networks[key], key)
+        return cache.networks[key], key
     with recording() as rec:
-        G = _build(sc, crs, area_wgs)
+        walk = _build(sc, crs, area_wgs)
     for n in rec.notes:
         warn(n.code, n.message, n.ids)
-    arrays = costs.walk_arrays(G)
+    walk.arrays  # noqa: B018  (built once here, shared by every scenario reusing the network)
     if cache is not None:
-        cache.networks[key] = (G, arrays)
+        cache.networks[key] = walk
         cache.notes[key] = tuple(rec.notes)
-    return G, arrays, key
+    return walk, key
 
 
-def _build(sc: Scenario, crs: str, area_wgs: object) -> nx.MultiDiGraph:
+def _build(sc: Scenario, crs: str, area_wgs: object) -> WalkNetwork:
     net = sc.inputs.network
     if net.osm_file is not None:
-        G = network.walk_graph_from_osm_file(net.osm_file, crs=crs)
-    elif net.road_layer is not None:
-        G = network.walk_graph_from_road_layer(
+        return network.walk_network_from_osm_file(net.osm_file, crs=crs)
+    if net.road_layer is not None:
+        return network.walk_network_from_road_layer(
             net.road_layer,
             crs=crs,
             coord_system=net.coord_system,
@@ -88,6 +88,4 @@ def _build(sc: Scenario, crs: str, area_wgs: object) -> nx.MultiDiGraph:
             walkable=net.walkable,
             encoding=net.encoding,
         )
-    else:
-        G = network.walk_graph_from_download(area_wgs, crs=crs, cache_dir=net.cache_dir)
-    return G
+    return network.walk_network_from_download(area_wgs, crs=crs, cache_dir=net.cache_dir)

@@ -25,7 +25,7 @@ def check_data(sc: Scenario) -> list[Finding]:
         if prep is not None:
             try:
                 communities = prep.inputs.communities.to_crs(prep.crs)
-                pts = demand.demand_points(communities, prep.G)
+                pts = demand.demand_points(communities, prep.net)
                 pipeline.placed_sites(sc, prep.inputs, prep, communities, pts)
             except SitingError as exc:
                 found.append(from_error("demand", exc))

@@ -31,10 +31,10 @@ from siting.coords import fit_by_coord_system
 
 if TYPE_CHECKING:
     import geopandas as gpd
-    import networkx as nx
 
     from siting.inputs import Inputs
     from siting.scenario import Scenario
+    from siting.walknet import WalkNetwork
 
 Level = Literal["error", "warning", "ok"]
 
@@ -278,20 +278,18 @@ def candidates_source(sc: Scenario) -> str:
     return str(layer.path) if layer is not None else "the generated candidates"
 
 
-def network_checks(sc: Scenario, inp: Inputs, G: nx.MultiDiGraph) -> list[Finding]:
+def network_checks(sc: Scenario, inp: Inputs, net: WalkNetwork) -> list[Finding]:
     """Checks against the walking network: the declared coordinate systems."""
-    import osmnx as ox
-
-    nodes = ox.graph_to_gdfs(G, edges=False).to_crs(4326)
+    nodes = net.nodes().to_crs(4326)
     found = [
         Finding(
             "ok",
             "network",
-            f"{G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges in {G.graph['crs']}",
+            f"{net.n_nodes:,} nodes, {net.n_edges:,} edges in {net.crs}",
         )
     ]
     for role in ("facilities", "candidates"):
-        found += _fit(sc, getattr(inp, role), role, nodes, G.graph["crs"])
+        found += _fit(sc, getattr(inp, role), role, nodes, net.crs)
     return found
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -22,8 +21,11 @@ from scipy import sparse
 
 from siting.costs import WalkArrays, reachable_nodes
 from siting.models import SiteGain, Solution, build_order
+from siting.walknet import WalkNetwork, as_network
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from siting.problem import Problem
 
 log = logging.getLogger(__name__)
@@ -154,7 +156,7 @@ def summarise(problem: Problem, solution: Solution | Sequence[str]) -> Summary:
 
 
 def service_areas(
-    G: nx.MultiDiGraph,
+    network: WalkNetwork | nx.MultiDiGraph,
     site_nodes: ArrayLike,
     site_offset_m: ArrayLike,
     radius_m: ArrayLike,
@@ -170,19 +172,20 @@ def service_areas(
     follows the streets and leaves out what the network cannot reach, unlike a convex hull.
     The searches are the same compiled ones as the cost matrix (:func:`costs.reachable_nodes`).
     """
+    net = as_network(network)
     if len(np.asarray(site_nodes)) == 0:  # no site open at all: no area, not an error
         return gpd.GeoDataFrame(
             {"site": pd.Series(dtype=str), "radius_m": pd.Series(dtype=float)},
             geometry=[],
-            crs=G.graph["crs"],
+            crs=net.crs,
         )
     arrays, reach = reachable_nodes(
-        arrays if arrays is not None else G,
+        arrays if arrays is not None else net.arrays,
         site_nodes,
         radius_m=radius_m,
         site_offset_m=site_offset_m,
     )
-    nodes_xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in arrays.node_ids])
+    nodes_xy = net.xy if arrays is net.arrays else net.xy[net.arrays.index_of(arrays.node_ids)]
     upper = sparse.triu(arrays.adjacency, k=1).tocoo()
     reach_csc = reach.tocsc()
     polys = []
@@ -202,7 +205,7 @@ def service_areas(
     return gpd.GeoDataFrame(
         {"site": [str(s) for s in np.asarray(site_ids)], "radius_m": radii},
         geometry=polys,
-        crs=G.graph["crs"],
+        crs=net.crs,
     )
 
 

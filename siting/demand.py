@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
@@ -35,6 +34,10 @@ from scipy.spatial import cKDTree
 from siting._errors import InputDataError
 from siting._record import warn
 from siting._validate import preview
+from siting.walknet import WalkNetwork, as_network
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +46,15 @@ RESIDENTIAL_HIGHWAYS = frozenset(
 )
 
 
-def _node_frame(G: nx.MultiDiGraph, highways: Collection[str]) -> gpd.GeoDataFrame:
-    nodes = ox.graph_to_gdfs(G, edges=False)
-    lived: set[int] = set()
-    for u, v, hw in G.edges(data="highway"):
-        tags = hw if isinstance(hw, list) else [hw]
-        if any(t in highways for t in tags):
-            lived.update((u, v))
-    nodes = nodes[["x", "y", "geometry"]].copy()
-    nodes["lived"] = nodes.index.isin(list(lived))
+def _node_frame(net: WalkNetwork, highways: Collection[str]) -> gpd.GeoDataFrame:
+    nodes = net.nodes()
+    nodes["lived"] = net.lived_nodes(set(highways))
     return nodes
 
 
 def demand_points(
     communities: gpd.GeoDataFrame,
-    G: nx.MultiDiGraph,
+    network: WalkNetwork | nx.MultiDiGraph,
     *,
     highways: Collection[str] = RESIDENTIAL_HIGHWAYS,
 ) -> gpd.GeoDataFrame:
@@ -67,8 +64,8 @@ def demand_points(
     ----------
     communities
         社区/村 polygons in the graph's CRS, indexed by code, with ``elderly_60plus``.
-    G
-        Projected walking graph.
+    network
+        The projected walking network (or an osmnx graph).
     highways
         OSM ``highway`` classes along which people live.
 
@@ -79,12 +76,13 @@ def demand_points(
         the weights of a community add up to its elderly), ``snap_m`` (0 for street nodes),
         ``how`` (``street``, ``any-node``, ``nearest``).
     """
-    if communities.crs is None or not communities.crs.equals(G.graph["crs"]):
+    net = as_network(network)
+    if communities.crs is None or not communities.crs.equals(net.crs):
         raise InputDataError(
             f"the 社区/村 polygons are in {communities.crs} but the walking "
-            f"graph in {G.graph['crs']}: project them to the graph's CRS first"
+            f"network in {net.crs}: project them to the network's CRS first"
         )
-    nodes = _node_frame(G, highways)
+    nodes = _node_frame(net, highways)
     polygons = communities[["geometry"]].rename_axis("community")
     inside = gpd.sjoin(nodes, polygons, predicate="within", how="inner")
     frames = []
@@ -116,7 +114,7 @@ def demand_points(
     out = gpd.GeoDataFrame(
         pts[["community", "node", "weight", "snap_m", "how"]],
         geometry=pts.geometry.to_numpy(),
-        crs=G.graph["crs"],
+        crs=net.crs,
     )
     by_how = out.groupby("community")["how"].first().value_counts()
     log.info(
@@ -163,16 +161,20 @@ def _report_fallbacks(pts: gpd.GeoDataFrame, highways: Collection[str]) -> None:
 
 
 def snap_sites(
-    sites: gpd.GeoDataFrame, G: nx.MultiDiGraph, *, role: str, warn_beyond_m: float
+    sites: gpd.GeoDataFrame,
+    network: WalkNetwork | nx.MultiDiGraph,
+    *,
+    role: str,
+    warn_beyond_m: float,
 ) -> pd.DataFrame:
     """Nearest graph node for each site on the main network and the straight walk to it.
 
     Parameters
     ----------
     sites
-        Points in the graph's (metric) CRS, indexed by id.
-    G
-        Projected walking graph.
+        Points in the network's (metric) CRS, indexed by id.
+    network
+        The projected walking network (or an osmnx graph).
     role
         What the sites are, for messages (``facilities``, ``sites``...).
     warn_beyond_m
@@ -191,13 +193,12 @@ def snap_sites(
     """
     if sites.crs is None or sites.crs.is_geographic:
         raise InputDataError(f"{role}: project the sites to the analysis CRS before snapping")
-    nodes = ox.graph_to_gdfs(G, edges=False)
-    ids = nodes.index.to_numpy().astype(np.int64)
-    xy = nodes[["x", "y"]].to_numpy()
+    net = as_network(network)
+    ids, xy = net.node_ids, net.xy
     at = np.column_stack([sites.geometry.x, sites.geometry.y])
     dist, pos = cKDTree(xy).query(at)
     out = pd.DataFrame({"node": ids[pos], "snap_m": dist}, index=sites.index)
-    _onto_main_piece(out, G, ids, xy, at, role=role, within_m=warn_beyond_m)
+    _onto_main_piece(out, net, at, role=role, within_m=warn_beyond_m)
     far = out.index[out["snap_m"] > warn_beyond_m]
     if len(far):
         warn(
@@ -219,16 +220,15 @@ def snap_sites(
     return out
 
 
-def parcel_sites(parcels: gpd.GeoSeries, G: nx.MultiDiGraph) -> pd.DataFrame:
+def parcel_sites(parcels: gpd.GeoSeries, network: WalkNetwork | nx.MultiDiGraph) -> pd.DataFrame:
     """The site of each parcel: its point nearest to a street of the walking network.
 
     Parameters
     ----------
     parcels
-        Parcel polygons in the graph's (metric) CRS, indexed by id.
-    G
-        Projected walking graph; its edges as drawn (straight between nodes where osmnx
-        kept no geometry).
+        Parcel polygons in the network's (metric) CRS, indexed by id.
+    network
+        The projected walking network; its streets as drawn (:meth:`WalkNetwork.lines`).
 
     Returns
     -------
@@ -237,14 +237,15 @@ def parcel_sites(parcels: gpd.GeoSeries, G: nx.MultiDiGraph) -> pd.DataFrame:
         street where one touches or crosses the parcel) and ``street_m``, the straight
         distance from the parcel to that street (0 when they touch), per parcel.
     """
-    if parcels.crs is None or not parcels.crs.equals(G.graph["crs"]):
+    net = as_network(network)
+    if parcels.crs is None or not parcels.crs.equals(net.crs):
         raise InputDataError(
-            f"the parcels are in {parcels.crs} but the walking graph in {G.graph['crs']}: "
-            "project them to the graph's CRS first"
+            f"the parcels are in {parcels.crs} but the walking network in {net.crs}: "
+            "project them to the network's CRS first"
         )
     if parcels.empty:
         return pd.DataFrame({"x": [], "y": [], "street_m": []}, index=parcels.index)
-    edges = ox.graph_to_gdfs(G, nodes=False, fill_edge_geometry=True).geometry.to_numpy()
+    edges = net.lines()
     shapes = parcels.to_numpy()
     (which, nearest), dist = shapely.STRtree(edges).query_nearest(
         shapes, return_distance=True, all_matches=False
@@ -268,20 +269,17 @@ def parcel_sites(parcels: gpd.GeoSeries, G: nx.MultiDiGraph) -> pd.DataFrame:
 
 def _onto_main_piece(
     out: pd.DataFrame,
-    G: nx.MultiDiGraph,
-    ids: np.ndarray,
-    xy: np.ndarray,
+    net: WalkNetwork,
     at: np.ndarray,
     *,
     role: str,
     within_m: float,
 ) -> None:
     """Move sites snapped onto a detached piece of street to the main piece (in ``out``)."""
-    pieces = list(nx.weakly_connected_components(G))
-    if len(pieces) < 2 or out.empty:
+    if out.empty or net.piece.max(initial=0) == 0:
         return
-    largest: set[int] = max(pieces, key=lambda piece: len(piece))
-    main = np.isin(ids, np.fromiter(largest, dtype=np.int64, count=len(largest)))
+    ids, xy = net.node_ids, net.xy
+    main = net.piece == 0
     off = ~np.isin(out["node"].to_numpy(), ids[main])
     if not off.any():
         return

@@ -17,10 +17,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -35,6 +34,9 @@ from siting.io.population import JoinReport
 from siting.rules.book import load_rules
 from siting.rules.types import TypeTable, normalise_types, type_table
 from siting.scenario import BoundaryLayer, Scenario
+
+if TYPE_CHECKING:
+    from siting.walknet import WalkNetwork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -384,14 +386,14 @@ def _no_land_figure(sc: Scenario, source: str, ids: list[str]) -> None:
     )
 
 
-def place_parcel_sites(inp: Inputs, G: nx.MultiDiGraph) -> Inputs:
+def place_parcel_sites(inp: Inputs, net: WalkNetwork) -> Inputs:
     """Candidates given as parcels, each sited at the parcel's point nearest a street of the
-    walking network ``G`` (:func:`siting.demand.parcel_sites`), with that distance in
+    walking network ``net`` (:func:`siting.demand.parcel_sites`), with that distance in
     ``parcel_street_m``; a recorded warning (``candidate_sites_on_parcels``) lists them."""
     if inp.parcels is None or inp.parcels.empty:
         return inp
-    crs = G.graph["crs"]
-    sites = demand.parcel_sites(inp.parcels.to_crs(crs), G)
+    crs = net.crs
+    sites = demand.parcel_sites(inp.parcels.to_crs(crs), net)
     points = gpd.GeoSeries(
         gpd.points_from_xy(sites["x"], sites["y"]), index=sites.index, crs=crs
     ).to_crs(inp.candidates.crs)

@@ -54,13 +54,11 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import shapely
 import yaml
@@ -70,6 +68,10 @@ from siting._record import warn
 from siting._validate import preview
 from siting.coords import GEOGRAPHIC_EPSG, to_wgs84
 from siting.io.read import read_vector
+from siting.walknet import WalkNetwork, great_circle_m, simplify
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 log = logging.getLogger(__name__)
 
@@ -155,24 +157,21 @@ def why_not_walked(tags: Mapping[str, object]) -> str | None:
     return None
 
 
-def walk_graph_from_osm_file(path: str | Path, *, crs: str) -> nx.MultiDiGraph:
-    """Read an OSM XML file (``.osm``) into a projected walking graph.
+def walk_network_from_osm_file(path: str | Path, *, crs: str) -> WalkNetwork:
+    """Read an OSM file (XML or PBF) into a projected :class:`~siting.walknet.WalkNetwork`.
 
-    Only ways the walking rule accepts become edges (module docstring): buildings, landuse,
-    railways, waterways and other outlines are left out before osmnx reads the file.
+    pyosmium streams the ways with their nodes' locations; only ways the walking rule accepts
+    become edges (module docstring), simplified to intersections and dead ends
+    (:func:`siting.walknet.simplify`, osmnx's rules) and projected to ``crs`` in one vectorised
+    step. No networkx graph is built.
 
     Parameters
     ----------
     path
         OpenStreetMap XML (``.osm``, also ``.osm.gz``/``.osm.bz2``), such as the demo city's
-        file, or a ``.osm.pbf`` extract (converted to XML with pyosmium first).
+        file, or a ``.osm.pbf`` extract.
     crs
         The metric analysis CRS to project to (see :func:`siting.coords.analysis_crs`).
-
-    Returns
-    -------
-    networkx.MultiDiGraph
-        osmnx graph in ``crs``; edge attribute ``length`` in metres, both directions present.
     """
     import tempfile
 
@@ -180,6 +179,31 @@ def walk_graph_from_osm_file(path: str | Path, *, crs: str) -> nx.MultiDiGraph:
     path = Path(path)
     if not path.exists():
         raise InputFileNotFoundError(f"network file {str(path)!r} does not exist")
+    if not path.name.lower().endswith(".pbf") and _edited(path):
+        # an editor's or a history file marks deleted objects in ways libosmium does not read
+        # (JOSM: action="delete"): the XML filter drops them first
+        with tempfile.TemporaryDirectory() as tmp:
+            streets = _street_extract(path, Path(tmp) / "streets.osm", name=path)
+            return _read_ways(streets, crs, name=path, report=False)
+    return _read_ways(path, crs, name=path, report=True)
+
+
+def walk_graph_from_osm_file(path: str | Path, *, crs: str) -> nx.MultiDiGraph:
+    """:func:`walk_network_from_osm_file` as an osmnx-style ``MultiDiGraph`` (for users who
+    want a graph; the pipeline never builds one)."""
+    return walk_network_from_osm_file(path, crs=crs).to_graph()
+
+
+def osmnx_graph_from_osm_file(path: str | Path, *, crs: str) -> nx.MultiDiGraph:
+    """The osmnx loader (``graph_from_xml``, ``simplify_graph``, ``project_graph``) on the same
+    walking rule: what :func:`walk_network_from_osm_file` replaced, kept to compare against
+    (tests, ``python -m benchmarks pipeline``)."""
+    import tempfile
+
+    import osmnx as ox
+
+    crs = metric_crs(crs)
+    path = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
         source = _pbf_to_xml(path, Path(tmp)) if path.name.lower().endswith(".pbf") else path
         streets = _street_extract(source, Path(tmp) / "streets.osm", name=path)
@@ -187,13 +211,124 @@ def walk_graph_from_osm_file(path: str | Path, *, crs: str) -> nx.MultiDiGraph:
         ox.settings.useful_tags_way = saved + [t for t in _EXTRA_WAY_TAGS if t not in saved]
         try:
             G = ox.graph_from_xml(streets, bidirectional=True, simplify=False, retain_all=True)
-        except Exception as exc:  # osmnx raises bare errors on malformed files
-            raise NetworkError(
-                f"{path}: cannot be read as an OSM XML street network ({exc})"
-            ) from exc
         finally:
             ox.settings.useful_tags_way = saved
-    return ox.project_graph(_finish(G, source=path.name), to_crs=crs)
+    G = ox.simplify_graph(G, edge_attrs_differ=["highway"], remove_rings=False)
+    return ox.project_graph(G, to_crs=crs)
+
+
+_EDIT_MARKS = (b'action="delete"', b"action='delete'", b'visible="false"', b"visible='false'")
+
+
+def _edited(path: Path) -> bool:
+    """Whether an OSM XML file marks deleted objects (a quick byte scan, any compression)."""
+    tail = b""
+    with _open_binary(path) as f:
+        while chunk := f.read(1 << 22):
+            block = tail + chunk
+            if any(mark in block for mark in _EDIT_MARKS):
+                return True
+            tail = block[-20:]
+    return False
+
+
+def _read_ways(path: Path, crs: str, *, name: Path, report: bool) -> WalkNetwork:
+    """The walkable ways of an OSM file as a simplified, projected network."""
+    import osmium
+    from pyproj import Transformer
+
+    refs: list[list[int]] = []
+    lons: list[list[float]] = []
+    lats: list[list[float]] = []
+    way_ids: list[int] = []
+    classes: list[str] = []
+    left_out: Counter[str] = Counter()
+    cut: list[int] = []
+    missing: set[int] = set()
+    way: Any
+    try:
+        reader = (
+            osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+            .with_locations()
+            .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+            .with_filter(osmium.filter.KeyFilter("highway"))
+        )
+        for way in reader:
+            if way.deleted:  # a history file's deleted version
+                continue
+            why = why_not_walked(way.tags)
+            if why is not None:
+                left_out[why] += 1
+                continue
+            ids, lon, lat = [], [], []
+            for nd in way.nodes:
+                loc = nd.location
+                if not loc.valid():
+                    missing.add(nd.ref)
+                    continue
+                ids.append(nd.ref)
+                lon.append(loc.lon)
+                lat.append(loc.lat)
+            if len(ids) < len(way.nodes):
+                cut.append(way.id)
+                continue
+            refs.append(ids)
+            lons.append(lon)
+            lats.append(lat)
+            way_ids.append(way.id)
+            classes.append(str(way.tags.get("highway")))
+    except RuntimeError as exc:  # libosmium's parse errors
+        raise NetworkError(f"{name}: cannot be read as an OSM file ({exc})") from exc
+    if report:
+        _report_left_out(left_out, kept=len(refs) + len(cut), name=name)
+    if cut:
+        raise NetworkError(
+            f"{name}: {len(cut)} street(s) refer to {len(missing)} node(s) missing from the file "
+            f"(ways {preview([str(w) for w in cut])}, nodes {preview(sorted(map(str, missing)))}):"
+            " the extract cut them at its edge; extract with complete ways (osmium extract "
+            "--strategy complete_ways, or Overpass `(way[highway](...); >;); out;`)"
+        )
+    if not refs:
+        raise NetworkError(f"{name}: no walkable ways in the file")
+    counts = np.fromiter((len(r) for r in refs), np.int64, count=len(refs))
+    flat = np.fromiter((i for r in refs for i in r), np.int64, count=int(counts.sum()))
+    lon_all = np.fromiter((x for r in lons for x in r), float, count=len(flat))
+    lat_all = np.fromiter((y for r in lats for y in r), float, count=len(flat))
+    node_ids, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+    way_of = np.repeat(np.arange(len(refs)), counts)
+    follows = way_of[1:] == way_of[:-1]  # consecutive refs of one way: a segment
+    a, b = inverse[:-1][follows], inverse[1:][follows]
+    seg_way = way_of[1:][follows]
+    seg_len = great_circle_m(
+        lat_all[:-1][follows], lon_all[:-1][follows], lat_all[1:][follows], lon_all[1:][follows]
+    )
+    hw_values, hw_code = np.unique(np.asarray(classes, dtype=object), return_inverse=True)
+    seg_cls = hw_code.ravel()[seg_way]
+    simple = simplify(len(node_ids), a, b, seg_len, seg_cls)
+    x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(
+        lon_all[first], lat_all[first]
+    )
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    used = simple.segment_edge >= 0
+    rep = np.zeros(len(simple.u), dtype=np.int64)
+    rep[simple.segment_edge[used]] = np.flatnonzero(used)
+    pieces = np.stack([np.c_[x[a[used]], y[a[used]]], np.c_[x[b[used]], y[b[used]]]], axis=1)
+    net = WalkNetwork(
+        crs=crs,
+        node_ids=node_ids[simple.keep].astype(np.int64),
+        x=x[simple.keep],
+        y=y[simple.keep],
+        u=simple.u,
+        v=simple.v,
+        length=simple.length,
+        highway=hw_values[seg_cls[rep]],
+        drawn=pieces,
+        osmid=np.asarray(way_ids, np.int64)[seg_way[rep]],
+        drawn_edge=simple.segment_edge[used],
+        source=name.name,
+    )
+    net.log_pieces()
+    return net
 
 
 @contextmanager
@@ -294,6 +429,8 @@ def _finish(G: nx.MultiDiGraph, *, source: str, class_nodes: bool = True) -> nx.
     ``class_nodes`` keeps the nodes where the street class changes (where a lane of houses
     meets a main road).
     """
+    import osmnx as ox
+
     G.remove_nodes_from([n for n, d in list(G.degree()) if d == 0])
     if G.number_of_edges() == 0:
         raise NetworkError(f"{source}: no walkable ways")
@@ -401,7 +538,12 @@ def _guess(value: str) -> str:
     return f"{_builtin_classes()[best]}  # guessed from {best}: check"
 
 
-def walk_graph_from_road_layer(
+def walk_graph_from_road_layer(path: str | Path, **options: Any) -> nx.MultiDiGraph:
+    """:func:`walk_network_from_road_layer` as an osmnx-style ``MultiDiGraph`` (same options)."""
+    return walk_network_from_road_layer(path, **options).to_graph()
+
+
+def walk_network_from_road_layer(
     path: str | Path,
     *,
     crs: str,
@@ -412,8 +554,8 @@ def walk_graph_from_road_layer(
     layer: str | None = None,
     snap_m: float = 0.5,
     encoding: str | None = None,
-) -> nx.MultiDiGraph:
-    """Build a projected walking graph from a road line layer (the bureau's own roads).
+) -> WalkNetwork:
+    """Build a projected walking network from a road line layer (the bureau's own roads).
 
     Line ends closer than ``snap_m`` become one node; each line is one edge, walked both ways,
     its length measured in the metric ``crs``. Each line's class (``highway_column``) becomes
@@ -478,27 +620,21 @@ def walk_graph_from_road_layer(
     _, node_of, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     n_lines = len(lines)
-    u, v = inverse[:n_lines], inverse[n_lines:]
-    nodes = gpd.GeoDataFrame(
-        {"x": ends[node_of, 0], "y": ends[node_of, 1]},
-        index=pd.Index(np.arange(len(node_of)), name="osmid"),
-        geometry=gpd.points_from_xy(ends[node_of, 0], ends[node_of, 1]),
+    net = WalkNetwork(
         crs=crs,
+        node_ids=np.arange(len(node_of), dtype=np.int64),
+        x=ends[node_of, 0],
+        y=ends[node_of, 1],
+        u=inverse[:n_lines].astype(np.int64),
+        v=inverse[n_lines:].astype(np.int64),
+        length=lines.geometry.length.to_numpy(),
+        highway=lines["highway"].to_numpy(dtype=object),
+        road_class=lines["road_class"].to_numpy(dtype=object),
+        drawn=lines.geometry.to_numpy(),
+        source=path.name,
     )
-    attrs = {
-        "length": lines.geometry.length.to_numpy(),
-        "highway": lines["highway"].to_numpy(),
-        "road_class": lines["road_class"].to_numpy(),
-        "geometry": lines.geometry.to_numpy(),
-    }
-    forward = pd.DataFrame(attrs).assign(u=u, v=v)
-    backward = forward.assign(u=v, v=u, geometry=shapely.reverse(forward["geometry"]))
-    edges = pd.concat([forward, backward], ignore_index=True)
-    edges["key"] = edges.groupby(["u", "v"]).cumcount()
-    edges = gpd.GeoDataFrame(edges.set_index(["u", "v", "key"]), geometry="geometry", crs=crs)
-    G = ox.graph_from_gdfs(nodes, edges, graph_attrs={"crs": crs})
-    log_components(G, source=path.name)
-    return G
+    net.log_pieces()
+    return net
 
 
 def _split_at_junctions(lines: gpd.GeoDataFrame, snap_m: float, path: Path) -> gpd.GeoDataFrame:
@@ -620,6 +756,8 @@ def _pbf_to_xml(path: Path, folder: Path) -> Path:
 
 def log_components(G: nx.MultiDiGraph, *, source: str) -> None:
     """Log the size of the largest connected piece and how much lies outside it."""
+    import networkx as nx
+
     parts = sorted((len(c) for c in nx.weakly_connected_components(G)), reverse=True)
     outside = sum(parts[1:])
     log.info(
@@ -632,6 +770,11 @@ def log_components(G: nx.MultiDiGraph, *, source: str) -> None:
         parts[0],
         outside,
     )
+
+
+def walk_network_from_download(polygon: shapely.Geometry, **options: Any) -> WalkNetwork:
+    """:func:`walk_graph_from_download`'s graph as a :class:`~siting.walknet.WalkNetwork`."""
+    return WalkNetwork.from_graph(walk_graph_from_download(polygon, **options), source="download")
 
 
 def walk_graph_from_download(
@@ -658,6 +801,7 @@ def walk_graph_from_download(
     import hashlib
     import time
 
+    import osmnx as ox
     import requests
 
     from siting.io.write import write_with

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -40,6 +39,7 @@ from siting.rules.book import RuleBook, load_rules
 from siting.rules.checks import ComplianceData, check_all
 from siting.scenario import Scenario
 from siting.solve import solve
+from siting.walknet import WalkNetwork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -92,8 +92,7 @@ class RunResult:
 def _generated(
     sc: Scenario,
     inp: Inputs,
-    G: nx.MultiDiGraph,
-    arrays: costs.WalkArrays,
+    net: WalkNetwork,
     pts: gpd.GeoDataFrame,
     communities: gpd.GeoDataFrame,
 ) -> gpd.GeoDataFrame:
@@ -107,7 +106,7 @@ def _generated(
             warnings.simplefilter("ignore", SitingWarning)
             points, sites = placed(
                 communities,
-                G,
+                net,
                 facilities=inp.facilities,
                 candidates=inp.candidates.iloc[:0],
                 circle_types=inp.circle_types,
@@ -116,10 +115,10 @@ def _generated(
                 snap_warn_m=cv.snap_warn_m,
                 points=pts,
             )
-        uncovered = np.diff(circle_costs(arrays, points, sites).indptr) == 0
+        uncovered = np.diff(circle_costs(net.arrays, points, sites).indptr) == 0
     areas = read.read_vector(gen.excluded_areas) if gen.excluded_areas is not None else None
     made = generate_candidates(
-        G,
+        net,
         pts,
         method=gen.method,
         k=gen.k,
@@ -170,9 +169,9 @@ def problem_for(
     prep = prepared(sc, cache=cache, facilities=facilities, candidates=candidates)
     assert prep is not None  # without `findings`, every error raises
     communities = prep.inputs.communities.to_crs(prep.crs)
-    pts = demand.demand_points(communities, prep.G)
+    pts = demand.demand_points(communities, prep.net)
     if sc.candidate_generation is not None and sc.inputs.candidates is None and candidates is None:
-        generated = _generated(sc, prep.inputs, prep.G, prep.arrays, pts, communities)
+        generated = _generated(sc, prep.inputs, prep.net, pts, communities)
         prep = replace(prep, inputs=replace(prep.inputs, candidates=generated))
     return prep, _problem(sc, prep.inputs, prep, communities, pts, cache)
 
@@ -228,16 +227,16 @@ def prepared(
     crs = analysis_crs(float(inp.communities.to_crs(4326).union_all().centroid.x))
     loaded = time.perf_counter()
     try:
-        G, arrays, net_key = network_for(sc, crs, cache, inp.streets)
+        net, net_key = network_for(sc, crs, cache, inp.streets)
     except SitingError as exc:
         if not collect:
             raise
         found.append(from_error("network", exc))
         return None
-    inp = place_parcel_sites(inp, G)  # candidate parcels: sited on their edge nearest a street
-    check(network_checks(sc, inp, G))
+    inp = place_parcel_sites(inp, net)  # candidate parcels: sited on their edge nearest a street
+    check(network_checks(sc, inp, net))
     times = {"load_s": loaded - start, "network_s": time.perf_counter() - loaded}
-    return Prepared(inp, crs, G, arrays, net_key, times)
+    return Prepared(inp, crs, net, net_key, times)
 
 
 @dataclass(frozen=True)
@@ -246,10 +245,14 @@ class Prepared:
 
     inputs: Inputs
     crs: str
-    G: nx.MultiDiGraph
-    arrays: costs.WalkArrays
+    net: WalkNetwork
     net_key: tuple[object, ...]
     timings_s: dict[str, float]
+
+    @property
+    def arrays(self) -> costs.WalkArrays:
+        """The network's CSR adjacency (what the distance kernel searches)."""
+        return self.net.arrays
 
 
 def _run(
@@ -262,7 +265,7 @@ def _run(
     start = time.perf_counter()
     book = load_rules(sc.rules.set, sc.rules.overrides)  # an unknown set fails before any work
     prep, problem = problem_for(sc, cache=cache, facilities=facilities, candidates=candidates)
-    inp, crs, G, arrays = prep.inputs, prep.crs, prep.G, prep.arrays
+    inp, crs = prep.inputs, prep.crs
     communities = inp.communities.to_crs(crs)
     t = dict(prep.timings_s)
     t["problem_s"] = time.perf_counter() - start - sum(t.values())
@@ -291,7 +294,7 @@ def _run(
         proposed.to_crs(crs),
         per_capita_m2=_land_figure(book),
     )
-    areas = _service_areas(sc, problem, solution, G, arrays)
+    areas = _service_areas(sc, problem, solution, prep.net)
     t["coverage_s"] = time.perf_counter() - start - sum(t.values())
     checked = _compliance_data(sc, inp, communities, by_unit, land, crs)
     compliance = check_all(book, checked)
@@ -364,7 +367,7 @@ def placed_sites(
     m, cv = sc.model, sc.coverage
     return placed(
         communities,
-        prep.G,
+        prep.net,
         facilities=inp.facilities,
         candidates=inp.candidates,
         circle_types=inp.circle_types,
@@ -384,8 +387,7 @@ def _service_areas(
     sc: Scenario,
     problem: Problem,
     solution: Solution,
-    G: nx.MultiDiGraph,
-    arrays: costs.WalkArrays,
+    net: WalkNetwork,
 ) -> gpd.GeoDataFrame:
     """Service areas of the existing and the selected sites, by the circle of where they stand."""
     cv = sc.coverage
@@ -393,12 +395,11 @@ def _service_areas(
     rows: pd.DataFrame = problem.sites.take(open_columns)
     rural = (rows["kind"] == "村").to_numpy()
     return coverage.service_areas(
-        G,
+        net,
         rows["node"],
         rows["snap_m"],
         np.where(rural, cv.rural_radius_m, cv.urban_radius_m),
         site_ids=rows["id"],
-        arrays=arrays,
     ).assign(role=rows["role"].to_numpy(), tier=np.where(rural, "一公里", "一刻钟"))
 
 

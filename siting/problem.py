@@ -21,10 +21,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -34,6 +33,10 @@ from siting import costs, demand
 from siting._errors import ModelError
 from siting._validate import preview
 from siting.models import coverage_sets
+from siting.walknet import WalkNetwork, as_network
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +129,7 @@ class Problem:
 
 def build_problem(
     communities: gpd.GeoDataFrame,
-    G: nx.MultiDiGraph,
+    network: WalkNetwork | nx.MultiDiGraph,
     *,
     arrays: costs.WalkArrays | None = None,
     **placement: Any,
@@ -138,8 +141,10 @@ def build_problem(
     communities
         社区/村 polygons in the graph's CRS, indexed by code, with ``kind`` (社区/村) and
         ``elderly_60plus``.
-    G
-        The projected walking graph (osmnx ``MultiDiGraph`` in metres).
+    network
+        The projected walking network: a :class:`~siting.walknet.WalkNetwork` (what
+        :func:`siting.network.walk_network_from_osm_file` reads) or an osmnx ``MultiDiGraph``
+        in metres.
     facilities, candidates
         Points (any CRS), indexed by id; facilities with ``type``. Facilities whose type is in
         ``circle_types`` are the existing circle sites; the others are not sites.
@@ -160,14 +165,15 @@ def build_problem(
 
     Every keyword but ``arrays`` is :func:`placed`'s.
     """
-    arrays = arrays if arrays is not None else costs.walk_arrays(G)
-    points, sites = placed(communities, G, **placement)
+    net = as_network(network)
+    arrays = arrays if arrays is not None else net.arrays
+    points, sites = placed(communities, net, **placement)
     return Problem(points, sites, circle_costs(arrays, points, sites), arrays)
 
 
 def placed(
     communities: gpd.GeoDataFrame,
-    G: nx.MultiDiGraph,
+    network: WalkNetwork | nx.MultiDiGraph,
     *,
     facilities: gpd.GeoDataFrame,
     candidates: gpd.GeoDataFrame,
@@ -184,8 +190,9 @@ def placed(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The demand and site tables of :func:`build_problem` (parameters there), before the
     cost matrix, so a caller holding matrices for the same inputs can reuse one."""
-    crs = G.graph["crs"]
-    pts = points if points is not None else demand.demand_points(communities, G)
+    net = as_network(network)
+    crs = net.crs
+    pts = points if points is not None else demand.demand_points(communities, net)
     kind = communities["kind"].reindex(pts["community"]).to_numpy()
     radius = np.where(kind == "村", rural_radius_m, urban_radius_m)
     sites = site_table(
@@ -202,7 +209,7 @@ def placed(
     located = gpd.GeoDataFrame(
         geometry=located.loc[sites["id"]].to_numpy(), crs=crs, index=pd.Index(sites["id"])
     )
-    snapped = demand.snap_sites(located, G, role="sites", warn_beyond_m=snap_warn_m)
+    snapped = demand.snap_sites(located, net, role="sites", warn_beyond_m=snap_warn_m)
     sites = sites.assign(
         node=snapped["node"].to_numpy(),
         snap_m=snapped["snap_m"].to_numpy(),

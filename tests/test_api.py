@@ -157,7 +157,7 @@ def test_build_problem_from_tables_without_a_scenario(study: siting.Study) -> No
     inp = prep.inputs
     problem = siting.build_problem(
         inp.communities.to_crs(prep.crs),
-        prep.G,
+        prep.net.to_graph(),  # an osmnx-style graph is accepted as well as the network
         facilities=inp.facilities,
         candidates=inp.candidates,
         circle_types=inp.circle_types,

@@ -373,7 +373,7 @@ def test_parcels_take_land_from_their_area_and_sites_at_the_edge_nearest_a_stree
     with recording():  # the run's warnings again
         prep = prepared(load(scenarios["parcels"]), cache=cache)
     assert prep is not None
-    G = prep.G
+    G = prep.net.to_graph()  # the graph a user can ask for: edges drawn as the streets run
     edges = ox.graph_to_gdfs(G, nodes=False, fill_edge_geometry=True).geometry.union_all()
     crs = G.graph["crs"]
     sites = cand.geometry.to_crs(crs)

@@ -12,22 +12,23 @@ The result is a WGS-84 point layer like a candidates file: ``id``, ``name``, ``n
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
-import osmnx as ox
 from scipy.spatial import cKDTree
-from sklearn.cluster import KMeans
 
 from siting._errors import ModelError
+from siting.walknet import WalkNetwork, as_network
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 log = logging.getLogger(__name__)
 
 
 def generate_candidates(
-    G: nx.MultiDiGraph,
+    network: WalkNetwork | nx.MultiDiGraph,
     demand: gpd.GeoDataFrame,
     *,
     method: Literal["kmeans", "nodes"],
@@ -37,13 +38,15 @@ def generate_candidates(
     excluded_areas: gpd.GeoDataFrame | None = None,
     seed: int = 0,
 ) -> gpd.GeoDataFrame:
-    """Candidate sites on the walking graph ``G`` (projected); see the module docstring.
+    """Candidate sites on the projected walking network; see the module docstring.
 
-    ``demand`` are demand points in the graph's CRS with ``weight`` and ``node``;
+    ``demand`` are demand points in the network's CRS with ``weight`` and ``node``;
     ``uncovered`` marks the ones no existing facility covers (default: all).
     """
-    nodes = ox.graph_to_gdfs(G, edges=False)
+    nodes = as_network(network).nodes()
     if method == "kmeans":
+        from sklearn.cluster import KMeans  # imported only when clustering
+
         mask = np.ones(len(demand), dtype=bool) if uncovered is None else np.asarray(uncovered)
         pts = demand[mask]
         if len(pts) == 0:
