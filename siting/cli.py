@@ -12,7 +12,7 @@ from siting._errors import InputFileNotFoundError, ScenarioError, SitingError
 from siting.io.write import InterruptedAfterSwap
 
 if TYPE_CHECKING:
-    from siting.pipeline import RunCache
+    from siting.pipeline import RunCache, RunResult
     from siting.scenario import Scenario
 
 log = logging.getLogger("siting")
@@ -64,6 +64,8 @@ def _run(args: argparse.Namespace) -> int:
         )
         for sc in loaded
     ]
+    if batch or args.scheduler is not None:
+        return _run_batch(args, list(zip(loaded, outs, strict=True)), batch=batch)
     cache = pipeline.RunCache()
     bar = tqdm(  # a bar only for a person watching: logs and pipes get the lines alone
         list(zip(loaded, outs, strict=True)),
@@ -79,11 +81,53 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_batch(args: argparse.Namespace, items: list[tuple[Scenario, Path]], *, batch: bool) -> int:
+    """A folder of scenarios (or ``--scheduler``): :func:`siting.batch.run_batch`, serial or
+    on Dask; a failed scenario is reported and the others finish; exit status 2 (bad input)
+    or 3 (anything else) when one failed."""
+    from siting.batch import run_batch
+
+    if not args.verbose:  # Dask logs every worker's start and stop at INFO
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+    result = run_batch(
+        items,
+        (args.out or Path("maps")) if batch else None,
+        scheduler=args.scheduler,
+        describe=_lines,
+        progress=batch and sys.stderr.isatty(),
+        on_published=_WRITTEN.append,
+    )
+    if batch:
+        on = f" on {result.workers} Dask worker(s)" if args.scheduler is not None else ""
+        print(
+            f"{len(items)} scenarios; networks and cost matrices reused {result.reused} time(s){on}"
+        )
+        print("批量汇总：" + "、".join(str(p) for p in result.written.values()))
+    if not result.failed:
+        return 0
+    print(
+        f"error: {len(result.failed)} of {len(items)} scenario(s) failed; the others were "
+        "written (batch_summary.csv lists every scenario's status):",
+        file=sys.stderr,
+    )
+    for o in result.failed:
+        print(f"  {o.name}: {o.error}", file=sys.stderr)
+    return 3 if any(o.unexpected for o in result.failed) else 2
+
+
+def _scheduler(value: str) -> str:
+    """``--scheduler``: ``local`` or a Dask scheduler address."""
+    if value == "local" or "://" in value or value.rpartition(":")[2].isdigit():
+        return value
+    raise argparse.ArgumentTypeError(
+        f"{value!r}: give `local` or a scheduler address such as tcp://10.0.0.5:8786"
+    )
+
+
 def _run_one(sc: Scenario, out: Path, cache: RunCache) -> list[str]:
     """Run one scenario, write its outputs, and return the summary lines to print."""
     from siting import pipeline, report
 
-    lines: list[str] = []
     res = pipeline.run(sc, cache=cache)
     try:
         written = report.write_all(res, out)
@@ -91,6 +135,14 @@ def _run_one(sc: Scenario, out: Path, cache: RunCache) -> list[str]:
         _WRITTEN.append(out)
         raise
     _WRITTEN.append(out)
+    return _lines(sc, res, out, written)
+
+
+def _lines(sc: Scenario, res: RunResult, out: Path, written: dict[str, Path]) -> list[str]:
+    """The summary lines printed for one scenario whose outputs are in ``out``."""
+    from siting import report
+
+    lines: list[str] = []
     s = report.summary(res, report.tables(res))
     before, after = s["covered_before"], s["covered_after"]
     lines.append(
@@ -206,6 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite",
         action="store_true",
         help="write into an output folder that holds other files",
+    )
+    run.add_argument(
+        "--scheduler",
+        type=_scheduler,
+        default=None,
+        help="run each scenario as a Dask task: `local` (a cluster of one worker process per "
+        "core) or a running scheduler's address (tcp://host:8786)",
     )
     run.set_defaults(func=_run)
     chk = sub.add_parser("check-data", help="check every input of a scenario, compute nothing")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,7 +251,15 @@ def generate(root: str | Path, *, seed: int = SEED) -> dict[str, Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m siting.demo [DATA_DIR]``: regenerate the demo city files."""
+    """``python -m siting.demo [DATA_DIR]``: regenerate the demo city files;
+    ``python -m siting.demo province DIR --counties N``: a fictional province of N counties
+    (:mod:`siting.demo_province`)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["province"]:
+        from siting import demo_province
+
+        demo_province.main(argv[1:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", nargs="?", default="data", type=Path)
     parser.add_argument("--seed", type=int, default=SEED)
