@@ -54,8 +54,12 @@ def by_community(
     before: NDArray[np.bool_],
     after: NDArray[np.bool_],
     nearest_before_m: NDArray[np.float64],
+    *,
+    access: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
 ) -> pd.DataFrame:
-    """Elderly covered before and after, per 社区/村, with the radius that decided it."""
+    """Elderly covered before and after, per 社区/村, with the radius that decided it; with
+    ``access`` (2SFCA per demand point before and after, :mod:`siting.equity`), its
+    elderly-weighted mean per 社区/村 as ``access_2sfca_before`` / ``access_2sfca_after``."""
     frame = pd.DataFrame(
         {
             "code": points["community"].to_numpy(),
@@ -87,6 +91,12 @@ def by_community(
         "partly covered",
     )
     out["nearest_before_m"] = out["nearest_before_m"].round(0)
+    if access is not None:
+        from siting.equity import by_community as per_community
+
+        for when, values in zip(("before", "after"), access, strict=True):
+            mean = per_community(points["community"], points["weight"], values)
+            out[f"access_2sfca_{when}"] = out["code"].map(mean).fillna(0.0).round(2)
     return out.reset_index(drop=True)
 
 

@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting import costs, coverage, demand
+from siting import costs, coverage, demand, equity
 from siting._errors import ScenarioError, SitingError, SitingWarning
 from siting._record import Note, recording
 from siting.cache import RunCache, network_for
@@ -30,6 +30,7 @@ from siting.coords import analysis_crs
 from siting.inputs import Inputs, load_inputs, place_parcel_sites
 from siting.io import read
 from siting.models import (
+    MCLP,
     Solution,
 )
 from siting.models.candidates import generate_candidates
@@ -66,6 +67,7 @@ class RunResult:
     service_areas: gpd.GeoDataFrame  # per open circle facility (role, tier), analysis CRS
     timings_s: dict[str, float] = field(default_factory=dict)
     warnings: tuple[Note, ...] = ()  # every recorded warning of the run, in order
+    equity: equity.Equity | None = None  # 2SFCA per demand point, coverage against minutes
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -270,7 +272,7 @@ def _run(
     t = dict(prep.timings_s)
     t["problem_s"] = time.perf_counter() - start - sum(t.values())
 
-    solution = solve(problem, sc.model)
+    solution = _solve(sc, problem, communities)
     t["model_s"] = time.perf_counter() - start - sum(t.values())
 
     cov = coverage.summarise(problem, solution)
@@ -280,8 +282,15 @@ def _run(
         geometry=gpd.points_from_xy(problem.demand["x"], problem.demand["y"]),
         crs=crs,
     )
+    eq = _equity(sc, problem, solution, inp, book)
     by_comm = coverage.by_community(
-        pts, communities, radius, cov.covered_before, cov.covered_after, cov.nearest_before_m
+        pts,
+        communities,
+        radius,
+        cov.covered_before,
+        cov.covered_after,
+        cov.nearest_before_m,
+        access=(eq.access_before, eq.access_after),
     )
     by_unit = coverage.by_unit(by_comm, inp.streets)
     proposed = inp.candidates.loc[[g.site for g in cov.new_sites]].copy()
@@ -323,6 +332,39 @@ def _run(
         proposed=proposed,
         service_areas=areas,
         timings_s=t,
+        equity=eq,
+    )
+
+
+def _solve(sc: Scenario, problem: Problem, communities: gpd.GeoDataFrame) -> Solution:
+    """The scenario's model; with ``model.equity_floor``, the MCLP with a floor on each
+    街道/乡镇's covered share (the demand points' units from their 社区/村)."""
+    m = sc.model
+    if m.equity_floor is None:
+        return solve(problem, m)
+    units = communities["street_code"].reindex(problem.demand["community"]).astype(str)
+    model = MCLP.from_problem(
+        problem, p=m.p, budget=m.budget, floor=m.equity_floor, units=units.to_numpy()
+    )
+    return model.solve(method=m.method, time_limit_s=m.time_limit_s)
+
+
+def _equity(
+    sc: Scenario, problem: Problem, solution: Solution, inp: Inputs, book: RuleBook
+) -> equity.Equity:
+    """Accessibility (2SFCA) and coverage against walking minutes (:mod:`siting.equity`)."""
+    supply = equity.site_supply(
+        problem, inp.facilities, inp.candidates, book, column=sc.equity.capacity_column
+    )
+    return equity.assess(
+        problem,
+        solution.selected,
+        supply,
+        decay=sc.equity.decay,
+        walk_speed_mps=sc.coverage.walk_speed_mps,
+        threshold_minutes=sc.coverage.urban_minutes,
+        minutes=sc.equity.curve_minutes,
+        floor=sc.model.equity_floor,
     )
 
 

@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting import __version__
+from siting import __version__, equity
 from siting._errors import OutputError
 from siting._text import text_cells
 from siting.io.spatial import write_gpkg, write_shapefiles
@@ -217,6 +217,23 @@ def summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "compliance_failures": int((tables["compliance"]["pass"] == False).sum()),  # noqa: E712
         "compliance_no_data": int(tables["compliance"]["pass"].isna().sum()),
         "warnings": [n.as_dict() for n in res.warnings],
+        **_equity_summary(res, tables),
+    }
+
+
+def _equity_summary(res: RunResult, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """``equity`` (Gini across 街道/乡镇 from coverage_by_unit.csv, 2SFCA, worst units) and
+    ``coverage_curve`` (:mod:`siting.equity`); nothing for a result made without them."""
+    eq = res.equity
+    if eq is None:
+        return {}
+    return {
+        "equity": equity.unit_figures(
+            tables["coverage_by_community"], tables["coverage_by_unit"], eq
+        ),
+        "coverage_curve": equity.curve_rows(eq),
+        "coverage_curve_basis": equity.CURVE_BASIS,
+        "coverage_curve_threshold_minutes": eq.threshold_minutes,
     }
 
 
@@ -300,6 +317,9 @@ DECIMALS = {
     # walking distances in metres: to 0.1 m (the nearest facility: to 1 m); areas in m²: 0.1
     "radius_m": 1,
     "nearest_before_m": 0,
+    # 2SFCA accessibility, capacity per 1,000 elderly (m² or beds): to 0.01
+    "access_2sfca_before": 2,
+    "access_2sfca_after": 2,
     "per_capita_m2": 4,  # a rule figure (0.2 m² per resident), not an area
     # coordinates: 7 places (about 1 cm)
     "lon": 7,
@@ -388,6 +408,7 @@ OUTPUTS = (
     "map.html",
     "report.xlsx",
     "map.png",
+    "coverage_curve.png",
     "results.gpkg",
     "shapefile",
 )
@@ -446,6 +467,8 @@ def write_all(res: RunResult, out_dir: str | Path) -> dict[str, Path]:
             paths["report"] = write_xlsx(res, tmp / "report.xlsx")
         if out.map_png:
             paths["png"] = maps.write_png(res, proposed, tmp / "map.png")
+            if res.equity is not None:
+                paths["curve_png"] = write_curve_png(res, tmp / "coverage_curve.png")
         layers = spatial_layers(res)
         if out.gpkg:
             paths["gpkg"] = write_gpkg(tmp / "results.gpkg", layers)
@@ -499,6 +522,8 @@ HEADERS = {
     "share_after": "规划后覆盖率",
     "nearest_before_m": "至最近设施步行距离(米)",
     "status_after": "规划后状态",
+    "access_2sfca_before": "规划前可及性(两步移动搜索法)",
+    "access_2sfca_after": "规划后可及性(两步移动搜索法)",
     "communities": "社区/村数",
     "communities_uncovered_after": "规划后未覆盖社区/村数",
     "build_order": "建设顺序",
@@ -596,6 +621,10 @@ def status_zh(status: str) -> str:
 
 _SOLVER_PARTS: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"^trivial$", "无需求解（无待覆盖需求）"),
+    (
+        r"(HiGHS [\d.]+) branch and cut \(equity floor ([\d.]+)% in every unit\)$",
+        r"\1 分支切割法（每个街道/乡镇覆盖率不低于 \2%）",
+    ),
     (r"^none needed: no new site to choose \(p = 0\)$", "无需求解：没有要选的新站点（p = 0）"),
     (r"(HiGHS [\d.]+) branch and cut \(warm start: (.+)\)$", r"\1 分支切割法（热启动：\2）"),
     (
@@ -715,6 +744,8 @@ def write_xlsx(res: RunResult, path: Path) -> Path:
                     if column in PERCENT_COLUMNS:
                         for (cell,) in xl.book[sheet].iter_rows(min_row=2, min_col=j, max_col=j):
                             cell.number_format = "0.0%"
+            if res.equity is not None:
+                _equity_sheet(xl, s, res.equity, tabs["coverage_by_unit"])
             _notes_sheet(res).to_excel(xl, sheet_name="注意事项", index=False)
             text_cells(xl.book)
             for ws in xl.book.worksheets:
@@ -724,3 +755,158 @@ def write_xlsx(res: RunResult, path: Path) -> Path:
                 ws.freeze_panes = "A2"
 
     return write_with(path, fill)
+
+
+def write_curve_png(res: RunResult, path: Path) -> Path:
+    """``coverage_curve.png`` beside ``map.png``: coverage against walking minutes and the
+    Lorenz curves across 街道/乡镇 (:func:`siting.equity.curve_figure`)."""
+    assert res.equity is not None
+    tabs = tables(res)
+    figures = equity.unit_figures(
+        tabs["coverage_by_community"], tabs["coverage_by_unit"], res.equity
+    )
+    fig = equity.curve_figure(res.equity, tabs["coverage_by_unit"], figures)
+    return write_with(
+        path,
+        lambda tmp: fig.savefig(tmp, format="png", facecolor="white", metadata={"Software": None}),
+    )
+
+
+def _source_zh(source: str) -> str:
+    """Where a site's capacity came from (:attr:`siting.equity.Supply.source`), in Chinese."""
+    if source.startswith("rule:"):
+        return f"规则最低值（{source[5:]}）"
+    return {
+        "data": "设施数据",
+        "candidates": "候选点数据",
+        "median": "同类现有设施中位数",
+        "one": "每处计 1",
+    }.get(source, source)
+
+
+_DECAY_ZH = {"step": "不衰减（服务圈内同权）", "gaussian": "高斯衰减（至服务圈边缘为 0）"}
+
+
+def _equity_sheet(
+    xl: pd.ExcelWriter, s: dict[str, Any], eq: equity.Equity, units: pd.DataFrame
+) -> None:
+    """Sheet 公平性分析: Gini figures, worst-served units, the coverage curve and the Lorenz
+    curves as tables, each curve also as an Excel chart."""
+    from openpyxl.chart import Reference, ScatterChart, Series
+
+    e = s["equity"]
+    what, unit = equity.CAPACITY_ZH[eq.supply.column]
+    rows: list[list[Any]] = [
+        ["项目", "数值"],
+        ["分析单元", "街道/乡镇（老人数加权）"],
+        ["规划前覆盖率基尼系数", e["gini_before"]],
+        ["规划后覆盖率基尼系数", e["gini_after"]],
+        ["规划前可及性基尼系数", e.get("access_gini_before")],
+        ["规划后可及性基尼系数", e.get("access_gini_after")],
+        ["可及性方法", f"两步移动搜索法（2SFCA），{_DECAY_ZH[eq.decay]}，服务圈即搜索半径"],
+        ["供给口径", f"{what}（{unit}，列 {eq.supply.column}），每千名老人"],
+        [
+            "供给数据来源（站点数）",
+            "、".join(
+                f"{_source_zh(k)} {v} 处" for k, v in e.get("access_capacity_sources", {}).items()
+            ),
+        ],
+    ]
+    floor_at = len(rows) + 1
+    if eq.floor is not None:
+        rows.append(["每个街道/乡镇最低覆盖率要求", eq.floor])
+        rows.append(
+            ["规划后仍低于要求的街道/乡镇", "、".join(e["units_below_floor_after"]) or "无"]
+        )
+    rows += [
+        [],
+        ["覆盖率最低的街道/乡镇"],
+        ["代码", "名称", "老人", "规划前覆盖率", "规划后覆盖率", "规划后未覆盖(人)"],
+    ]
+    worst_at = len(rows) + 1
+    rows += [
+        [
+            u["code"],
+            u["name"],
+            u["elderly"],
+            u["share_before"],
+            u["share_after"],
+            u["uncovered_after"],
+        ]
+        for u in e["worst_units"]
+    ]
+    curve_at = len(rows) + 4  # first data row: after a blank row, the title and the header
+    rows += [
+        [],
+        [f"步行时间覆盖曲线（{equity.CURVE_BASIS_ZH}）"],
+        ["步行时间(分钟)", "步行距离(米)", "规划前比例", "规划后比例", "情景阈值"],
+    ]
+    for r in s["coverage_curve"]:
+        rows.append([r["minutes"], r["metres"], r["share_before"], r["share_after"], None])
+    marks = len(rows) + 1
+    rows += [
+        [eq.threshold_minutes, None, None, None, 0.0],
+        [eq.threshold_minutes, None, None, None, 1.0],
+    ]
+    w = units["elderly"].to_numpy(dtype=float)
+    lorenz_at = len(rows) + 4
+    lz = {
+        k: equity.lorenz(units[f"share_{k}"].to_numpy(dtype=float), w) for k in ("before", "after")
+    }
+    rows += [
+        [],
+        ["洛伦兹曲线（街道/乡镇按覆盖率由低到高）"],
+        [
+            "规划前累计老人比例",
+            "规划前累计覆盖比例",
+            "规划后累计老人比例",
+            "规划后累计覆盖比例",
+            "绝对公平线",
+        ],
+    ]
+    for (pb, cb), (pa, ca) in zip(lz["before"].to_numpy(), lz["after"].to_numpy(), strict=True):
+        rows.append([round(float(v), 4) for v in (pb, cb, pa, ca, pb)])
+    ws = xl.book.create_sheet("公平性分析")
+    for row in rows:
+        ws.append(row)
+    percent: list[tuple[int, int, tuple[int, ...]]] = [
+        (worst_at, worst_at + len(e["worst_units"]), (4, 5))
+    ]
+    percent += [(curve_at, marks + 2, (3, 4, 5)), (lorenz_at, len(rows) + 1, (1, 2, 3, 4, 5))]
+    if eq.floor is not None:
+        percent.append((floor_at, floor_at + 1, (2,)))
+    for first, stop, columns in percent:
+        for r in range(first, stop):
+            for c in columns:
+                ws.cell(row=r, column=c).number_format = "0.0%"
+    n_curve = len(s["coverage_curve"])
+
+    def scatter(title: str, x_title: str, y_title: str) -> ScatterChart:
+        chart = ScatterChart()
+        chart.title, chart.style, chart.height, chart.width = title, 13, 8, 14
+        chart.x_axis.title, chart.y_axis.title = x_title, y_title
+        return chart
+
+    chart = scatter("覆盖率随步行时间变化", "步行时间（分钟）", "老人比例")
+    x = Reference(ws, min_col=1, min_row=curve_at, max_row=curve_at + n_curve - 1)
+    for col in (3, 4):
+        y = Reference(ws, min_col=col, min_row=curve_at - 1, max_row=curve_at + n_curve - 1)
+        chart.series.append(Series(y, x, title_from_data=True))
+    mark = Series(
+        Reference(ws, min_col=5, min_row=marks, max_row=marks + 1),
+        Reference(ws, min_col=1, min_row=marks, max_row=marks + 1),
+        title=f"情景阈值 {eq.threshold_minutes:g} 分钟",
+    )
+    chart.series.append(mark)
+    ws.add_chart(chart, "H2")
+    chart = scatter("街道/乡镇覆盖率洛伦兹曲线", "累计老人比例", "累计覆盖比例")
+    n_lz = len(lz["before"])
+    for xc, yc in ((1, 2), (3, 4), (1, 5)):
+        chart.series.append(
+            Series(
+                Reference(ws, min_col=yc, min_row=lorenz_at - 1, max_row=lorenz_at + n_lz - 1),
+                Reference(ws, min_col=xc, min_row=lorenz_at, max_row=lorenz_at + n_lz - 1),
+                title_from_data=True,
+            )
+        )
+    ws.add_chart(chart, "H20")

@@ -294,9 +294,13 @@ class Model(_Strict):
     excluded: tuple[str, ...] = ()
     method: Literal["auto", "exact", "fast"] = "auto"
     time_limit_s: Positive = 60.0
+    # mclp: no 街道/乡镇 below this covered share after the plan (HiGHS; see siting.equity)
+    equity_floor: Annotated[float, Field(gt=0, le=1)] | None = None
 
     @model_validator(mode="after")
     def _p_or_budget(self) -> Model:
+        if self.equity_floor is not None and self.name != "mclp":
+            raise ValueError("`equity_floor` is an option of the mclp model")
         if self.name == "mclp" and self.p is None and self.budget is None:
             raise ValueError("give `p` (most new sites), `budget`, or both")
         if self.name == "cmclp" and (self.p is None or self.capacity_column is None):
@@ -308,6 +312,23 @@ class Model(_Strict):
         if self.budget is not None and self.cost_column is None:
             raise ValueError("`budget` needs `cost_column`: the candidates' cost column")
         return self
+
+
+class Equity(_Strict):
+    """Accessibility and equity figures (:mod:`siting.equity`): 2SFCA with ``decay`` (step or
+    gaussian) on the facilities' ``capacity_column`` (default floor_area_m2, else beds, as the
+    data carries them), and the coverage curve at ``curve_minutes`` of walking."""
+
+    decay: Literal["step", "gaussian"] = "step"
+    capacity_column: str | None = None
+    curve_minutes: Annotated[tuple[Positive, ...], Field(min_length=1)] = (
+        5.0,
+        10.0,
+        15.0,
+        20.0,
+        25.0,
+        30.0,
+    )
 
 
 class CandidateGeneration(_Strict):
@@ -386,6 +407,7 @@ class Scenario(_Strict):
     projection: Projection | None = None
     candidate_generation: CandidateGeneration | None = None
     output: Output = Output()
+    equity: Equity = Equity()
 
     @field_validator("name")
     @classmethod

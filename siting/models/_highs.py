@@ -62,6 +62,7 @@ class Solved:
     gap: float  # HiGHS's relative MIP gap (0 for an LP)
     row_duals: NDArray[np.float64]
     nodes: int
+    feasible: bool = True  # a primal feasible solution (False only with ``partial``)
 
 
 def build(
@@ -151,4 +152,5 @@ def run(
         gap,
         duals,
         int(info.mip_node_count) if mip else 0,
+        info.primal_solution_status == 2,
     )

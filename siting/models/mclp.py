@@ -19,13 +19,14 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
-from siting._errors import ModelError
+from siting._errors import ModelError, SolverError
 from siting.models import _heuristic as heur
 from siting.models import _highs
 from siting.models import _local as local
@@ -69,6 +70,8 @@ class MCLP:
         site_ids: Sequence[str],
         site_cost: NDArray[np.float64],
         budget: float,
+        floor: float | None = None,
+        units: NDArray[np.str_] | None = None,
     ) -> None:
         self.cover = cover
         self.weights = weights
@@ -78,14 +81,22 @@ class MCLP:
         self.site_ids = list(site_ids)
         self.site_cost = site_cost
         self.budget = budget
+        self.floor = floor
+        self.units = units
 
     @classmethod
     def from_problem(
-        cls, problem: Problem, *, p: int | None = None, budget: float | None = None
+        cls,
+        problem: Problem,
+        *,
+        p: int | None = None,
+        budget: float | None = None,
+        floor: float | None = None,
+        units: ArrayLike | None = None,
     ) -> MCLP:
         """Build from a :class:`siting.problem.Problem`: its cost matrix and circles, its
         existing sites fixed, its candidates (the excluded ones never open); ``budget`` spends the
-        sites' ``cost``."""
+        sites' ``cost``; ``floor`` and ``units`` as in :meth:`from_cost_matrix`."""
         return cls.from_cost_matrix(
             problem.cost,
             problem.weights,
@@ -93,6 +104,8 @@ class MCLP:
             p=p,
             budget=budget,
             site_cost=problem.sites["cost"].fillna(0.0).to_numpy() if budget is not None else None,
+            floor=floor,
+            units=units,
             **_problem_sites(problem),
         )
 
@@ -110,6 +123,8 @@ class MCLP:
         site_ids: Sequence[str] | None = None,
         site_cost: ArrayLike | None = None,
         budget: float | None = None,
+        floor: float | None = None,
+        units: ArrayLike | None = None,
     ) -> MCLP:
         """Build the model from a demand x site cost matrix.
 
@@ -134,6 +149,11 @@ class MCLP:
             Names of the columns, used in the result; default their indices as text.
         site_cost, budget
             Cost of opening each column and the total to stay within (any currency unit).
+        floor, units
+            Equity floor: every unit (``units``: one label per demand row, e.g. its 街道/乡镇
+            code) has at least this share (0-1] of its elderly covered after the plan. Solved
+            by HiGHS branch and cut whatever ``method`` says; a floor some unit cannot reach is
+            an error naming the units and why.
         """
         matrix = as_sparse_cost(cost)
         n_demand, n_sites = matrix.shape
@@ -148,6 +168,13 @@ class MCLP:
         if budget is not None and (budget < 0 or site_cost is None):
             raise ModelError("`budget` needs `site_cost` and must be >= 0")
         ids = site_names(site_ids, n_sites)
+        labels = None
+        if floor is not None:
+            if not 0 < floor <= 1:
+                raise ModelError(f"`floor` is a share in (0, 1], got {floor!r}")
+            if units is None or len(np.asarray(units)) != n_demand:
+                raise ModelError("`floor` needs `units`: one label per demand row")
+            labels = np.asarray(units).astype(str)
         return cls(
             coverage_sets(matrix, radius_m),
             w,
@@ -157,6 +184,8 @@ class MCLP:
             site_ids=ids,
             site_cost=costs,
             budget=float(budget) if budget is not None else np.inf,
+            floor=None if floor is None else float(floor),
+            units=labels,
         )
 
     def covered(self, open_columns: ArrayLike) -> NDArray[np.bool_]:
@@ -192,7 +221,12 @@ class MCLP:
             drop_dominated=True,
         )
         cost = self.site_cost[red.columns]
-        if red.cover.shape[0] == 0 or self.p == 0 or red.cover.shape[1] == 0:
+        floor = self._floor_rows(red) if self.floor is not None else None
+        if floor is not None and floor.need.size:  # some unit is below the floor today
+            chosen, value, bound, status, gap, solver = self._solve_floor(
+                red, cost, floor, time_limit_s, mip_rel_gap
+            )
+        elif red.cover.shape[0] == 0 or self.p == 0 or red.cover.shape[1] == 0:
             chosen = np.zeros(red.cover.shape[1], dtype=bool)
             value, bound, gap, status, solver = 0.0, 0.0, 0.0, "Optimal", "trivial"
         else:
@@ -353,8 +387,16 @@ class MCLP:
                 break
         return best, done
 
-    def _model(self, red: Reduced, cost: NDArray[np.float64], *, integer: bool):
-        """max w.y  s.t.  y_i <= sum_{j covers i} x_j,  sum x <= p,  cost.x <= budget."""
+    def _model(
+        self,
+        red: Reduced,
+        cost: NDArray[np.float64],
+        *,
+        integer: bool,
+        floor: _Floor | None = None,
+    ):
+        """max w.y  s.t.  y_i <= sum_{j covers i} x_j,  sum x <= p,  cost.x <= budget; with a
+        ``floor``, each unit u: sum_i w_ui y_i >= need_u (its elderly beyond the baseline)."""
         n_rows, n_cols = red.cover.shape
         budget_row = np.isfinite(self.budget)
         extra = [sparse.csr_matrix(np.ones((1, n_cols)))]
@@ -364,6 +406,11 @@ class MCLP:
             upper.append(self.budget)
         blocks = [[-red.cover.astype(float), sparse.identity(n_rows)]]
         blocks += [[row, None] for row in extra]
+        lower = np.full(n_rows + len(extra), -_highs.INF)
+        if floor is not None:
+            blocks.append([sparse.csr_matrix((len(floor.need), n_cols)), floor.weight])
+            lower = np.r_[lower, floor.need]
+            upper += [_highs.INF] * len(floor.need)
         a = sparse.bmat(blocks, format="csc")
         n_all = n_cols + n_rows
         return _highs.build(
@@ -371,7 +418,7 @@ class MCLP:
             np.r_[np.zeros(n_cols), red.weight],
             np.zeros(n_all),
             np.ones(n_all),
-            np.full(a.shape[0], -_highs.INF),
+            lower,
             np.r_[np.zeros(n_rows), upper],
             np.r_[np.full(n_cols, integer), np.zeros(n_rows, dtype=bool)],
             maximize=True,
@@ -403,6 +450,117 @@ class MCLP:
             solved.nodes,
         )
         return x, float(solved.objective), float(solved.bound), solved.status, solved.gap
+
+    def _floor_rows(self, red: Reduced) -> _Floor:
+        """Each unit's elderly per reduced row, and what it must gain to reach the floor (only
+        units short of it). A unit that cannot reach the floor even with every candidate open
+        is an error naming it, with its figures."""
+        assert self.floor is not None
+        assert self.units is not None
+        names, idx = np.unique(self.units, return_inverse=True)
+        w = self.weights
+        total = np.bincount(idx, weights=w, minlength=len(names))
+        fixed = np.asarray(self.cover[:, self.fixed].sum(axis=1)).ravel() > 0
+        base = np.bincount(idx[fixed], weights=w[fixed], minlength=len(names))
+        inside = red.row_groups >= 0
+        reach = np.bincount(idx[inside], weights=w[inside], minlength=len(names))
+        tol = 1e-9 * np.maximum(total, 1.0)
+        short = (total > 0) & (base + reach < self.floor * total - tol)
+        if short.any():
+            raise ModelError(
+                f"equity floor {self.floor:.1%}: {short.sum()} unit(s) cannot reach it even "
+                "with every candidate open (too many elderly no site reaches within their "
+                "circle): "
+                + "; ".join(
+                    f"{names[u]} ({total[u]:,.1f} elderly, {base[u] / total[u]:.1%} covered "
+                    f"now, at most {(base[u] + reach[u]) / total[u]:.1%} with every candidate, "
+                    f"{total[u] - base[u] - reach[u]:,.1f} out of every circle)"
+                    for u in np.flatnonzero(short)
+                )
+                + "; lower `model.equity_floor`, or add candidates near them"
+            )
+        need = self.floor * total - base
+        active = np.flatnonzero((total > 0) & (need > tol))
+        weight = sparse.csr_matrix(
+            (w[inside], (idx[inside], red.row_groups[inside])),
+            shape=(len(names), red.cover.shape[0]),
+        )[active]
+        return _Floor(
+            names[active],
+            weight.tocsr(),
+            need[active].astype(np.float64),
+            total[active].astype(np.float64),
+            base[active].astype(np.float64),
+        )
+
+    def _solve_floor(
+        self,
+        red: Reduced,
+        cost: NDArray[np.float64],
+        floor: _Floor,
+        time_limit_s: float,
+        mip_rel_gap: float,
+    ) -> tuple[NDArray[np.bool_], float, float, str, float, str]:
+        """HiGHS branch and cut with the floor rows, warm-started with the greedy answer when
+        that already meets the floor. No plan meeting it: an error naming the units."""
+        csc = red.cover.tocsc()
+        greedy = heur.lazy_greedy(csc, red.weight, p=self.p, cost=cost, budget=self.budget)
+        rows = np.asarray(red.cover[:, greedy].sum(axis=1)).ravel() > 0
+        meets = bool((floor.weight @ rows.astype(float) >= floor.need - 1e-9).all())
+        solved = _highs.run(
+            self._model(red, cost, integer=True, floor=floor),
+            time_limit_s=time_limit_s,
+            mip_rel_gap=mip_rel_gap,
+            start=np.r_[greedy.astype(float), rows.astype(float)] if meets else None,
+            partial=True,
+        )
+        if solved.status == "Infeasible":
+            raise ModelError(
+                f"equity floor {self.floor:.1%}: no plan within "
+                + (f"{self.p} new site(s)" if np.isinf(self.budget) else "the budget")
+                + " lifts every unit to it at once (HiGHS proved it infeasible): each could "
+                "reach it with every candidate open, but not all of them within this limit. "
+                "Units below it today: "
+                + "; ".join(
+                    f"{u} ({b / t:.1%} of {t:,.1f} elderly, {n:,.1f} more needed)"
+                    for u, b, t, n in zip(
+                        floor.units, floor.base, floor.total, floor.need, strict=True
+                    )
+                )
+                + "; raise `model.p`/`budget` or lower `model.equity_floor`"
+            )
+        if not solved.feasible:
+            raise SolverError(
+                f"equity floor {self.floor:.1%}: HiGHS found no plan meeting it within "
+                f"{time_limit_s:g} s (status {solved.status!r}); raise `model.time_limit_s`"
+            )
+        x = solved.x[: red.cover.shape[1]] > 0.5
+        value = heur.covered_weight(csc, red.weight, x)
+        bound = max(float(solved.bound), value)
+        log.info(
+            "MCLP with equity floor %.1f%% on %d unit(s): %s, objective %.1f, bound %.1f",
+            100 * (self.floor or 0.0),
+            len(floor.need),
+            solved.status,
+            value,
+            bound,
+        )
+        solver = (
+            f"{_highs.version()} branch and cut (equity floor {100 * (self.floor or 0.0):g}% "
+            "in every unit)"
+        )
+        return x, value, bound, solved.status, _gap(value, bound), solver
+
+
+@dataclass(frozen=True)
+class _Floor:
+    """The floor's rows: units short of it today, their elderly per reduced demand row."""
+
+    units: NDArray[np.str_]
+    weight: sparse.csr_matrix  # units x reduced rows: the unit's elderly in each row
+    need: NDArray[np.float64]  # elderly each unit must gain beyond the existing sites
+    total: NDArray[np.float64]
+    base: NDArray[np.float64]
 
 
 def _gap(value: float, bound: float) -> float:
