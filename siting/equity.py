@@ -167,37 +167,36 @@ def _fill_missing(
 ) -> None:
     """Missing capacities from the rule book, else the median of existing ones of the kind."""
     kinds = sites["kind"].to_numpy()
+    known = existing & ~np.isnan(values)
+    median = {str(k): float(np.median(values[known & (kinds == k)])) for k in set(kinds[known])}
+    overall = float(np.median(values[known])) if known.any() else None
     for k in np.flatnonzero(np.isnan(values)):
         rule = book.get(_RULE_OF[col].get(roles[k] or "", ""))
         if rule is not None:
             values[k], source[k] = rule.figure, f"rule:{rule.id}"
             continue
-        same = existing & (kinds == kinds[k]) & ~np.isnan(values) & (source == "data")
-        pool = values[same] if same.any() else values[existing & (source == "data")]
-        pool = pool[~np.isnan(pool)]
-        if len(pool) == 0:
+        fallback = median.get(str(kinds[k]), overall)
+        if fallback is None:
             raise InputDataError(
                 f"capacity column {col!r}: no facility has a figure and the rule book "
                 f"{book.set_id!r} sets none for site {sites['id'].iloc[k]!r}; give the figure "
                 "or choose another `equity.capacity_column`"
             )
-        values[k], source[k] = float(np.median(pool)), "median"
-    for how in sorted({str(s) for s in source} - {"data", "candidates"}):
-        for group, mine in (("facilities", existing), ("candidates", ~existing)):
-            hit = mine & (source == how)
-            if not hit.any() or group == "candidates":
-                continue  # a new site's size is the plan's: stated in the summary, not odd data
-            warn(
-                "equity_capacity_assumed",
-                f"accessibility (2SFCA): {int(hit.sum())} {group} without a {col} figure "
-                + (
-                    f"taken at the rule book's minimum ({how[5:]})"
-                    if how.startswith("rule:")
-                    else f"taken at the median {col} of the existing facilities of their kind "
-                    "(the rule book sets no minimum for them)"
-                ),
-                sites["id"][hit].tolist(),
-            )
+        values[k], source[k] = fallback, "median"
+    # a new site's size is the plan's (counted by source in the summary); a facility's is data
+    for how in sorted({str(s) for s in source[existing]} - {"data"}):
+        hit = existing & (source == how)
+        warn(
+            "equity_capacity_assumed",
+            f"accessibility (2SFCA): {int(hit.sum())} facilities without a {col} figure taken "
+            + (
+                f"at the rule book's minimum ({how[5:]})"
+                if how.startswith("rule:")
+                else f"at the median {col} of the existing facilities of their kind (the rule "
+                "book sets no minimum for them)"
+            ),
+            sites["id"][hit].tolist(),
+        )
 
 
 # --- 2SFCA ----------------------------------------------------------------------------------
@@ -607,3 +606,9 @@ def curve_figure(eq: Equity, units: pd.DataFrame, figures: dict[str, Any]) -> An
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def map_title(eq: Equity) -> str:
+    """The map layer's name (plain text: the map escapes it for the layer control)."""
+    decay = "，高斯衰减" if eq.decay == "gaussian" else ""
+    return f"社区/村可及性（两步移动搜索法{decay}，{eq.supply.label_zh}）"

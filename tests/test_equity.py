@@ -193,6 +193,9 @@ def test_demo_accessibility_columns_and_map_layer(demo_out: Path, demo_result) -
     layer = equity.map_layer(demo_result.communities, demo_result.equity)
     assert len(layer) == len(table)
     assert layer["label"].str.contains("每千名老人可及建筑面积").all()
+    assert equity.map_title(demo_result.equity) == (
+        "社区/村可及性（两步移动搜索法，每千名老人可及建筑面积（m²））"
+    )
     np.testing.assert_allclose(layer["change"], layer["access_after"] - layer["access_before"])
 
 
