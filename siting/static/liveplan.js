@@ -124,6 +124,7 @@
     for (s = 0; s < S; s++) { markers.push([]); }
     var extra = L.layerGroup().addTo(map);  // badges of opened candidates outside the run's plan
     var current = null;  // the figures of the current plan
+    var swap;  // the best exchange once asked for (undefined: not asked since the last change)
 
     function set(site, on) {
       if (open[site] === on) { return; }
@@ -137,16 +138,16 @@
       for (var s = 0; s < S; s++) { set(s, D.sites[flag][s] ? 1 : 0); }
     }
 
-    function perCommunity(counts) {
-      var out = new Float64Array(NC);
-      for (var i = 0; i < M; i++) { if (counts[i] > 0) { out[C[i]] += W[i]; } }
-      return out;
-    }
-
-    function total() {  // in demand order
+    function covered() {  // the elderly covered, in all and per 社区/村 (in demand order)
+      var per = new Float64Array(NC);
       var t = 0;
-      for (var i = 0; i < M; i++) { if (count[i] > 0) { t += W[i]; } }
-      return t;
+      for (var i = 0; i < M; i++) {
+        if (count[i] > 0) {
+          t += W[i];
+          per[C[i]] += W[i];
+        }
+      }
+      return {total: t, per: per};
     }
 
     function gainOf(site, counts) {
@@ -158,9 +159,12 @@
 
     function buildOrder() {
       // the open candidates as siting.models.build_order lists them: each next the one adding
-      // the most elderly to the existing sites and those before it; ties: the earlier column
+      // the most elderly to the existing sites and those before it (ties: the earlier column).
+      // Lazily, as there: a gain only falls as sites are added, so a stale one is an upper
+      // bound and is recomputed only when it is the largest
       var counts = new Int32Array(M);
       var left = [];
+      var bound = [];
       for (var s = 0; s < S; s++) {
         if (!open[s]) { continue; }
         if (D.sites.kind[s] === 'existing') {
@@ -169,16 +173,27 @@
           left.push(s);
         }
       }
+      for (var j = 0; j < left.length; j++) { bound.push(gainOf(left[j], counts)); }
       var order = [];
       while (left.length) {
-        var best = -1, bestGain = -1;
-        for (var j = 0; j < left.length; j++) {
-          var g = gainOf(left[j], counts);
-          if (g > bestGain) { best = j; bestGain = g; }
+        var top = 0;
+        for (j = 1; j < left.length; j++) {
+          if (bound[j] > bound[top]) { top = j; }  // ties: the earlier column, listed first
         }
-        var site = left.splice(best, 1)[0];
+        var fresh = gainOf(left[top], counts);
+        var next = -1;
+        for (j = 0; j < left.length; j++) {
+          if (j !== top && (next < 0 || bound[j] > bound[next])) { next = j; }
+        }
+        if (next >= 0 && (fresh < bound[next] ||
+                          (fresh === bound[next] && left[next] < left[top]))) {
+          bound[top] = fresh;  // another may add more now: look again
+          continue;
+        }
+        var site = left.splice(top, 1)[0];
+        bound.splice(top, 1);
         for (k = 0; k < cover[site].length; k++) { counts[cover[site][k]] += 1; }
-        order.push({site: site, gain: bestGain});
+        order.push({site: site, gain: fresh});
       }
       return order;
     }
@@ -193,15 +208,39 @@
       return best < 0 ? null : {site: best, gain: bestGain};
     }
 
+    function bestSwap() {
+      // one proposed site out, one other candidate in: the exchange adding the most elderly
+      // (none when no exchange adds any); computed on request, its cost grows with the plan
+      var best = null;
+      for (var s = 0; s < S; s++) {
+        if (!open[s] || D.sites.kind[s] !== 'candidate') { continue; }
+        var rows = cover[s];
+        var loss = 0;
+        for (var k = 0; k < rows.length; k++) {
+          count[rows[k]] -= 1;
+          if (count[rows[k]] === 0) { loss += W[rows[k]]; }
+        }
+        for (var c = 0; c < S; c++) {
+          if (open[c] || D.sites.kind[c] !== 'candidate') { continue; }
+          var net = gainOf(c, count) - loss;
+          if (net > 1e-9 && (best === null || net > best.gain)) {
+            best = {out: s, into: c, gain: net};
+          }
+        }
+        for (k = 0; k < rows.length; k++) { count[rows[k]] += 1; }
+      }
+      return best;
+    }
+
     function figures() {
-      var per = perCommunity(count);
-      var covered = total();
+      var now = covered();
+      var per = now.per;
       var units = new Float64Array(NU);
       for (var c = 0; c < NC; c++) {
         var u = D.communities.unit[c];
         if (u >= 0) { units[u] += per[c]; }
       }
-      return {covered: covered, communities: per, units: units, order: buildOrder(),
+      return {covered: now.total, communities: per, units: units, order: buildOrder(),
               best: bestNext()};
     }
 
@@ -258,7 +297,7 @@
         markers[p.si].push(entry);
         if (!layer.getPopup()) { layer.bindPopup(p.tip || D.sites.label[p.si]); }
         layer.on('popupopen', function (e) { popupButton(e.popup, p.si); });
-        layer.on('add', function () { look(entry); });
+        layer.on('add', function () { look(entry, true); });
       });
     });
 
@@ -287,10 +326,14 @@
       return at;
     }
 
-    function look(entry) {
+    function look(entry, force) {
       if (!current) { return; }
       var s = entry.si;
       var on = open[s] === 1;
+      var order = on ? current.at[s] : 0;
+      if (!force && entry.on === on && entry.order === order) { return; }
+      entry.on = on;
+      entry.order = order;
       if (entry.badge) {
         var el = entry.layer.getElement && entry.layer.getElement();
         var badge = el && el.querySelector('.siting-site');
@@ -352,12 +395,13 @@
         var c = u.ci;
         var left = D.communities.weight[c] - f.communities[c];
         var show = left >= 0.5;
-        if (show) {
-          u.layer.setRadius(uncoveredRadius(left));
-          u.layer.setStyle({opacity: 1, fillOpacity: 0.45});
-        } else if (u.shown) {
-          u.layer.setRadius(0);
-          u.layer.setStyle({opacity: 0, fillOpacity: 0});
+        var radius = show ? uncoveredRadius(left) : 0;
+        if (radius !== u.radius) {  // only what changed is redrawn
+          u.layer.setRadius(radius);
+          if (show !== u.shown || u.radius === undefined) {
+            u.layer.setStyle(show ? {opacity: 1, fillOpacity: 0.45} : {opacity: 0, fillOpacity: 0});
+          }
+          u.radius = radius;
         }
         if (show && Math.abs(f.communities[c] - run.communities[c]) >= 0.05) {
           u.layer.setTooltipContent(table([
@@ -438,10 +482,21 @@
         people(f.covered) + '</b></td><td><b>' + pct(share(f.covered)) + '</b></td></tr>' +
         '<tr><td>较运行方案</td><td>' + signed(f.covered - run.covered) + '</td><td>' +
         points(share(f.covered) - share(run.covered)) + '</td></tr></table>';
-      html += '<h4>最佳下一处</h4><div id=\'siting-plan-best\'>' + (f.best
+      html += '<h4>最佳下一处（关闭一处后即最佳补位）</h4><div id=\'siting-plan-best\'>' + (f.best
         ? siteLabel(f.best.site) + ' 新增 <b>' + signed(f.best.gain) + '</b> 人 ' +
           button('open', f.best.site, '加入')
         : '已载入的候选点都不能再增加覆盖') + '</div>';
+      html += '<h4>最佳替换</h4><div id=\'siting-plan-swap\'>';
+      if (swap === undefined) {
+        html += '关闭一处新建站点、换用另一候选点，能否覆盖更多老人？ ' +
+          button('swap', -1, '计算');
+      } else if (swap === null) {
+        html += '没有能增加覆盖的单点替换（当前方案的每一处都不宜换）';
+      } else {
+        html += '以 ' + siteLabel(swap.into) + ' 替换 ' + siteLabel(swap.out) + '：净增 <b>' +
+          signed(swap.gain) + '</b> 人 ' + button('exchange', -1, '替换');
+      }
+      html += '</div>';
       html += '<div style=\'margin-top:4px\'>' + button('reset', -1, '恢复运行方案') + ' ' +
         button('none', -1, '关闭全部新建') + ' ' +
         button('save', -1, '保存当前方案（YAML，供 siting run 复算）') + '</div>';
@@ -510,10 +565,18 @@
         refresh();
       } else if (act === 'save') {
         self.save();
+      } else if (act === 'swap') {
+        swap = bestSwap();
+        render(current);
+      } else if (act === 'exchange' && swap) {
+        set(swap.out, 0);
+        set(swap.into, 1);
+        refresh();
       }
     });
 
     function refresh() {
+      swap = undefined;
       var f = figures();
       f.at = orderOf(f.order);
       current = f;
@@ -564,6 +627,11 @@
       return self.state();
     };
     this.sites = function () { return D.sites.id.slice(); };
+    this.bestSwap = function () {
+      var best = bestSwap();
+      return best === null ? null
+        : {out: D.sites.id[best.out], into: D.sites.id[best.into], gain: best.gain};
+    };
     this.yaml = function () {
       var st = self.state();
       var lines = [
