@@ -34,6 +34,7 @@ from siting.models import (
     Solution,
 )
 from siting.models.candidates import generate_candidates
+from siting.plan import plan_roles, plan_solution
 from siting.problem import Problem, circle_costs, placed
 from siting.rules import land_check
 from siting.rules.book import RuleBook, load_rules
@@ -272,7 +273,9 @@ def _run(
     t = dict(prep.timings_s)
     t["problem_s"] = time.perf_counter() - start - sum(t.values())
 
-    solution = _solve(sc, problem, communities)
+    solution = (  # a saved plan (the live map's) is taken as it is, not solved
+        _solve(sc, problem, communities) if sc.plan is None else plan_solution(problem, sc.plan)
+    )
     t["model_s"] = time.perf_counter() - start - sum(t.values())
 
     cov = coverage.summarise(problem, solution)
@@ -379,6 +382,8 @@ def _problem(
     """The run's :class:`Problem`; the cost matrix reused from the batch cache when the same
     network, demand, sites and radii were computed before."""
     points, sites = placed_sites(sc, inp, prep, communities, pts)
+    if sc.plan is not None:  # the plan's closed facilities form no circle
+        sites = plan_roles(sites, sc.plan)
     key = RunCache.matrix_key(
         prep.net_key,
         points["node"],

@@ -387,6 +387,16 @@ class Output(_Strict):
         return v
 
 
+class Plan(_Strict):
+    """A plan decided elsewhere, as the live map saves it (:mod:`siting.plan`): no model is
+    solved; ``open`` candidates open besides the existing circle facilities less ``closed``.
+    ``covered_elderly``: the figure the map showed, checked against the rerun."""
+
+    open: tuple[str, ...] = ()
+    closed: tuple[str, ...] = ()
+    covered_elderly: Annotated[float, Field(ge=0)] | None = None
+
+
 class District(_Strict):
     """The 区县 the run covers; the code defaults to the first 6 digits of the 街道 codes."""
 
@@ -407,6 +417,7 @@ class Scenario(_Strict):
     projection: Projection | None = None
     candidate_generation: CandidateGeneration | None = None
     output: Output = Output()
+    plan: Plan | None = None  # the live map's saved plan: sites given, no model solved
     equity: Equity = Equity()
 
     @field_validator("name")
