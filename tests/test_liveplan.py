@@ -173,6 +173,15 @@ def test_the_saved_scenario_is_self_contained(demo_result, tmp_path: Path) -> No
 
 # -- in Chromium, no network -------------------------------------------------------------------
 
+HOSTILE_IDS = (
+    'C1"]\nplan: {open: []}',
+    "a\u2028b\u2029c\x85d\re",
+    "名称：'x' # y",
+    "tab\there\\ back",
+    "emoji \U0001f600 and \x7f",
+    "- [x]",
+)
+
 TOGGLE = """(id) => {
     const start = performance.now();
     const state = window.sitingPlan.toggle(id);
@@ -289,12 +298,21 @@ def test_switching_sites_gives_python_s_figures(demo_out: Path, demo_result, tmp
             "() => { try { window.sitingPlan.toggle('NOPE'); return null; }"
             " catch (e) { return String(e); } }"
         )
+        quoted = page.evaluate(
+            "(ids) => ids.map((s) => [window.sitingLivePlan.yamlString(s),"
+            " window.sitingLivePlan.commentText(s)])",
+            list(HOSTILE_IDS),
+        )
         page.evaluate("() => window.sitingPlan.reset()")
         toggle(chosen[0])
         toggle(poor)
         poor_swap = page.evaluate("() => window.sitingPlan.bestSwap()")
         browser.close()
     assert errors == []
+    for raw, (scalar, comment) in zip(HOSTILE_IDS, quoted, strict=True):
+        # an id in the saved plan reads back as itself; a name in a comment stays a comment
+        assert yaml.safe_load(f"ids: [{scalar}]") == {"ids": [raw]}
+        assert yaml.safe_load(f"# {comment}\nx: 1") == {"x": 1}
     assert start["covered_elderly"] == pytest.approx(run, abs=1e-6)
     assert start["before"] == pytest.approx(before, abs=1e-6)
     assert start["share"] == pytest.approx(run / problem.weights.sum())

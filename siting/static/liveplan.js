@@ -669,4 +669,6 @@
   }
 
   window.sitingLivePlan = function (map, data, layers) { return new LivePlan(map, data, layers); };
+  window.sitingLivePlan.yamlString = yamlString;  // for tests
+  window.sitingLivePlan.commentText = commentText;
 })();
