@@ -885,6 +885,9 @@ def _equity_sheet(
         chart = ScatterChart()
         chart.title, chart.style, chart.height, chart.width = title, 13, 8, 14
         chart.x_axis.title, chart.y_axis.title = x_title, y_title
+        chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl 3.1 hides axes otherwise
+        chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0.0, 1.0
+        chart.y_axis.number_format = "0%"
         return chart
 
     chart = scatter("覆盖率随步行时间变化", "步行时间（分钟）", "老人比例")
@@ -898,8 +901,11 @@ def _equity_sheet(
         title=f"情景阈值 {eq.threshold_minutes:g} 分钟",
     )
     chart.series.append(mark)
+    _straight(chart)
     ws.add_chart(chart, "H2")
     chart = scatter("街道/乡镇覆盖率洛伦兹曲线", "累计老人比例", "累计覆盖比例")
+    chart.x_axis.scaling.min, chart.x_axis.scaling.max = 0.0, 1.0
+    chart.x_axis.number_format = "0%"
     n_lz = len(lz["before"])
     for xc, yc in ((1, 2), (3, 4), (1, 5)):
         chart.series.append(
@@ -909,4 +915,13 @@ def _equity_sheet(
                 title_from_data=True,
             )
         )
+    _straight(chart)
     ws.add_chart(chart, "H20")
+
+
+def _straight(chart: Any) -> None:
+    """Straight segments between the computed points, each point marked (no smoothing that
+    would draw values nobody computed)."""
+    for series in chart.series:
+        series.smooth = False
+        series.marker.symbol = "circle"
