@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from siting import batch, scenario
+from siting import batch, batchreport, scenario
 from siting.demo_province import county_code, generate
 from siting.io.write import write_text
 
@@ -117,6 +117,14 @@ def test_a_bad_scenario_is_reported_and_the_others_written(
     for name in ("county002", "county003"):
         shutil.copytree(province.parent / name, tmp_path / name)
         shutil.copy(province / f"{name}.yaml", folder)
+    hostile = "=1+1<img src=x onerror=alert(1)>{{7*7}}"  # a county name as bad as names get
+    yaml = folder / "county002.yaml"
+    yaml.write_text(
+        yaml.read_text(encoding="utf-8").replace(
+            "name: 演示2县}", f"name: {json.dumps(hostile)}}}"
+        ),
+        encoding="utf-8",
+    )
     population = tmp_path / "county003" / "population.csv"
     table = pd.read_csv(population, encoding="utf-8-sig", dtype={"code": str})
     table.loc[0, "elderly_60plus"] = table.loc[0, "residents"] + 1  # a typo in one row
@@ -134,6 +142,7 @@ def test_a_bad_scenario_is_reported_and_the_others_written(
     assert table["scenario"].tolist() == ["county002", "county003"]
     assert table["status"].tolist() == ["ok", "error"]
     assert table.loc[0, "county_code"] == "419802"
+    assert table.loc[0, "county"] == "'" + hostile  # CSV: shown as text by a spreadsheet
     assert table.loc[1, "county"] == "演示3县"  # from the scenario's district
     assert "more elderly than residents" in table.loc[1, "error"]
     summary = json.loads((out / "county002" / "summary.json").read_text(encoding="utf-8"))
@@ -144,7 +153,16 @@ def test_a_bad_scenario_is_reported_and_the_others_written(
     assert sheet["状态"].tolist() == ["成功", "失败"]
     page = (out / "province_map.html").read_text(encoding="utf-8")
     tips = [json.loads(f'"{t}"') for t in re.findall(r'"tip": "((?:[^"\\]|\\.)*)"', page)]
-    assert [t.split("<table")[0] for t in tips] == ["<b>演示2县</b>（419802）"]  # no outline: 3
+    assert [t.split("<table")[0] for t in tips] == [  # county003 failed: no outline
+        "<b>=1+1&lt;img src=x onerror=alert(1)&gt;&#123;&#123;7*7&#125;&#125;</b>（419802）"
+    ]
+    assert "<img src=x" not in page
+    assert "{{7*7}}" not in page
+    assert "'=1+1<img" in (out / "batch_summary.csv").read_text(encoding="utf-8-sig")
+    from openpyxl import load_workbook
+
+    cell = load_workbook(out / "batch_summary.xlsx")["批量汇总"]["B2"]
+    assert (cell.value, cell.data_type) == (hostile, "s")  # text, not a formula
     assert "运行失败的情景" in page
     assert re.findall(r"<(?:script|link)[^>]+(?:src|href)=\"(https?:[^\"]+)\"", page) == []
 
@@ -277,11 +295,11 @@ def test_a_batch_on_dask_survives_a_lost_worker_with_the_serial_bytes(
         assert result.outcomes[int(str(key).rsplit("-", 1)[1])].worker == pair
     for sc, folder in items:
         assert (folder / "summary.json").is_file(), sc.name
-        assert batch.differences(tmp_path / "serial" / sc.name, folder) == [], sc.name
+        assert batchreport.differences(tmp_path / "serial" / sc.name, folder) == [], sc.name
     assert (out / "batch_summary.csv").read_bytes() == (
         tmp_path / "serial" / "batch_summary.csv"
     ).read_bytes()
-    assert batch.differences(tmp_path / "serial", out) == []  # the xlsx and map too
+    assert batchreport.differences(tmp_path / "serial", out) == []  # the xlsx and map too
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging left
 
 
@@ -291,8 +309,8 @@ def test_differences_sees_a_changed_figure(tmp_path: Path) -> None:
         write_text(root / "x" / "summary.json", f'{{"share": {value}}}\n')
         write_text(root / "x" / "timings.json", f'{{"s": {value}}}\n')
         write_text(root / "m.html", f"<div id='map_{'ab' * 16}'></div>\n")
-    assert batch.differences(a, b) == ["x/summary.json"]
+    assert batchreport.differences(a, b) == ["x/summary.json"]
     write_text(b / "x" / "summary.json", '{"share": 0.5}\n')
-    assert batch.differences(a, b) == []
+    assert batchreport.differences(a, b) == []
     write_text(b / "extra.csv", "a\n")
-    assert batch.differences(a, b) == ["extra.csv"]
+    assert batchreport.differences(a, b) == ["extra.csv"]
