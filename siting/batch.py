@@ -382,14 +382,14 @@ def _check_workers(client: Any) -> list[str]:
     """The workers now connected, each checked to run this version of siting."""
     from siting import __version__
 
-    try:
-        versions = client.run(_version)
-    except Exception as exc:
+    versions = client.run(_version, on_error="return")
+    broken = {w: f"{type(v).__name__}: {v}" for w, v in versions.items() if not isinstance(v, str)}
+    if broken:
         raise BatchError(
-            f"a Dask worker cannot run siting ({type(exc).__name__}: {exc}); install the "
-            f"package (siting {__version__}) on every worker, with read access to the inputs "
-            "and write access to the output folder at the same paths"
-        ) from exc
+            f"Dask worker(s) cannot run siting: {broken}; install the package (siting "
+            f"{__version__}) on every worker, with read access to the inputs and write access "
+            "to the output folder at the same paths"
+        )
     wrong = {w: v for w, v in versions.items() if v != __version__}
     if wrong:
         raise BatchError(
@@ -434,7 +434,7 @@ def _on_dask(
         prefer = plan([sc for sc, _ in items], workers)
         futures = {}
         for i, (sc, out) in enumerate(items):
-            stage = out.parent / f"{STAGING_PREFIX}{token}"
+            stage = out.parent.resolve() / f"{STAGING_PREFIX}{token}"  # workers: other cwd
             stage.mkdir(parents=True, exist_ok=True)
             stages.add(stage)
             staged = tempfile.mkdtemp(prefix=f"{sc.name}.", dir=stage)

@@ -314,3 +314,37 @@ def test_differences_sees_a_changed_figure(tmp_path: Path) -> None:
     assert batchreport.differences(a, b) == []
     write_text(b / "extra.csv", "a\n")
     assert batchreport.differences(a, b) == ["extra.csv"]
+
+
+def test_workers_without_siting_or_with_another_version_stop_the_batch() -> None:
+    from siting import __version__
+
+    class Client:
+        def __init__(self, answers: dict[str, object]) -> None:
+            self.answers = answers
+
+        def run(self, function: object, on_error: str) -> dict[str, object]:
+            assert on_error == "return"
+            return self.answers
+
+    good = {"tcp://a:1": __version__}
+    assert batch._check_workers(Client(good)) == ["tcp://a:1"]
+    missing = good | {"tcp://b:1": ModuleNotFoundError("No module named 'siting'")}
+    with pytest.raises(batch.BatchError, match=r"tcp://b:1.*No module named 'siting'"):
+        batch._check_workers(Client(missing))
+    with pytest.raises(batch.BatchError, match=r"another siting version.*tcp://b:1"):
+        batch._check_workers(Client(good | {"tcp://b:1": "0.0.1"}))
+
+
+def test_the_scheduler_option_takes_local_or_an_address(capsys: pytest.CaptureFixture[str]) -> None:
+    from siting.cli import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["run", "x.yaml", "--scheduler", "local"]).scheduler == "local"
+    assert parse(["run", "x.yaml", "--scheduler", "tcp://10.0.0.5:8786"]).scheduler == (
+        "tcp://10.0.0.5:8786"
+    )
+    assert parse(["run", "x.yaml"]).scheduler is None
+    with pytest.raises(SystemExit):
+        parse(["run", "x.yaml", "--scheduler", "cluster"])
+    assert "tcp://10.0.0.5:8786" in capsys.readouterr().err
