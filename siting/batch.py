@@ -1,6 +1,6 @@
 """Folder batches: scenarios run one after another in this process, or each as a task on Dask
 (a ``LocalCluster`` of one worker process per core, or a running cluster by its scheduler
-address); then one table and one map across them.
+address); then one table and one map across them (:mod:`siting.batchreport`).
 
 What a batch guarantees, on Dask as in one process:
 
@@ -19,7 +19,7 @@ What a batch guarantees, on Dask as in one process:
   take one, and a lost worker's share goes to the others).
 * ``batch_summary.csv`` (English columns) and ``batch_summary.xlsx`` (Chinese headers), one row
   per scenario in the order given, and ``province_map.html``, the counties coloured by the share
-  of the elderly covered after the plan, in the batch folder.
+  of the elderly covered after the plan, in the batch folder: the same whichever way it ran.
 
 A worker runs one scenario at a time (a lock per process): a run's warnings are collected with
 :func:`warnings.catch_warnings`, which is per process, so two runs in two threads of one
