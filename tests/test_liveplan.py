@@ -269,6 +269,15 @@ def test_switching_sites_gives_python_s_figures(demo_out: Path, demo_result, tmp
         page.wait_for_function("() => window.sitingPlan !== undefined")
         start = page.evaluate("() => window.sitingPlan.state()")
         start_swap = page.evaluate("() => window.sitingPlan.bestSwap()")
+        # from a site's popup: its button switches it, and says so, the popup staying open
+        page.locator(".siting-site").first.click()
+        button = page.locator(".leaflet-popup-content button.siting-plan-toggle")
+        labels = [button.inner_text()]
+        button.click()
+        labels.append(button.inner_text())
+        by_popup = page.evaluate("() => window.sitingPlan.state()")
+        button.click()
+        page.keyboard.press("Escape")
 
         def toggle(site: str) -> dict[str, Any]:
             out = page.evaluate(TOGGLE, site)
@@ -314,6 +323,11 @@ def test_switching_sites_gives_python_s_figures(demo_out: Path, demo_result, tmp
         assert yaml.safe_load(f"ids: [{scalar}]") == {"ids": [raw]}
         assert yaml.safe_load(f"# {comment}\nx: 1") == {"x": 1}
     assert start["covered_elderly"] == pytest.approx(run, abs=1e-6)
+    assert labels == ["在当前方案中关闭此站点", "在当前方案中开启此站点"]
+    assert {s["id"] for s in by_popup["new_sites"]} == set(chosen[1:])  # badge 1: the first
+    assert by_popup["covered_elderly"] == pytest.approx(
+        evaluator.evaluate(chosen[1:]).covered_elderly, abs=1e-6
+    )
     assert start["before"] == pytest.approx(before, abs=1e-6)
     assert start["share"] == pytest.approx(run / problem.weights.sum())
     assert [s["id"] for s in start["new_sites"]] == chosen

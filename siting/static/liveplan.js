@@ -295,29 +295,34 @@
         var entry = {layer: layer, si: p.si, badge: p.badge !== undefined,
                      style: layer.options ? Object.assign({}, layer.options) : {}};
         markers[p.si].push(entry);
-        if (!layer.getPopup()) { layer.bindPopup(p.tip || D.sites.label[p.si]); }
-        layer.on('popupopen', function (e) { popupButton(e.popup, p.si); });
+        var popup = layer.getPopup();
+        var html = popup ? popup.getContent() : (p.tip || D.sites.label[p.si]);
+        var content = function () { return popupContent(html, p.si); };
+        if (popup) { popup.setContent(content); } else { layer.bindPopup(content); }
         layer.on('add', function () { look(entry, true); });
       });
     });
 
-    function popupButton(popup, site) {
-      var box = popup.getElement && popup.getElement();
-      var content = box && box.querySelector('.leaflet-popup-content');
-      if (!content) { return; }
-      var old = content.querySelector('.siting-plan-toggle');
-      if (old) { old.remove(); }
+    function popupContent(html, site) {
+      // the site's own popup (escaped HTML) and a button switching it, built at each opening
+      var box = document.createElement('div');
+      box.innerHTML = html;
       var button = document.createElement('button');
       button.className = 'siting-plan-toggle';
       button.type = 'button';
-      button.textContent = open[site] ? '从当前方案中关闭此站点' : '在当前方案中开启此站点';
+      var label = function () {
+        button.textContent = open[site] ? '在当前方案中关闭此站点' : '在当前方案中开启此站点';
+      };
+      label();
       button.style.cssText = 'margin-top:6px;font:12px sans-serif;cursor:pointer';
       button.addEventListener('click', function () {
+        // changed in place: a button taken out of the page during its click would let the
+        // map take the click for its own and close the popup
         self.toggle(D.sites.id[site]);
-        popupButton(popup, site);
+        label();
       });
-      content.appendChild(button);
-      popup.update();
+      box.appendChild(button);
+      return box;
     }
 
     function orderOf(order) {
