@@ -477,7 +477,8 @@
       var nowLabel = '当前方案（新建 ' + f.order.length + ' 处' +
         (closed.length ? '，关闭现有 ' + closed.length + ' 处' : '') +
         (added ? '，恢复 ' + added + ' 处' : '') + '）';
-      var html = '<div>点击站点标记，在弹出框中开启或关闭；或用下面的按钮。</div>' +
+      var html = '<div>点击站点标记，在弹出框中开启或关闭；或用下面的按钮。' +
+        '其他候选点：在图层中打开“候选地块（未选中）”后点选。</div>' +
         '<table><tr><th>覆盖' + D.age + '老人</th><th>人数</th><th>占比</th></tr>' +
         '<tr><td>规划前（现有设施）</td><td>' + people(before.covered) + '</td><td>' +
         pct(share(before.covered)) + '</td></tr>' +
