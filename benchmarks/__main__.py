@@ -1,5 +1,6 @@
 """``python -m benchmarks coverage|models|walks --size small|medium|large`` (coverage also
-``--jinan``), ``python -m benchmarks whatif``, ``python -m benchmarks batch [--counties N]``."""
+``--jinan``), ``python -m benchmarks whatif``, ``python -m benchmarks pipeline --size large``,
+``python -m benchmarks batch [--counties N]``."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ def main() -> int:
     walks = sub.add_parser("walks", help="p-median, p-center, capacitated MCLP at city scale")
     walks.add_argument("--size", choices=["small", "medium", "large"], required=True)
     walks.add_argument("--time-limit", type=float, default=60.0)
+    pipe = sub.add_parser("pipeline", help="a city-sized scenario end to end (issue 18)")
+    pipe.add_argument("--size", choices=["small", "medium", "large"], default="large")
     bat = sub.add_parser("batch", help="a province batch: serial vs Dask LocalCluster vs cluster")
     bat.add_argument("--counties", type=int, default=16)
     args = parser.parse_args()
@@ -57,6 +60,10 @@ def main() -> int:
         from benchmarks.walks import main as walks_main
 
         return walks_main(args.size, args.time_limit)
+    if args.what == "pipeline":
+        from benchmarks.pipeline import main as pipeline
+
+        return pipeline(args.size)
     if args.what == "batch":
         from benchmarks.batch import main as batch_main
 

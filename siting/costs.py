@@ -285,6 +285,8 @@ def search(
             tgt_lim,
         )
 
+    if len(src_nodes) * len(arrays.node_ids) + n_s * n_d <= DENSE_MAX_CELLS:
+        return _search_dense(arrays, d_idx, s_idx, cutoff_m, d_lim, s_lim, d_off, s_off)
     _check_memory(n_d, n_s, len(src_nodes), col_ptr, run)
     start = time.perf_counter()
     if n_workers == 1 or len(blocks) == 1:
@@ -311,6 +313,49 @@ def search(
         n_workers,
     )
     return SearchResult(matrix, relaxations, len(src_nodes), seconds)
+
+
+DENSE_MAX_CELLS = 4_000_000
+"""Searches whose dense answer (sources x nodes, plus sites x demand points) has at most this
+many cells run scipy's compiled Dijkstra (no JIT compilation, about 50 MB at most); larger ones
+run the bucket kernel of :mod:`siting._dijkstra`, which keeps only what is within reach. The
+two give the same metres (a test compares them)."""
+
+
+def _search_dense(
+    arrays: WalkArrays,
+    d_idx: NDArray[np.int64],
+    s_idx: NDArray[np.int64],
+    cutoff_m: float,
+    d_lim: NDArray[np.float64],
+    s_lim: NDArray[np.float64],
+    d_off: NDArray[np.float64],
+    s_off: NDArray[np.float64],
+) -> SearchResult:
+    """:func:`search` for small jobs with ``scipy.sparse.csgraph.dijkstra`` (limit-bounded)."""
+    from scipy.sparse.csgraph import dijkstra
+
+    start = time.perf_counter()
+    sources, which = np.unique(s_idx, return_inverse=True)
+    reach = float(min(cutoff_m, d_lim.max(initial=0.0)))
+    dist = dijkstra(arrays.adjacency, directed=True, indices=sources, limit=reach)  # symmetric
+    total = s_off[:, None] + dist[which.ravel()][:, d_idx] + d_off[None, :]  # sites x demand
+    keep = (total <= s_lim[:, None]) & (total <= d_lim[None, :])
+    cols, rows = np.nonzero(keep)
+    matrix = sparse.csr_matrix((total[cols, rows], (rows, cols)), shape=(len(d_idx), len(s_idx)))
+    matrix.sort_indices()
+    seconds = time.perf_counter() - start
+    log.info(
+        "walking distances: %d demand points x %d sites (%d searches, scipy), %d pairs within "
+        "%.0f m, %.2f s",
+        len(d_idx),
+        len(s_idx),
+        len(sources),
+        matrix.nnz,
+        cutoff_m,
+        seconds,
+    )
+    return SearchResult(matrix, 0, len(sources), seconds)
 
 
 _BYTES_PER_PAIR = 40  # row, column and metres as found, then the CSR copy: peak per pair

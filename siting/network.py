@@ -23,8 +23,11 @@ One walking rule decides what a pedestrian can use, for all three sources (:func
 Streets tagged ``sidewalk=separate`` are kept (osmnx's walk filter drops them): their sidewalks
 run alongside, so walks hardly change, and a sidewalk mapped with gaps cannot cut the network.
 
-An OSM file (XML, or PBF converted to XML) is filtered way by way before osmnx reads it, so no
-building or landuse node ever enters the graph. A download asks Overpass for the walkable
+An OSM file (XML or PBF) is streamed by pyosmium way by way with its nodes' locations, so no
+building or landuse node ever enters the network, and straight into arrays
+(:class:`~siting.walknet.WalkNetwork`, simplified by osmnx's rules); an editor's file that marks
+deleted objects (JOSM ``action="delete"``, which libosmium does not read) is filtered through an
+XML extract first. A download asks Overpass for the walkable
 ``highway`` values only and applies rule 3 to the edges. A road layer's class column is read
 through the built-in table ``network_classes.yaml`` (高速公路, 快速路 -> motorway; 主干路 ->
 primary; 次干路 -> secondary; 支路, 街巷 -> residential; 内部道路 -> service; 人行道 -> footway;
@@ -245,6 +248,11 @@ def _read_ways(path: Path, crs: str, *, name: Path, report: bool) -> WalkNetwork
     left_out: Counter[str] = Counter()
     cut: list[int] = []
     missing: set[int] = set()
+    bare: dict[str, str | None] = {}  # the rule's answer for a way tagged highway=<value> only
+
+    def rule(hw: str) -> str | None:
+        return why_not_walked({"highway": hw})
+
     way: Any
     try:
         reader = (
@@ -253,30 +261,37 @@ def _read_ways(path: Path, crs: str, *, name: Path, report: bool) -> WalkNetwork
             .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
-        for way in reader:
+        for way in reader:  # the per-way work kept lean: this loop is the stage's cost
             if way.deleted:  # a history file's deleted version
                 continue
-            why = why_not_walked(way.tags)
+            tags = way.tags
+            if len(tags) == 1:  # a bare highway tag (KeyFilter kept only these): one lookup
+                hw = tags.get("highway")
+                why = bare[hw] if hw in bare else bare.setdefault(hw, rule(hw))
+            else:
+                tags = {t.k: t.v for t in tags}
+                hw = tags["highway"]
+                why = why_not_walked(tags)
             if why is not None:
                 left_out[why] += 1
                 continue
             ids, lon, lat = [], [], []
             for nd in way.nodes:
                 loc = nd.location
-                if not loc.valid():
-                    missing.add(nd.ref)
-                    continue
                 ids.append(nd.ref)
-                lon.append(loc.lon)
-                lat.append(loc.lat)
-            if len(ids) < len(way.nodes):
+                if loc.valid():
+                    lon.append(loc.lon)
+                    lat.append(loc.lat)
+                else:
+                    missing.add(nd.ref)
+            if len(lon) < len(ids):
                 cut.append(way.id)
                 continue
             refs.append(ids)
             lons.append(lon)
             lats.append(lat)
             way_ids.append(way.id)
-            classes.append(str(way.tags.get("highway")))
+            classes.append(hw)
     except RuntimeError as exc:  # libosmium's parse errors
         raise NetworkError(f"{name}: cannot be read as an OSM file ({exc})") from exc
     if report:
