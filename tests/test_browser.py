@@ -192,6 +192,7 @@ def test_hostile_names_stay_text_in_chromium(demo_copy: Path, tmp_path: Path) ->
         page.goto((out / "map.html").resolve().as_uri())
         page.wait_for_timeout(1000)
         layers = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+        panel = page.locator("#siting-plan").inner_text()  # the live plan's panel
         badge = page.locator(".siting-site").first
         badge.hover()
         tooltip = page.locator(".leaflet-tooltip").first.inner_text()
@@ -209,6 +210,9 @@ def test_hostile_names_stay_text_in_chromium(demo_copy: Path, tmp_path: Path) ->
         browser.close()
     assert dialogs == []
     assert errors == []
+    # the live plan's panel names the plan's sites and every 街道/乡镇, as text
+    assert sum(n in panel for n in names["candidates"].values()) >= 10
+    assert all(n in panel for n in names["streets"].values())
     texts = "\n".join([tooltip, popup, *opened["texts"]])
     assert opened["features"] > 400  # 社区/村 twice, outlines, points, uncovered circles
     assert tooltip.startswith("1. ")
