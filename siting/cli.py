@@ -43,8 +43,6 @@ def _scenario_files(paths: list[Path]) -> list[Path]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from siting import pipeline, scenario
 
     loaded = [scenario.load(path) for path in _scenario_files(args.scenario)]
@@ -64,20 +62,10 @@ def _run(args: argparse.Namespace) -> int:
         )
         for sc in loaded
     ]
-    if batch or args.scheduler is not None:
+    if batch or args.scheduler is not None:  # siting.batch: serial or on Dask, a table, a map
         return _run_batch(args, list(zip(loaded, outs, strict=True)), batch=batch)
-    cache = pipeline.RunCache()
-    bar = tqdm(  # a bar only for a person watching: logs and pipes get the lines alone
-        list(zip(loaded, outs, strict=True)),
-        desc="scenarios",
-        unit="run",
-        disable=not batch or not sys.stderr.isatty(),
-    )
-    for sc, out in bar:
-        for line in _run_one(sc, out, cache):
-            bar.write(line)  # above the progress bar, not through it
-    if batch:
-        print(f"{len(loaded)} scenarios; networks and cost matrices reused {cache.hits} time(s)")
+    for line in _run_one(loaded[0], outs[0], pipeline.RunCache()):
+        print(line)
     return 0
 
 
