@@ -117,7 +117,7 @@
     var cover = D.sites.cover.map(varints);
     var count = new Int32Array(M);
     var open = new Uint8Array(S);
-    var index = {};
+    var index = Object.create(null);  // ids are data: no inherited keys
     for (var s = 0; s < S; s++) { index[D.sites.id[s]] = s; }
     var self = this;
     var markers = [];  // per site, its feature layers on the map
@@ -326,7 +326,7 @@
     }
 
     function orderOf(order) {
-      var at = {};
+      var at = Object.create(null);
       for (var k = 0; k < order.length; k++) { at[order[k].site] = k + 1; }
       return at;
     }
