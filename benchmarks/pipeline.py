@@ -248,10 +248,11 @@ def main(size: str) -> int:
     print(f"{'siting run, wall':28s} {wall:9.2f}   (target <= 60)")
     print(f"{'peak memory, MiB':28s} {peak:9.0f}   (target <= 2048)")
     print(f"{'map.html, MB':28s} {map_mb:9.1f}   (target <= 20)")
-    total = summary["elderly_total"]
+    before, after = summary["covered_before"], summary["covered_after"]
     print(
-        f"elderly {total:,.0f}; covered {summary['covered_before'] / total:.1%} -> "
-        f"{summary['covered_after'] / total:.1%}; model {summary['model'].get('status')}"
+        f"elderly {summary['elderly_total']:,.0f}; covered {before['share']:.1%} -> "
+        f"{after['share']:.1%}; model: {summary['model']['status']}, gap "
+        f"{summary['model']['gap']:.3%}"
     )
     print()
     print(f"{'network stage':28s} {'arrays':>9s} {'osmnx':>9s} {'ratio':>7s}")

@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
-from siting._dijkstra import search_block
 from siting._errors import NetworkError, TooLargeError
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,7 @@ class WalkArrays:
         return idx
 
 
-Graph: TypeAlias = nx.MultiDiGraph | WalkArrays | Mapping[str, Any]
+Graph: TypeAlias = "nx.MultiDiGraph | WalkArrays | Mapping[str, Any]"
 """What the distance functions accept as a walking graph."""
 
 
@@ -133,8 +135,14 @@ def as_walk_arrays(graph: Graph) -> WalkArrays:
     """
     if isinstance(graph, WalkArrays):
         return graph
-    if isinstance(graph, nx.MultiDiGraph | nx.DiGraph | nx.Graph):
-        return walk_arrays(graph)
+    arrays = getattr(graph, "arrays", None)  # a siting.walknet.WalkNetwork
+    if isinstance(arrays, WalkArrays):
+        return arrays
+    if "networkx" in sys.modules:  # a graph exists only once networkx is imported
+        import networkx as nx
+
+        if isinstance(graph, nx.Graph):
+            return walk_arrays(graph)
     if isinstance(graph, Mapping) and {"u", "v", "length"} <= set(graph):
         n = len(graph["x"]) if "x" in graph else None
         return WalkArrays.from_edges(
@@ -260,6 +268,8 @@ def search(
     # contiguous runs of sources (sorted by node position, so usually near each other):
     # consecutive searches then reuse the part of the graph already in cache
     blocks = np.array_split(np.arange(len(src_nodes)), n_blocks)
+
+    from siting._dijkstra import search_block  # numba: imported (and compiled) when needed
 
     def run(block: NDArray[np.int64]) -> tuple[Any, Any, Any, int]:
         sub_ptr = np.r_[0, np.cumsum(col_ptr[block + 1] - col_ptr[block])].astype(np.int64)

@@ -753,14 +753,9 @@ def _to_wgs84_lines(lines: gpd.GeoDataFrame, coord_system: str) -> gpd.GeoDataFr
 
 
 def _pbf_to_xml(path: Path, folder: Path) -> Path:
-    """Convert an ``.osm.pbf`` extract to OSM XML with pyosmium (``pip install siting[pbf]``)."""
-    try:
-        import osmium
-    except ImportError as exc:
-        raise NetworkError(
-            f"{path}: reading .osm.pbf needs pyosmium: pip install "
-            "'siting[pbf]' (or convert it to .osm XML with osmium-tool)"
-        ) from exc
+    """Convert an ``.osm.pbf`` extract to OSM XML with pyosmium (for the osmnx loader only)."""
+    import osmium
+
     xml = folder / "extract.osm"
     with osmium.SimpleWriter(str(xml)) as writer:
         for obj in osmium.FileProcessor(str(path)):

@@ -578,7 +578,7 @@ def pass_zh(value: object) -> str:
 
 
 _STATUS_WHOLE = {
-    "Optimal": "最优",
+    "Optimal": "已证明最优",
     "Heuristic": "启发式（未证明最优）",
     "Time limit reached": "达到时间限制",
     "Iteration limit reached": "达到迭代限制",
@@ -654,6 +654,7 @@ _SOLVER_PARTS: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"capacity-aware greedy", "考虑容量的贪心"),
     (r"the MCLP's sites", "MCLP 选出的站点"),
     (r"the fast search", "快速搜索"),
+    (r"（热启动：greedy）", "（热启动：贪心解）"),
     (r"the search", "启发式搜索"),
     (r"vertex substitution", "顶点替换"),
     (r" and ", " 和 "),

@@ -7,8 +7,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from siting import NetworkError
-from siting import costs
+from siting import NetworkError, costs
 from siting.costs import WalkArrays, cost_matrix, search, walk_arrays
 
 

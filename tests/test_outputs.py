@@ -23,6 +23,7 @@ def test_excel_report_and_png(demo_out: Path) -> None:
         "建议新建站点",
         "规则达标",
         "用地核查",
+        "公平性分析",
         "注意事项",
     ]
     assert sheets["注意事项"]["说明"].tolist() == ["本次运行无警告"]  # the demo runs clean

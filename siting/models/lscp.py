@@ -29,7 +29,6 @@ from siting._errors import ModelError
 from siting._validate import preview
 from siting.models import _heuristic as heur
 from siting.models import _highs
-from siting.models import _local as local
 from siting.models._prep import (
     Reduced,
     as_sparse_cost,
@@ -376,6 +375,8 @@ def _cover_search(
 ) -> tuple[NDArray[np.bool_], int, bool]:
     """The row-weighting search in chunks (each from the best cover so far, its own seed),
     stopping early at ``enough`` columns."""
+    from siting.models import _local as local  # numba: imported when a search runs
+
     best, done = start, 0
     while done < steps and best.sum() > enough:
         if time.perf_counter() > deadline:
@@ -398,6 +399,8 @@ def _target_search(
     search (MCLP with one site fewer) recover the weight; repeat while it reaches ``need``."""
     best, done = start, 0
     cost = np.zeros(csc.shape[1])
+    from siting.models import _local as local
+
     arrays = local.search_arrays(csc)
     while best.sum() > 1:
         if time.perf_counter() > deadline:

@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
 from siting._errors import ModelError
-from siting.models import _highs, _median
+from siting.models import _highs
 from siting.models._prep import (
     as_sparse_cost,
     catchment,
@@ -124,6 +124,8 @@ class PMedian:
         cost = self.cost[:, np.flatnonzero(usable)].tocsr()
         is_fixed = self.fixed[usable]
         is_cand = self.candidate[usable]
+        from siting.models import _median  # numba: imported when the search runs
+
         opened = _median.vertex_substitution(
             cost, self.weights, fixed=is_fixed, candidate=is_cand, p=self.p, penalty=penalty
         )
