@@ -30,7 +30,7 @@ from jinja2 import Template
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from siting import liveplan
+from siting import equity, liveplan
 from siting._offline import PageHtml, make_offline
 from siting._record import Note
 from siting._text import html_table, html_text, script_json
@@ -269,6 +269,41 @@ def _communities_layer(
         live.communities = layer.get_name()
     if derived and res.inputs.community_points is not None:
         _community_points(res, shift).add_to(group)
+    return group
+
+
+ACCESS_PALETTE = ("#f7fcf5", "#c7e9c0", "#74c476", "#31a354", "#006d2c")
+"""Five quantile classes of accessibility after the plan, light (least) to dark (most)."""
+
+
+def _access_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup | None:
+    """社区/村 by 2SFCA accessibility after the plan (:func:`siting.equity.map_layer`), in five
+    quantile classes, the figures before and after in the tooltip; hidden at first."""
+    if res.equity is None:
+        return None
+    rows = equity.map_layer(res.communities, res.equity).set_index("code")
+    geo = shift(res.inputs.communities[["geometry"]]).join(rows, how="inner")
+    geo = geo.rename_axis("code").reset_index()
+    if geo.empty:
+        return None
+    values = geo["access_after"].to_numpy(dtype=float)
+    edges = np.unique(np.quantile(values, [0.2, 0.4, 0.6, 0.8]))
+    geo["fill"] = [ACCESS_PALETTE[int(np.searchsorted(edges, v, side="right"))] for v in values]
+    names = res.communities.set_index("code")["name"]
+    geo["tip"] = [
+        html_table(
+            [
+                ("社区/村", str(names.get(r["code"], r["code"]))),
+                ("规划前", f"{r['access_before']:,.1f}"),
+                ("规划后", f"{r['access_after']:,.1f}"),
+                ("变化", f"{r['change']:+,.1f}"),
+                ("口径", res.equity.supply.label_zh),
+            ]
+        )
+        for _, r in geo.iterrows()
+    ]
+    group = _group(equity.map_title(res.equity), show=False)
+    filled_layer(geo, edge="#555555", weight=0.5, opacity=0.7, highlight=True).add_to(group)
     return group
 
 
@@ -803,6 +838,7 @@ def build_map(res: RunResult, proposed: pd.DataFrame, *, live_plan: bool = True)
         _communities_layer(res, shift, when="before", show=False),
         _units_layer(res, shift),
         _compliance_layer(res, shift),
+        *([access] if (access := _access_layer(res, shift)) is not None else []),
         *_areas_layers(res, shift, "existing"),
         *_areas_layers(res, shift, "candidate"),
         *_facilities_layers(res, shift, live),

@@ -8,6 +8,7 @@ scenario's threshold; the floor against brute force.
 
 from __future__ import annotations
 
+import html
 import itertools
 import warnings
 from pathlib import Path
@@ -196,6 +197,27 @@ def test_demo_accessibility_columns_and_map_layer(demo_out: Path, demo_result) -
         "社区/村可及性（两步移动搜索法，每千名老人可及建筑面积（m²））"
     )
     np.testing.assert_allclose(layer["change"], layer["access_after"] - layer["access_before"])
+
+
+def test_demo_map_has_the_accessibility_layer(demo_result) -> None:
+    """map.html: one 社区/村 polygon per community in the hidden accessibility layer, the
+    darkest class holding the best-served after the plan, tooltips with both figures."""
+    from siting import maps
+    from siting._tiles import provider, shifter
+
+    group = maps._access_layer(demo_result, shifter(provider("osm").coord_system))
+    assert group is not None
+    assert group.show is False
+    (layer,) = group._children.values()
+    features = layer.data["features"]
+    assert len(features) == len(demo_result.communities)
+    props = pd.DataFrame([f["properties"] for f in features])
+    assert set(props["fill"]) <= set(maps.ACCESS_PALETTE)
+    best = demo_result.communities.loc[demo_result.communities["access_2sfca_after"].idxmax()]
+    tips = [html.unescape(t) for t in props["tip"]]
+    (at,) = [i for i, t in enumerate(tips) if f">{best['name']}<" in t]
+    assert f"{best['access_2sfca_after']:,.1f}" in tips[at]
+    assert props.loc[at, "fill"] == maps.ACCESS_PALETTE[-1]  # the best-served: darkest class
 
 
 # --- MCLP with an equity floor --------------------------------------------------------------
