@@ -49,53 +49,68 @@ def _load_run(folder: Path) -> dict[str, Any]:
     return {"summary": data, "communities": comm, "land": land, "folder": folder}
 
 
+MEASURES: dict[str, tuple[str, str]] = {
+    "walk_speed_mps": ("步行速度（米/秒）", "0.00"),
+    "urban_radius_m": ("社区服务圈半径（米）", "#,##0"),
+    "rural_radius_m": ("村服务圈半径（米）", "#,##0"),
+    "age_group": ("年龄口径", "@"),
+    "elderly": ("老年人口（人）", "#,##0"),
+    "covered_before": ("规划前覆盖（人）", "#,##0"),
+    "covered_before_share": ("规划前覆盖率", "0.0%"),
+    "covered_after": ("规划后覆盖（人）", "#,##0"),
+    "covered_after_share": ("规划后覆盖率", "0.0%"),
+    "new_sites": ("新建站点（处）", "#,##0"),
+    "new_site_ids": ("新建站点编号（按建设顺序）", "@"),
+    "in_reach_after": ("服务圈内（人）", "#,##0"),
+    "served_within_capacity": ("容量内服务（人）", "#,##0"),
+    "over_capacity": ("服务圈内但超出容量（人）", "#,##0"),
+    "uncoverable": ("任何站点均无法覆盖（人）", "#,##0"),
+    "model_status": ("模型状态", "@"),
+    "gap": ("最优性差距", "0.00%"),
+    "rule_failures": ("规则未达标（项）", "#,##0"),
+    "land_shortfall_before_m2": ("规划前用地缺口（m²）", "#,##0.0"),
+    "land_shortfall_after_m2": ("规划后用地缺口（m²）", "#,##0.0"),
+}
+"""Each row of the comparison: its key (``compare.csv`` and the DataFrame, for scripts), its
+Chinese label and Excel number format (``compare.xlsx``, ``compare.html``, for readers)."""
+
+NOT_MODELLED = "not modelled"
+"""A capacity figure of a run whose model had no capacity (``未建模`` in the documents)."""
+
+
 def table(runs: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per measure, one column per scenario."""
-    rows: dict[str, list[object]] = {}
-
-    def add(label: str, values: list[object]) -> None:
-        rows[label] = values
-
+    """One row per measure (:data:`MEASURES`, English keys), one column per scenario; shares and
+    the gap as fractions, people rounded to the person, land to 0.1 m²."""
     sums = [r["summary"] for r in runs]
     lands = [r["land"].iloc[-1] for r in runs]
-    add("步行速度 walk speed (m/s)", [s["walk_speed_mps"] for s in sums])
-    add("一刻钟半径 urban radius (m)", [round(s["urban_radius_m"]) for s in sums])
-    add("一公里半径 rural radius (m)", [round(s["rural_radius_m"]) for s in sums])
-    add("年龄口径 age group", [s.get("age_group", "60+") for s in sums])
-    add("老年人口 elderly", [round(s["elderly_total"]) for s in sums])
-    for key, label in (
-        ("covered_before", "规划前覆盖 covered before"),
-        ("covered_after", "规划后覆盖 covered after"),
-    ):
-        add(f"{label} (人)", [round(s[key]["elderly"]) for s in sums])
-        add(f"{label} (%)", [round(100 * s[key]["share"], 1) for s in sums])
-    add("新建站点 new sites", [len(s["new_sites"]) for s in sums])
-    add(
-        "新建站点编号 site ids (build order)",
-        [" ".join(x["id"] for x in s["new_sites"]) for s in sums],
-    )
-    add("服务圈内 in reach (人)", [round(s["covered_after"]["elderly"]) for s in sums])
-    add(
-        "已服务 served within capacity (人)",
-        [s["served"]["elderly"] if "served" in s else "未建模 capacity not modelled" for s in sums],
-    )
-    add(
-        "超出容量 in reach, over capacity (人)",
-        [
-            s["over_capacity"]["elderly"] if "over_capacity" in s else "未建模 not modelled"
-            for s in sums
-        ],
-    )
-    add(
-        "无法覆盖 out of every site's reach (人)",
-        [round(s["uncoverable"]["elderly"]) for s in sums],
-    )
-    add(STATUS_ROW, [s["model"]["status"] for s in sums])
-    add("最优性差距 gap (%)", [round(100 * s["model"]["gap"], 2) for s in sums])
-    add("规则未达标 rule failures", [s["compliance_failures"] for s in sums])
-    add("用地缺口 land shortfall before (m²)", [round(x["shortfall_m2"]) for x in lands])
-    add("用地缺口 land shortfall after (m²)", [round(x["shortfall_after_m2"]) for x in lands])
-    return pd.DataFrame(rows, index=_distinct([s["scenario"] for s in sums])).T
+    rows: dict[str, list[object]] = {
+        "walk_speed_mps": [s["walk_speed_mps"] for s in sums],
+        "urban_radius_m": [round(s["urban_radius_m"]) for s in sums],
+        "rural_radius_m": [round(s["rural_radius_m"]) for s in sums],
+        "age_group": [s.get("age_group", "60+") for s in sums],
+        "elderly": [round(s["elderly_total"]) for s in sums],
+    }
+    for key in ("covered_before", "covered_after"):
+        rows[key] = [round(s[key]["elderly"]) for s in sums]
+        rows[f"{key}_share"] = [round(s[key]["share"], 4) for s in sums]
+    rows["new_sites"] = [len(s["new_sites"]) for s in sums]
+    rows["new_site_ids"] = [" ".join(x["id"] for x in s["new_sites"]) for s in sums]
+    rows["in_reach_after"] = [round(s["covered_after"]["elderly"]) for s in sums]
+    rows["served_within_capacity"] = [
+        round(s["served"]["elderly"]) if "served" in s else NOT_MODELLED for s in sums
+    ]
+    rows["over_capacity"] = [
+        round(s["over_capacity"]["elderly"]) if "over_capacity" in s else NOT_MODELLED for s in sums
+    ]
+    rows["uncoverable"] = [round(s["uncoverable"]["elderly"]) for s in sums]
+    rows["model_status"] = [s["model"]["status"] for s in sums]
+    rows["gap"] = [round(s["model"]["gap"], 6) for s in sums]
+    rows["rule_failures"] = [s["compliance_failures"] for s in sums]
+    rows["land_shortfall_before_m2"] = [round(float(x["shortfall_m2"]), 1) for x in lands]
+    rows["land_shortfall_after_m2"] = [round(float(x["shortfall_after_m2"]), 1) for x in lands]
+    frame = pd.DataFrame(rows, index=_distinct([s["scenario"] for s in sums])).T
+    frame.index.name = "measure"
+    return frame
 
 
 def _distinct(names: list[str]) -> list[str]:
@@ -151,6 +166,15 @@ def difference_map(runs: list[dict[str, Any]]) -> folium.Map:
     return make_offline(fmap)
 
 
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as ``compare.html`` shows it: Chinese labels, values formatted."""
+    return pd.DataFrame(
+        [[_shown(key, v) for v in row] for key, row in zip(frame.index, frame.values, strict=True)],
+        index=[MEASURES[k][0] for k in frame.index],
+        columns=frame.columns,
+    )
+
+
 def _html_table(frame: pd.DataFrame) -> str:
     """``frame`` as an HTML table, every label and value escaped."""
 
@@ -201,36 +225,60 @@ def compare(folders: list[Path], out: Path) -> dict[str, Path]:
     return {key: out / path.relative_to(tmp) for key, path in paths.items()}
 
 
-STATUS_ROW = "模型状态 model status"
-
-
 def _for_readers(frame: pd.DataFrame) -> pd.DataFrame:
-    """The spreadsheet's copy: the model status in Chinese (``compare.csv`` keeps the
-    model's own words for scripts)."""
+    """The documents' copy: Chinese row labels, the model status in Chinese, 未建模 for capacity
+    figures a model did not have (``compare.csv`` keeps the keys and the model's own words)."""
     from siting.report import status_zh
 
-    out = frame.copy()
-    if STATUS_ROW in out.index:
-        out.loc[STATUS_ROW] = [status_zh(str(v)) for v in out.loc[STATUS_ROW]]
+    out = frame.copy().astype(object)
+    out.loc["model_status"] = [status_zh(str(v)) for v in out.loc["model_status"]]
+    out = out.map(lambda v: "未建模" if v == NOT_MODELLED else v)
+    out.index = [MEASURES[k][0] for k in out.index]
+    out.index.name = "指标"
     return out
 
 
+def _shown(key: str, value: object) -> str:
+    """A value as ``compare.html`` shows it (the spreadsheet's formats in text)."""
+    fmt = MEASURES[key][1]
+    if value == NOT_MODELLED:
+        return "未建模"
+    if key == "model_status":
+        from siting.report import status_zh
+
+        return status_zh(str(value))
+    if not isinstance(value, int | float) or fmt == "@":
+        return str(value)
+    if fmt.endswith("%"):
+        digits = fmt.count("0") - 1
+        return f"{100 * value:.{digits}f}%"
+    if fmt == "0.00":
+        return f"{value:.2f}"
+    return f"{value:,.1f}" if fmt.endswith(".0") else f"{value:,.0f}"
+
+
 def _write(runs: list[dict[str, Any]], frame: pd.DataFrame, out: Path) -> dict[str, Path]:
-    paths = {"csv": write_csv(out / "compare.csv", frame.reset_index(names="指标 measure"))}
+    paths = {"csv": write_csv(out / "compare.csv", frame.reset_index(names="measure"))}
 
     def excel(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-            _for_readers(frame).to_excel(xl, sheet_name="情景对比", index_label="指标 measure")
+            _for_readers(frame).to_excel(xl, sheet_name="情景对比")
             text_cells(xl.book)  # a scenario name beginning with = is text, not a formula
+            sheet = xl.book["情景对比"]
+            for row, key in zip(sheet.iter_rows(min_row=2), frame.index, strict=True):
+                for cell in row[1:]:
+                    if isinstance(cell.value, int | float):
+                        cell.number_format = MEASURES[key][1]
+            sheet.column_dimensions["A"].width = 28
 
     paths["xlsx"] = write_with(out / "compare.xlsx", excel)
     page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>情景对比</title><style>"
         "body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid "
         "#999;padding:4px 8px;text-align:right}th{background:#eee}</style></head><body>"
-        "<h1>情景对比 scenario comparison</h1>"
-        + _html_table(frame)
-        + "<p><a href='compare_map.html'>覆盖率变化地图 difference map</a></p></body></html>"
+        "<h1>情景对比</h1>"
+        + _html_table(_readable(frame))
+        + "<p><a href='compare_map.html'>覆盖率变化地图</a></p></body></html>"
     )
     paths["html"] = write_text(out / "compare.html", page)
     fmap = difference_map(runs)

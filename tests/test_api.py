@@ -287,4 +287,4 @@ def test_in_memory_candidates_win_over_candidate_generation(
 def test_compare_names_the_age_group_and_tells_runs_apart(demo_result) -> None:
     table = siting.compare([demo_result, demo_result])
     assert list(table.columns) == ["demo (1)", "demo (2)"]
-    assert table.loc["年龄口径 age group"].tolist() == ["60+", "60+"]
+    assert table.loc["age_group"].tolist() == ["60+", "60+"]

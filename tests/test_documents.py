@@ -179,12 +179,13 @@ def test_readme_demo_block_is_what_the_cli_prints(
 
 
 def test_compare_xlsx_status_in_chinese_csv_keeps_the_model_words() -> None:
-    from siting.comparison import STATUS_ROW, _for_readers
+    from siting.comparison import _for_readers
 
     frame = pd.DataFrame(
         {"a": ["Optimal (proven by the LP bound)", 3], "b": ["Heuristic", 4]},
-        index=[STATUS_ROW, "新建站点 new sites"],
+        index=["model_status", "new_sites"],
     )
     shown = _for_readers(frame)
-    assert list(shown.loc[STATUS_ROW]) == ["最优（LP界证明）", "启发式（未证明最优）"]
-    assert frame.loc[STATUS_ROW, "a"] == "Optimal (proven by the LP bound)"
+    assert list(shown.loc["模型状态"]) == ["最优（LP界证明）", "启发式（未证明最优）"]
+    assert list(shown.loc["新建站点（处）"]) == [3, 4]
+    assert frame.loc["model_status", "a"] == "Optimal (proven by the LP bound)"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -107,9 +109,19 @@ def test_batch_run_reuses_and_compare_writes_everything(
     assert not (runs[0] / "map.html").exists()
     cmp = tmp_path / "cmp"
     assert main(["compare", *map(str, runs), "--out", str(cmp)]) == 0
-    table = pd.read_csv(cmp / "compare.csv", encoding="utf-8-sig").set_index("指标 measure")
+    table = pd.read_csv(cmp / "compare.csv", encoding="utf-8-sig").set_index("measure")
     assert list(table.columns) == ["speed-standard", "speed-elderly", "speed-frail"]
-    assert table.loc["一刻钟半径 urban radius (m)"].astype(float).tolist() == [900, 684, 576]
+    assert table.loc["urban_radius_m"].astype(float).tolist() == [900, 684, 576]
+    assert table.loc["covered_after_share"].astype(float).tolist() == shares  # fractions
+    # the spreadsheet is in Chinese, shares in percent cells, the model's words translated
+    book = openpyxl.load_workbook(cmp / "compare.xlsx")
+    rows = {r[0].value: r[1:] for r in book["情景对比"].iter_rows(min_row=2)}
+    assert rows["规划后覆盖率"][0].number_format == "0.0%"
+    assert rows["规划后覆盖率"][0].value == pytest.approx(shares[0])
+    assert not any(re.search(r"[A-Za-z]{4,}", str(label)) for label in rows)
+    assert all(re.search("[\u4e00-\u9fff]", str(c.value)) for c in rows["模型状态"])
+    page = (cmp / "compare.html").read_text(encoding="utf-8")
+    assert f"{100 * shares[0]:.1f}%" in page
     for name in ("compare.xlsx", "compare.html", "compare_map.html"):
         assert (cmp / name).stat().st_size > 1000
     page = (cmp / "compare_map.html").read_text(encoding="utf-8")

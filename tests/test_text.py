@@ -341,7 +341,7 @@ def test_compare_of_hostile_runs_is_inert(hostile, tmp_path: Path) -> None:
     assert "<img" not in page
     assert html_text(summary["scenario"]) in page
     table = pd.read_csv(out["csv"], encoding="utf-8-sig")
-    assert list(table.columns) == ["指标 measure", "demo", "'" + summary["scenario"]]
+    assert list(table.columns) == ["measure", "demo", "'" + summary["scenario"]]
     book = openpyxl.load_workbook(out["xlsx"])
     header = list(next(book.active.iter_rows()))
     assert header[-1].value == summary["scenario"]
