@@ -25,6 +25,7 @@ from siting.io.spatial import write_gpkg, write_shapefiles
 from siting.io.write import output_folder, write_csv, write_json, write_with
 from siting.pipeline import RunResult
 from siting.rules.book import CONFIDENCE_ZH
+from siting.scenario import speed_source_zh
 
 log = logging.getLogger(__name__)
 
@@ -689,7 +690,7 @@ def _summary_rows(s: dict[str, Any], age_label: str) -> pd.DataFrame:
         ("情景", s["scenario"]),
         ("说明", s["description"]),
         ("步行速度 (m/s)", s["walk_speed_mps"]),
-        ("步行速度依据", s["walk_speed_source"]),
+        ("步行速度依据", speed_source_zh(s.get("walk_speed_preset"), s["walk_speed_mps"])),
         ("一刻钟服务半径 (m)", s["urban_radius_m"]),
         ("一公里服务半径 (m)", s["rural_radius_m"]),
         ("老年人口口径", age_label),

@@ -221,6 +221,24 @@ WALK_SPEED_PRESETS: dict[str, tuple[float, str]] = {
 }
 """Walking-speed presets: name -> (metres per second, source)."""
 
+WALK_SPEED_SOURCES_ZH = {
+    "frail": "体弱老年人步速 0.64 米/秒（研究文献，见 STANDARDS.md）",
+    "elderly": "65 岁及以上有行动障碍风险老年人的平均步速 0.76 米/秒（研究文献，见 STANDARDS.md）",
+    "standard": (
+        "标准步速 1.0 米/秒（15 分钟 = 900 米，在《城市居住区规划设计标准》GB 50180—2018 "
+        "十五分钟生活圈 800～1000 米的范围内）"
+    ),
+}
+"""The presets' sources as the documents (report.xlsx) say them."""
+
+
+def speed_source_zh(preset: str | None, mps: float) -> str:
+    """Where a run's walking speed comes from, in Chinese: its preset's source, or the
+    scenario's own figure."""
+    if preset in WALK_SPEED_SOURCES_ZH:
+        return WALK_SPEED_SOURCES_ZH[preset]
+    return f"情景文件设定：{mps:g} 米/秒"
+
 
 class Coverage(_Strict):
     """The service circles. 社区 use ``urban_minutes x speed``; 村 ``rural_radius_m``.

@@ -85,6 +85,7 @@ def test_report_xlsx_speaks_chinese_and_shows_percentages(demo_out: Path) -> Non
     sheets = pd.read_excel(demo_out / "report.xlsx", sheet_name=None)
     summary = sheets["概要"].set_index("项目")["数值"]
     assert summary["模型状态"] == "已证明最优"  # the demo's small model: HiGHS alone
+    assert summary["步行速度依据"] == "情景文件设定：1 米/秒"
     assert summary["求解器"].startswith("HiGHS ")
     assert "（热启动：贪心解）" in summary["求解器"]
     assert set(sheets["规则达标"]["是否达标"]) <= {"达标", "未达标", "无数据"}
