@@ -193,21 +193,24 @@ def filled_layer(
     name: str | None = None,
     dash: str | None = None,
     extra: Sequence[str] = (),
+    popup: bool = False,
 ) -> folium.GeoJson:
     """Polygons filled with their ``fill`` column's colour (one of siting's palette: folium
     writes styles into the page as raw JSON), ``tip`` (escaped HTML) on hover; ``name``, plain
     text, is escaped here for the layer control; ``dash``: a dashed outline (Leaflet
     ``dashArray``, e.g. ``"4 3"``); ``extra``: more columns as properties (numbers only: the
-    live plan's indices)."""
+    live plan's indices); ``popup``: the ``pop`` column (escaped HTML) opens on a click."""
     style: dict[str, object] = {"color": edge, "weight": weight, "fillOpacity": opacity}
     if dash is not None:
         style["dashArray"] = dash
+    pop = ["pop"] if popup else []
     return folium.GeoJson(
-        frame[["tip", "fill", *extra, "geometry"]].to_json(),
+        frame[["tip", "fill", *pop, *extra, "geometry"]].to_json(),
         name=None if name is None else html_text(name),
         style_function=lambda f: {"fillColor": f["properties"]["fill"], **style},
         highlight_function=(lambda f: {"weight": 2.5, "color": "#000000"}) if highlight else None,
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+        popup=folium.GeoJsonPopup(fields=["pop"], labels=False, max_width=460) if popup else None,
     )
 
 
@@ -344,7 +347,7 @@ def _compliance_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
     ]
     units = shift(res.inputs.streets).reset_index(drop=True)
     comm = res.communities.set_index("code")["street_code"]
-    tips, fills = [], []
+    tips, fills, pops = [], [], []
     for code, name in zip(units["code"], units["name"], strict=True):
         own = latest[latest["unit"] == code]
         members = comm.index[comm == code]
@@ -360,13 +363,28 @@ def _compliance_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
         ]
         if len(members):
             rows.append(("社区/村级未达标", f"{lacking['unit'].nunique()} 个社区/村"))
-        if len(own):  # a tooltip does not wrap: the full citations are in the report
-            rows.append(("依据", "各规则的政策文件名称与文号见 report.xlsx「规则达标」表"))
+        if len(own):  # a tooltip does not wrap: the citations open with a click
+            rows.append(("依据", "点击查看各规则的政策文件名称与文号"))
         failing = bool((own["pass"] == False).any()) or len(lacking) > 0  # noqa: E712
-        tips.append(f"<b>{html_text(name)}</b>（{html_text(code)}）" + html_table(rows))
+        head = f"<b>{html_text(name)}</b>（{html_text(code)}）"
+        tips.append(head + html_table(rows))
+        cited = own.drop_duplicates("rule")
+        pops.append(
+            f"<div style='max-height:320px;overflow:auto'>{head} 规则依据"
+            + html_table(
+                [
+                    (
+                        r.title,
+                        f"{r.source}（{CONFIDENCE_ZH.get(str(r.confidence), str(r.confidence))}）",
+                    )
+                    for r in cited.itertuples()
+                ]
+            )
+            + "</div>"
+        )
         fills.append("#d7301f" if failing else "#1a9850")
-    frame = units.assign(tip=tips, fill=fills)
-    filled_layer(frame, edge="#333333", weight=1.5, opacity=0.35).add_to(group)
+    frame = units.assign(tip=tips, fill=fills, pop=pops)
+    filled_layer(frame, edge="#333333", weight=1.5, opacity=0.35, popup=True).add_to(group)
     return group
 
 

@@ -190,3 +190,27 @@ def test_compare_xlsx_status_in_chinese_csv_keeps_the_model_words() -> None:
     assert list(shown.loc["模型状态"]) == ["最优（LP界证明）", "启发式（未证明最优）"]
     assert list(shown.loc["新建站点（处）"]) == [3, 4]
     assert frame.loc["model_status", "a"] == "Optimal (proven by the LP bound)"
+
+
+def test_map_rule_popups_cite_every_rule_by_title_and_number(demo_result) -> None:
+    """The compliance layer: the tooltip summarises, a click opens each rule's citation (the
+    document's official title and number) with its confidence in Chinese."""
+    import html
+
+    from siting import maps
+    from siting._tiles import provider, shifter
+
+    group = maps._compliance_layer(demo_result, shifter(provider("osm").coord_system))
+    (layer,) = group._children.values()
+    props = [f["properties"] for f in layer.data["features"]]
+    comp = demo_result.compliance
+    for p in props:
+        pop = html.unescape(p["pop"])
+        unit = re.search(r"（(\d+)）", pop)
+        assert unit is not None
+        sources = comp.loc[comp["unit"] == unit.group(1), "source"].unique()
+        assert len(sources)
+        for source in sources:
+            assert source in pop
+        assert "seed" not in pop
+    assert any("濮办〔2021〕20号" in html.unescape(p["pop"]) for p in props)

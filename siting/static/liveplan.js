@@ -433,7 +433,7 @@
     panel.style.cssText = 'position:fixed;top:58px;right:10px;z-index:9999;' +
       'background:rgba(255,255,255,.96);padding:6px 10px;border:1px solid #999;' +
       'border-radius:4px;font:12px sans-serif;width:' + D.panel_width + 'px;' +
-      'max-height:calc(100vh - 90px);overflow-y:auto;box-sizing:border-box';
+      'max-height:calc(100vh - 125px);overflow-y:auto;box-sizing:border-box';
     panel.innerHTML = '<summary style=\'cursor:pointer\'><b>方案推演</b>' +
       '<span class=\'siting-fold-open\' style=\'color:#666\'>（点击收起）</span>' +
       '<span class=\'siting-fold-closed\' style=\'color:#666\'>（点击展开）</span></summary>' +
