@@ -193,25 +193,27 @@ def filled_layer(
     name: str | None = None,
     dash: str | None = None,
     extra: Sequence[str] = (),
-    popup: bool = False,
+    with_popup: bool = False,
 ) -> folium.GeoJson:
     """Polygons filled with their ``fill`` column's colour (one of siting's palette: folium
     writes styles into the page as raw JSON), ``tip`` (escaped HTML) on hover; ``name``, plain
     text, is escaped here for the layer control; ``dash``: a dashed outline (Leaflet
     ``dashArray``, e.g. ``"4 3"``); ``extra``: more columns as properties (numbers only: the
-    live plan's indices); ``popup``: the ``pop`` column (escaped HTML) opens on a click."""
+    live plan's indices); ``with_popup``: the ``pop`` column (escaped HTML) opens on a click."""
     style: dict[str, object] = {"color": edge, "weight": weight, "fillOpacity": opacity}
     if dash is not None:
         style["dashArray"] = dash
-    pop = ["pop"] if popup else []
-    return folium.GeoJson(
+    pop = ["pop"] if with_popup else []
+    layer = folium.GeoJson(
         frame[["tip", "fill", *pop, *extra, "geometry"]].to_json(),
         name=None if name is None else html_text(name),
         style_function=lambda f: {"fillColor": f["properties"]["fill"], **style},
         highlight_function=(lambda f: {"weight": 2.5, "color": "#000000"}) if highlight else None,
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
-        popup=folium.GeoJsonPopup(fields=["pop"], labels=False, max_width=460) if popup else None,
     )
+    if with_popup:
+        folium.GeoJsonPopup(fields=["pop"], labels=False, max_width=460).add_to(layer)
+    return layer
 
 
 def _group(name: str, *, show: bool) -> folium.FeatureGroup:
@@ -384,7 +386,7 @@ def _compliance_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
         )
         fills.append("#d7301f" if failing else "#1a9850")
     frame = units.assign(tip=tips, fill=fills, pop=pops)
-    filled_layer(frame, edge="#333333", weight=1.5, opacity=0.35, popup=True).add_to(group)
+    filled_layer(frame, edge="#333333", weight=1.5, opacity=0.35, with_popup=True).add_to(group)
     return group
 
 
