@@ -347,6 +347,10 @@ def _search_dense(
 
     start = time.perf_counter()
     sources, which = np.unique(s_idx, return_inverse=True)
+    cells = len(sources) * len(arrays.node_ids) + len(s_idx) * len(d_idx)
+    log.info(  # at most DENSE_MAX_CELLS: ~32 MB of float64, plus the comparisons' booleans
+        "memory: the dense search needs about %.1f MiB (%d cells)", cells * 9 / 2**20, cells
+    )
     reach = float(min(cutoff_m, d_lim.max(initial=0.0)))
     dist = dijkstra(arrays.adjacency, directed=True, indices=sources, limit=reach)  # symmetric
     total = s_off[:, None] + dist[which.ravel()][:, d_idx] + d_off[None, :]  # sites x demand

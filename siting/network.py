@@ -241,30 +241,26 @@ def _read_ways(path: Path, crs: str, *, name: Path, report: bool) -> WalkNetwork
     from pyproj import Transformer
 
     refs: list[list[int]] = []
-    lons: list[list[float]] = []
-    lats: list[list[float]] = []
     way_ids: list[int] = []
     classes: list[str] = []
     left_out: Counter[str] = Counter()
-    cut: list[int] = []
-    missing: set[int] = set()
     bare: dict[str, str | None] = {}  # the rule's answer for a way tagged highway=<value> only
 
     def rule(hw: str) -> str | None:
         return why_not_walked({"highway": hw})
 
-    way: Any
+    # two passes, each filtered in libosmium: the walkable ways' node ids, then those nodes'
+    # locations (measured on the 552,610-way benchmark city: 10.7 s, against 15-17 s for one
+    # pass with a location index, whose lookups cost a Python call per way node)
+    obj: Any
     try:
-        reader = (
-            osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-            .with_locations()
-            .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-            .with_filter(osmium.filter.KeyFilter("highway"))
+        ways = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
+            osmium.filter.KeyFilter("highway")
         )
-        for way in reader:  # the per-way work kept lean: this loop is the stage's cost
-            if way.deleted:  # a history file's deleted version
+        for obj in ways:  # the per-way work kept lean: this loop is the stage's cost
+            if obj.deleted:  # a history file's deleted version
                 continue
-            tags = way.tags
+            tags = obj.tags
             if len(tags) == 1:  # a bare highway tag (KeyFilter kept only these): one lookup
                 hw = tags.get("highway")
                 why = bare[hw] if hw in bare else bare.setdefault(hw, rule(hw))
@@ -275,41 +271,48 @@ def _read_ways(path: Path, crs: str, *, name: Path, report: bool) -> WalkNetwork
             if why is not None:
                 left_out[why] += 1
                 continue
-            ids, lon, lat = [], [], []
-            for nd in way.nodes:
-                loc = nd.location
-                ids.append(nd.ref)
-                if loc.valid():
-                    lon.append(loc.lon)
-                    lat.append(loc.lat)
-                else:
-                    missing.add(nd.ref)
-            if len(lon) < len(ids):
-                cut.append(way.id)
-                continue
-            refs.append(ids)
-            lons.append(lon)
-            lats.append(lat)
-            way_ids.append(way.id)
+            refs.append([n.ref for n in obj.nodes])
+            way_ids.append(obj.id)
             classes.append(hw)
+        if report:
+            _report_left_out(left_out, kept=len(refs), name=name)
+        if not refs:
+            raise NetworkError(f"{name}: no walkable ways in the file")
+        counts = np.fromiter((len(r) for r in refs), np.int64, count=len(refs))
+        flat = np.fromiter((i for r in refs for i in r), np.int64, count=int(counts.sum()))
+        needed = np.unique(flat)
+        found: list[int] = []
+        lon: list[float] = []
+        lat: list[float] = []
+        nodes = osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(
+            osmium.filter.IdFilter(needed.tolist())
+        )
+        for obj in nodes:
+            loc = obj.location
+            if not obj.deleted and loc.valid():
+                found.append(obj.id)
+                lon.append(loc.lon)
+                lat.append(loc.lat)
     except RuntimeError as exc:  # libosmium's parse errors
         raise NetworkError(f"{name}: cannot be read as an OSM file ({exc})") from exc
-    if report:
-        _report_left_out(left_out, kept=len(refs) + len(cut), name=name)
-    if cut:
+    node_ids = np.asarray(found, dtype=np.int64)
+    order = np.argsort(node_ids, kind="stable")
+    node_ids, lon_n, lat_n = node_ids[order], np.asarray(lon)[order], np.asarray(lat)[order]
+    node_ids, keep_first = np.unique(node_ids, return_index=True)  # a node written twice
+    lon_n, lat_n = lon_n[keep_first], lat_n[keep_first]
+    missing = np.setdiff1d(needed, node_ids)
+    if len(missing):
+        way_of = np.repeat(np.arange(len(refs)), counts)
+        cut = np.unique(way_of[np.isin(flat, missing)])
         raise NetworkError(
             f"{name}: {len(cut)} street(s) refer to {len(missing)} node(s) missing from the file "
-            f"(ways {preview([str(w) for w in cut])}, nodes {preview(sorted(map(str, missing)))}):"
-            " the extract cut them at its edge; extract with complete ways (osmium extract "
-            "--strategy complete_ways, or Overpass `(way[highway](...); >;); out;`)"
+            f"(ways {preview([str(way_ids[w]) for w in cut])}, nodes "
+            f"{preview([str(n) for n in missing])}): the extract cut them at its edge; extract "
+            "with complete ways (osmium extract --strategy complete_ways, or Overpass "
+            "`(way[highway](...); >;); out;`)"
         )
-    if not refs:
-        raise NetworkError(f"{name}: no walkable ways in the file")
-    counts = np.fromiter((len(r) for r in refs), np.int64, count=len(refs))
-    flat = np.fromiter((i for r in refs for i in r), np.int64, count=int(counts.sum()))
-    lon_all = np.fromiter((x for r in lons for x in r), float, count=len(flat))
-    lat_all = np.fromiter((y for r in lats for y in r), float, count=len(flat))
-    node_ids, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+    inverse = np.searchsorted(node_ids, flat)
+    lon_all, lat_all = lon_n[inverse], lat_n[inverse]
     way_of = np.repeat(np.arange(len(refs)), counts)
     follows = way_of[1:] == way_of[:-1]  # consecutive refs of one way: a segment
     a, b = inverse[:-1][follows], inverse[1:][follows]
@@ -320,9 +323,7 @@ def _read_ways(path: Path, crs: str, *, name: Path, report: bool) -> WalkNetwork
     hw_values, hw_code = np.unique(np.asarray(classes, dtype=object), return_inverse=True)
     seg_cls = hw_code.ravel()[seg_way]
     simple = simplify(len(node_ids), a, b, seg_len, seg_cls)
-    x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(
-        lon_all[first], lat_all[first]
-    )
+    x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon_n, lat_n)
     x, y = np.asarray(x, float), np.asarray(y, float)
     used = simple.segment_edge >= 0
     rep = np.zeros(len(simple.u), dtype=np.int64)

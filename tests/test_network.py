@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pytest
 from pyproj import Geod
 
@@ -506,3 +507,35 @@ def test_a_road_layer_not_split_at_junctions_is_split_there(tmp_path: Path) -> N
 
     pieces = sorted(len(c) for c in nx.weakly_connected_components(G))
     assert pieces == [2, 4]  # the side street joined the road; the bridge stays apart
+
+
+@pytest.mark.parametrize(
+    "path",
+    [Path(__file__).resolve().parents[1] / "data/network/demo.osm", DATA / "buildings.osm"],
+    ids=["demo", "buildings"],
+)
+def test_arrays_reader_gives_the_osmnx_loaders_network(path: Path) -> None:
+    """pyosmium + numpy simplification = osmnx's graph_from_xml + simplify_graph +
+    project_graph: the same nodes where they were, the same streets with the same lengths."""
+    from siting.network import osmnx_graph_from_osm_file, walk_network_from_osm_file
+
+    net = walk_network_from_osm_file(path, crs="EPSG:4547")
+    G = osmnx_graph_from_osm_file(path, crs="EPSG:4547")
+    assert set(net.node_ids.tolist()) == set(G.nodes)
+    at = dict(zip(net.node_ids.tolist(), zip(net.x, net.y, strict=True), strict=True))
+    for n, d in G.nodes(data=True):
+        assert at[n] == pytest.approx((d["x"], d["y"]), abs=1e-6)
+
+    def shortest(pairs: list[tuple[int, int, float]]) -> dict[tuple[int, int], float]:
+        out: dict[tuple[int, int], float] = {}
+        for a, b, w in pairs:
+            if a != b:
+                key = (min(a, b), max(a, b))
+                out[key] = min(out.get(key, np.inf), w)
+        return out
+
+    ids = net.node_ids
+    ours = shortest([(ids[a], ids[b], w) for a, b, w in zip(net.u, net.v, net.length, strict=True)])
+    theirs = shortest([(a, b, d["length"]) for a, b, d in G.edges(data=True)])
+    assert ours.keys() == theirs.keys()
+    assert max(abs(ours[k] - theirs[k]) for k in ours) < 1e-6
