@@ -49,6 +49,14 @@ CURVE_MINUTES: tuple[float, ...] = (5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
 PER_ELDERLY = 1000.0  # accessibility is stated per 1,000 elderly
 CAPACITY_COLUMNS = ("floor_area_m2", "beds")
 CAPACITY_ZH = {"floor_area_m2": ("建筑面积", "m²"), "beds": ("床位", "张"), "sites": ("设施", "处")}
+
+
+def capacity_zh(column: str) -> tuple[str, str]:
+    """What a capacity column measures and its unit, in Chinese (a column of the bureau's own,
+    ``equity.capacity_column``, is named as it is, unit 单位)."""
+    return CAPACITY_ZH.get(column, (f"列 {column}", "单位"))
+
+
 _RULE_OF = {  # capacity column -> facility role -> the rule book's minimum for it
     "floor_area_m2": {
         "street_centre": "street_centre_floor",
@@ -78,7 +86,7 @@ class Supply:
 
     @property
     def label_zh(self) -> str:
-        what, unit = CAPACITY_ZH[self.column]
+        what, unit = capacity_zh(self.column)
         return f"每千名老人可及{what}（{unit}）"
 
 
@@ -120,14 +128,25 @@ def site_supply(
     sites = problem.sites
     existing = sites["role"].to_numpy() == "existing"
     fac = facilities.loc[sites.loc[existing, "id"]]
-    col = choose_capacity(fac, column)
+    # the column is chosen from every facility given (a plan may close all of them)
+    col = choose_capacity(facilities, column)
     values = np.full(len(sites), np.nan)
     source = np.array(["data"] * len(sites), dtype=object)
     if col == "sites":
         warn(
             "equity_capacity_count",
-            "accessibility (2SFCA): the facilities have neither floor_area_m2 nor beds; every "
-            "open circle facility counts as one facility",
+            (
+                "accessibility (2SFCA): there are no existing facilities to size sites by"
+                if facilities.empty
+                else "accessibility (2SFCA): the facilities have neither floor_area_m2 nor beds"
+            )
+            + "; every open circle site counts as one facility",
+            zh=(
+                "可达性（2SFCA）：没有可据以确定规模的现有设施"
+                if facilities.empty
+                else "可达性（2SFCA）：设施既无 floor_area_m2（建筑面积）也无 beds（床位）"
+            )
+            + "；每个开放的服务圈站点按 1 个设施计",
         )
         return Supply("sites", np.ones(len(sites)), tuple(["one"] * len(sites)))
     values[existing] = pd.to_numeric(fac[col], errors="coerce").to_numpy(dtype=float)
@@ -152,7 +171,8 @@ def site_supply(
             strict=True,
         )
     ]
-    _fill_missing(values, source, roles, sites, existing, col, book)
+    given = pd.to_numeric(facilities[col], errors="coerce").dropna()
+    _fill_missing(values, source, roles, sites, existing, col, book, given)
     return Supply(col, values, tuple(str(s) for s in source))
 
 
@@ -164,14 +184,22 @@ def _fill_missing(
     existing: NDArray[np.bool_],
     col: str,
     book: RuleBook,
+    given: pd.Series,
 ) -> None:
-    """Missing capacities from the rule book, else the median of existing ones of the kind."""
+    """Missing capacities from the rule book, else the median of the open existing ones of the
+    kind, else of every facility given (``given``: the column's figures)."""
     kinds = sites["kind"].to_numpy()
     known = existing & ~np.isnan(values)
     median = {str(k): float(np.median(values[known & (kinds == k)])) for k in set(kinds[known])}
-    overall = float(np.median(values[known])) if known.any() else None
+    overall = (
+        float(np.median(values[known]))
+        if known.any()
+        else float(given.median())
+        if len(given)
+        else None
+    )
     for k in np.flatnonzero(np.isnan(values)):
-        rule = book.get(_RULE_OF[col].get(roles[k] or "", ""))
+        rule = book.get(_RULE_OF.get(col, {}).get(roles[k] or "", ""))
         if rule is not None:
             values[k], source[k] = rule.figure, f"rule:{rule.id}"
             continue
@@ -196,6 +224,12 @@ def _fill_missing(
                 "book sets no minimum for them)"
             ),
             sites["id"][hit].tolist(),
+            zh=f"可达性（2SFCA）：{int(hit.sum())} 个设施缺少 {col} 数值，"
+            + (
+                f"按规则集的最低标准（{how[5:]}）计"
+                if how.startswith("rule:")
+                else f"按同类现有设施 {col} 的中位数计（规则集对其未设最低标准）"
+            ),
         )
 
 
@@ -410,8 +444,9 @@ def gini(values: ArrayLike, weights: ArrayLike | None = None) -> float:
     """Weighted Gini coefficient: sum_ij w_i w_j |x_i - x_j| / (2 W^2 mean), mean weighted.
 
     With integer weights it equals the Gini of the values repeated by their weights (PySAL
-    ``inequality``'s ``Gini``); rows with weight 0 do not count. 0 when all are equal (or
-    every value is 0); values must be >= 0.
+    ``inequality``'s ``Gini``); rows with weight 0 do not count. 0 when all are equal; NaN
+    (undefined, not "perfectly equal") when every value is 0 or no row has weight: nobody is
+    covered, so there is no share to compare; values must be >= 0.
     """
     x = np.asarray(values, dtype=float)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
@@ -421,7 +456,7 @@ def gini(values: ArrayLike, weights: ArrayLike | None = None) -> float:
     x, w = x[use], w[use]
     total, mass = w.sum(), (w * x).sum()
     if total <= 0 or mass <= 0:
-        return 0.0
+        return float("nan")
     order = np.argsort(x, kind="stable")
     x, w = x[order], w[order]
     below = np.cumsum(w) - w  # weight strictly before each row in sorted order
@@ -446,6 +481,16 @@ def lorenz(values: ArrayLike, weights: ArrayLike) -> pd.DataFrame:
     return pd.DataFrame({"population": pop, "covered": cov})
 
 
+def _rounded(value: float) -> float | None:
+    """A Gini for ``summary.json``: 4 decimals, ``null`` when undefined (nobody covered)."""
+    return None if np.isnan(value) else round(value, 4)
+
+
+def gini_zh(value: float | None) -> str:
+    """A Gini as the documents show it; undefined says why."""
+    return "不适用（无人覆盖）" if value is None or np.isnan(value) else f"{value:.3f}"
+
+
 def unit_access(communities: pd.DataFrame, column: str) -> pd.Series:
     """A per-community figure rolled up to 街道/乡镇 (``street_code``), elderly-weighted."""
     frame = communities.assign(wv=communities["elderly"] * communities[column])
@@ -463,15 +508,15 @@ def unit_figures(
     out: dict[str, Any] = {
         "unit": "street",  # 街道/乡镇, the rows of coverage_by_unit.csv
         "weights": "elderly",
-        "gini_before": round(gini(units["share_before"], w), 4),
-        "gini_after": round(gini(units["share_after"], w), 4),
+        "gini_before": _rounded(gini(units["share_before"], w)),
+        "gini_after": _rounded(gini(units["share_after"], w)),
     }
     if "access_2sfca_before" in communities:
         acc = {k: unit_access(communities, f"access_2sfca_{k}") for k in ("before", "after")}
         aligned = {k: v.reindex(units["code"]).fillna(0.0).to_numpy() for k, v in acc.items()}
         out |= {
-            "access_gini_before": round(gini(aligned["before"], w), 4),
-            "access_gini_after": round(gini(aligned["after"], w), 4),
+            "access_gini_before": _rounded(gini(aligned["before"], w)),
+            "access_gini_after": _rounded(gini(aligned["after"], w)),
             "access_measure": "2SFCA",
             "access_decay": eq.decay,
             "access_capacity": eq.supply.column,
@@ -595,7 +640,7 @@ def curve_figure(eq: Equity, units: pd.DataFrame, figures: dict[str, Any]) -> An
             100 * lz["covered"],
             marker=".",
             color=colour,
-            label=f"{label}（基尼系数 {figures[key]:.3f}）",
+            label=f"{label}（基尼系数 {gini_zh(figures[key])}）",
         )
     right.plot([0, 100], [0, 100], color="black", linewidth=0.8, label="绝对公平线")
     right.set_xlabel("街道/乡镇按覆盖率由低到高累计老人比例（%）", fontproperties=fp)

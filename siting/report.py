@@ -715,9 +715,10 @@ def _summary_rows(s: dict[str, Any], age_label: str) -> pd.DataFrame:
 
 
 def _notes_sheet(res: RunResult) -> pd.DataFrame:
-    """The run's recorded warnings, one row each (an empty sheet says there were none)."""
+    """The run's recorded warnings, one row each, in Chinese (``message_zh``; the English
+    ``message`` stays in summary.json); an empty sheet says there were none."""
     return pd.DataFrame(
-        [{"代码": n.code, "说明": n.message, "涉及编号": "、".join(n.ids)} for n in res.warnings]
+        [{"代码": n.code, "说明": n.text, "涉及编号": "、".join(n.ids)} for n in res.warnings]
         or [{"代码": "", "说明": "本次运行无警告", "涉及编号": ""}]
     )
 
@@ -789,6 +790,11 @@ def _source_zh(source: str) -> str:
 _DECAY_ZH = {"step": "不衰减（服务圈内同权）", "gaussian": "高斯衰减（至服务圈边缘为 0）"}
 
 
+def _gini_cell(value: float | None) -> float | str:
+    """A Gini in the sheet: the number, or why there is none."""
+    return value if value is not None else equity.gini_zh(None)
+
+
 def _equity_sheet(
     xl: pd.ExcelWriter, s: dict[str, Any], eq: equity.Equity, units: pd.DataFrame
 ) -> None:
@@ -797,14 +803,14 @@ def _equity_sheet(
     from openpyxl.chart import Reference, ScatterChart, Series
 
     e = s["equity"]
-    what, unit = equity.CAPACITY_ZH[eq.supply.column]
+    what, unit = equity.capacity_zh(eq.supply.column)
     rows: list[list[Any]] = [
         ["项目", "数值"],
         ["分析单元", "街道/乡镇（老人数加权）"],
-        ["规划前覆盖率基尼系数", e["gini_before"]],
-        ["规划后覆盖率基尼系数", e["gini_after"]],
-        ["规划前可及性基尼系数", e.get("access_gini_before")],
-        ["规划后可及性基尼系数", e.get("access_gini_after")],
+        ["规划前覆盖率基尼系数", _gini_cell(e["gini_before"])],
+        ["规划后覆盖率基尼系数", _gini_cell(e["gini_after"])],
+        ["规划前可及性基尼系数", _gini_cell(e.get("access_gini_before"))],
+        ["规划后可及性基尼系数", _gini_cell(e.get("access_gini_after"))],
         ["可及性方法", f"两步移动搜索法（2SFCA），{_DECAY_ZH[eq.decay]}，服务圈即搜索半径"],
         ["供给口径", f"{what}（{unit}，列 {eq.supply.column}），每千名老人"],
         [

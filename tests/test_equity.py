@@ -364,3 +364,23 @@ def test_a_facility_without_capacity_is_a_recorded_warning(demo_result) -> None:
     k = res.problem.site_ids.index(first)
     assert supply.source[k].startswith(("rule:", "median"))
     assert [(n.code, n.ids) for n in rec.notes] == [("equity_capacity_assumed", (first,))]
+
+
+def test_gini_of_nobody_covered_is_undefined_not_perfect_equality() -> None:
+    assert np.isnan(equity.gini([0.0, 0.0, 0.0], [10, 20, 30]))
+    assert equity.gini_zh(None) == "不适用（无人覆盖）"
+    assert equity._rounded(equity.gini([0.0, 0.0], [1, 1])) is None  # null in summary.json
+
+
+def test_any_facilities_column_can_size_the_sites() -> None:
+    """`equity.capacity_column` of the bureau's own (land_area_m2 here): the candidates, which
+    lack it, take the median of the facilities; the documents name the column."""
+    from siting.pipeline import run
+    from siting.scenario import load
+
+    demo = Path(__file__).resolve().parents[1] / "scenarios" / "demo.yaml"
+    sc = load(demo).replace({"equity.capacity_column": "land_area_m2"})
+    res = run(sc)
+    assert res.equity.supply.column == "land_area_m2"
+    assert res.equity.supply.label_zh == "每千名老人可及列 land_area_m2（单位）"
+    assert (res.communities["access_2sfca_after"] >= 0).all()
