@@ -62,12 +62,12 @@ def network_for(
         cache.hits += 1
         log.info("reusing the walking network of an earlier scenario")
         for n in cache.notes.get(key, ()):  # what building it said is part of this run's record
-            warn(n.code, n.message, n.ids)
+            warn(n.code, n.message, n.ids, zh=n.message_zh)
         return cache.networks[key], key
     with recording() as rec:
         walk = _build(sc, crs, area_wgs)
     for n in rec.notes:
-        warn(n.code, n.message, n.ids)
+        warn(n.code, n.message, n.ids, zh=n.message_zh)
     walk.arrays  # noqa: B018  (built once here, shared by every scenario reusing the network)
     if cache is not None:
         cache.networks[key] = walk
