@@ -172,9 +172,18 @@ def _report(
         "street nodes of its cell. Cells are not the real boundaries: shares per 社区/村 "
         "are approximate; give the 社区/村 polygons for figures by boundary"
     )
+    zh = (
+        f"{source}：{len(codes)} 个社区/村是点（居委会/村委会位置），不是边界：已生成 "
+        f"{len(codes)} 个单元，每个单元是所在街道/乡镇内距该点比距其他社区/村点更近的部分"
+        f"（泰森多边形，按 {crs} 的米计算，裁剪到街道/乡镇），每个社区/村的老人分布在其单元内的"
+        "街道节点上。单元不是真实边界：各社区/村的覆盖比例为近似值；如需按边界统计，请提供"
+        "社区/村边界面"
+    )
     if whole:
         message += f". {len(whole)} 社区/村 alone in their 街道/乡镇 take all of it"
+        zh += f"。{len(whole)} 个社区/村是所在街道/乡镇内唯一的点，单元即整个街道/乡镇"
     if empty:
         message += f". {len(empty)} 街道/乡镇 hold no 社区/村 point: {preview(empty)}"
-    warn("community_cells_derived", message, codes, stacklevel=3)
+        zh += f"。{len(empty)} 个街道/乡镇内没有社区/村点：{preview(empty)}"
+    warn("community_cells_derived", message, codes, zh=zh, stacklevel=3)
     log.info("derived %d 社区/村 cells from points in %s", len(codes), crs)
