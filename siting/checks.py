@@ -18,6 +18,7 @@ compute them (:mod:`siting.demand`), which both commands run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 
 from siting._errors import InputDataError, ScenarioError, SitingError
-from siting._record import warn
+from siting._record import role_zh, warn
 from siting._validate import preview
 from siting.coords import fit_by_coord_system
 
@@ -42,7 +43,8 @@ Level = Literal["error", "warning", "ok"]
 @dataclass(frozen=True)
 class Finding:
     """One line of the checks: level, what was checked, the message, for warnings a stable
-    ``code`` and the ids concerned; ``count`` problems (an error listing three is three)."""
+    ``code``, the ids concerned and the message in Chinese (``message_zh``, which the run's
+    documents show); ``count`` problems (an error listing three is three)."""
 
     level: Level
     item: str
@@ -51,6 +53,7 @@ class Finding:
     ids: tuple[str, ...] = ()
     count: int = 1
     error: type[SitingError] = InputDataError  # what `run` raises for it
+    message_zh: str = ""
 
 
 def from_error(item: str, exc: SitingError) -> Finding:
@@ -71,7 +74,7 @@ def enforce(findings: Iterable[Finding]) -> None:
         raise kind(f"{len(errors)} problems with the inputs:\n{lines}")
     for f in found:
         if f.level == "warning":
-            warn(f.code or "input", f.message, f.ids, stacklevel=2)
+            warn(f.code or "input", f.message, f.ids, zh=f.message_zh, stacklevel=2)
 
 
 def input_checks(sc: Scenario, inp: Inputs) -> list[Finding]:
@@ -118,9 +121,37 @@ def input_checks(sc: Scenario, inp: Inputs) -> list[Finding]:
                 ),
                 code="population_left_out",
                 ids=tuple(str(c) for c in ex["code"]),
+                message_zh=f"情景设定剔除了 {len(ex)} 行人口数据（老人 "
+                f"{ex['elderly_60plus'].sum():,.0f} 人）："
+                + "；".join(
+                    f"{c}（{_reason_zh(str(r))}）"
+                    for c, r in zip(ex["code"][:10], ex["reason"][:10], strict=True)
+                ),
             )
         )
     return found
+
+
+def _reason_zh(reason: str) -> str:
+    """Why the readers left a population row out (their English ``reason``), in Chinese."""
+    if reason == "missing population figures (nan_policy: drop)":
+        return "缺少人口数值（nan_policy: drop）"
+    if reason == "statistics without a boundary polygon (unmatched: exclude)":
+        return "有统计数据但无边界面（unmatched: exclude）"
+    m = re.fullmatch(
+        r"row (\d+): a name without a boundary polygon \((.*)not (in the district|in (.*)); "
+        r"closest there: (.*); unmatched: exclude\)",
+        reason,
+    )
+    if m:
+        area = "辖区" if m[3] == "in the district" else m[4]
+        nearest = "无" if m[5] == "none" else m[5]
+        street = f"{m[2].removesuffix(', ')}，" if m[2] else ""
+        return (
+            f"第 {m[1]} 行：名称无对应边界面（{street}{area}内无此名称；最接近的：{nearest}；"
+            "unmatched: exclude）"
+        )
+    return reason
 
 
 def _population_join(inp: Inputs) -> list[Finding]:
@@ -192,6 +223,15 @@ def _outside_district(sc: Scenario, inp: Inputs) -> list[Finding]:
                 ),
                 code="site_outside_district",
                 ids=tuple(str(i) for i in out.index),
+                message_zh=f"{path}：{len(frame)} 个{role_zh(role)}中 {len(out)} 个不在任何"
+                f"街道/乡镇内（到辖区的距离：{shown}"
+                + (f"；另有 {len(out) - 10} 个" if len(out) > 10 else "")
+                + "）"
+                + (
+                    f"；其中 {len(far)} 个超出服务圈距离（{limit:,.0f} 米）：请检查其坐标和坐标系"
+                    if len(far)
+                    else ""
+                ),
             )
         )
     return found
@@ -207,6 +247,11 @@ def _candidate_land(sc: Scenario, inp: Inputs) -> list[Finding]:
             f"{candidates_source(sc)} has no land_area_m2 column: proposed sites add no land in "
             "the land check (map the column with `columns: {land_area_m2: ...}`)",
             code="candidates_without_land",
+            message_zh=(
+                candidates_source(sc) if sc.inputs.candidates is not None else "生成的候选点"
+            )
+            + " 没有 land_area_m2 列：规划站点在用地核算中不计用地"
+            "（用 `columns: {land_area_m2: ...}` 映射该列）",
         )
     ]
 
@@ -331,6 +376,9 @@ def _fit(
                 f"{layer.path}: {len(pts)} {role}, median {declared:,.0f} m from the nearest "
                 f"street as declared ({layer.coord_system}); {summary}",
                 code="sites_far_from_streets",
+                message_zh=f"{layer.path}：{len(pts)} 个{role_zh(role)}按所声明坐标系"
+                f"（{layer.coord_system}）距最近街道的中位距离为 {declared:,.0f} 米；"
+                + "，".join(f"按 {k}：{v:,.0f} 米" for k, v in fits.items()),
             )
         ]
     return [
