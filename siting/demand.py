@@ -32,7 +32,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from siting._errors import InputDataError
-from siting._record import warn
+from siting._record import role_zh, warn
 from siting._validate import preview
 from siting.walknet import WalkNetwork, as_network
 
@@ -131,12 +131,13 @@ def demand_points(
 
 def _report_fallbacks(pts: gpd.GeoDataFrame, highways: Collection[str]) -> None:
     """A recorded warning for each fallback: the 社区/村 codes and the elderly they hold."""
-    for how, code, why in (
+    for how, code, why, why_zh in (
         (
             "any-node",
             "demand_on_any_street_node",
             "have no node on a street people live on ({}) inside their polygon: their elderly "
             "are spread over every street node inside it, main roads included",
+            "的边界面内没有居住街道（{}）上的节点：其老人分布在面内所有街道节点上，包括主干道",
         ),
         (
             "nearest",
@@ -144,6 +145,8 @@ def _report_fallbacks(pts: gpd.GeoDataFrame, highways: Collection[str]) -> None:
             "have no street node inside their polygon: their elderly are placed at the street "
             "node nearest the polygon's inside point, and the straight walk to it (up to "
             "{max_m:,.0f} m) is added to every distance",
+            "的边界面内没有街道节点：其老人置于距面内点最近的街道节点，到该节点的直线步行距离"
+            "（最长 {max_m:,.0f} 米）计入每段距离",
         ),
     ):
         rows = pts[pts["how"] == how]
@@ -156,6 +159,9 @@ def _report_fallbacks(pts: gpd.GeoDataFrame, highways: Collection[str]) -> None:
                 + why.format(lived, max_m=float(rows["snap_m"].max()))
                 + f" ({rows['weight'].sum():,.1f} elderly): {preview(codes)}",
                 codes,
+                zh=f"{len(codes)} 个社区/村"
+                + why_zh.format(lived, max_m=float(rows["snap_m"].max()))
+                + f"（老人 {rows['weight'].sum():,.1f} 人）：{preview(codes)}",
                 stacklevel=3,
             )
 
@@ -209,6 +215,10 @@ def snap_sites(
             "walk to the street is added to every distance; check their coordinates "
             "and coordinate system",
             far,
+            zh=f"{role_zh(role)}：{len(far)} 个站点距步行网络超过 {warn_beyond_m:.0f} 米：编号 "
+            f"{preview(list(far))}（距离 "
+            f"{preview([round(d) for d in out.loc[far, 'snap_m']])} 米）；"
+            + "到街道的直线步行距离计入每段距离；请检查其坐标和坐标系",
         )
     log.info(
         "snapped %d %s to the network; median %.0f m, max %.0f m",
@@ -301,6 +311,9 @@ def _onto_main_piece(
             f"(walk to the detached piece -> to the main network): {', '.join(pairs[:20])}"
             f"{'...' if len(pairs) > 20 else ''}; check the streets around them",
             moved,
+            zh=f"{role_zh(role)}：{len(moved)} 个站点最近的街道段与主步行网络不连通，已改接主网络上"
+            "最近的节点（到不连通街道段的距离 -> 到主网络的距离）："
+            f"{'，'.join(pairs[:20])}{'……' if len(pairs) > 20 else ''}；请检查其周边街道",
             stacklevel=3,
         )
     if len(stays):
@@ -310,6 +323,9 @@ def _onto_main_piece(
             f"walking network, which is more than {within_m:.0f} m away: ids {preview(list(stays))}"
             "; they reach only the demand on their own piece; check the streets around them",
             stays,
+            zh=f"{role_zh(role)}：{len(stays)} 个站点位于与主步行网络不连通的街道段上，"
+            f"距主网络超过 {within_m:.0f} 米：编号 {preview(list(stays))}；"
+            + "它们只能覆盖所在街道段上的需求；请检查其周边街道",
             stacklevel=3,
         )
 
