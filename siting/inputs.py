@@ -227,6 +227,8 @@ def _population(
             "population_60plus_not_projected",
             f"{p.path}: the projection grows the {p.age_group} figure; the 60+ figure the rules "
             "per 60+ population divide by stays as the table gives it (base year)",
+            zh=f"{p.path}：人口预测只推算 {p.age_group} 人数；按每 60 岁及以上人口计算的规则所用的"
+            "60 岁及以上人数仍为表中数值（基年）",
         )
     return joined
 
@@ -282,6 +284,11 @@ def _facilities_without_land(frame: gpd.GeoDataFrame, *, source: str) -> None:
         "them in facilities_without_land); map the land column (`columns: {land_area_m2: "
         "...}`) for a verdict",
         ids,
+        zh=f"{source}：{len(frame)} 个设施中 {len(ids)} 个没有用地面积（"
+        + ("无 land_area_m2 列" if "land_area_m2" not in frame else "land_area_m2 为空")
+        + f"）：编号 {preview(ids)}。用地核算只计已给出的用地，绝不把这些设施计为 0 m²：已知用地"
+        "不足的街道/乡镇不下结论（无数据；land_check.csv 的 facilities_without_land 列计有这些"
+        "设施）；映射用地列（`columns: {land_area_m2: ...}`）即可得出结论",
         stacklevel=3,
     )
 
@@ -352,6 +359,15 @@ def _parcels(
                     else ""
                 ),
                 frame.index[from_area],
+                zh=f"{source}：{int(is_parcel.sum())} 个候选地块中 {int(from_area.sum())} 个"
+                f"没有用地面积：其用地按地块在 {crs}（CGCS2000 高斯-克吕格投影，本次分析坐标系）"
+                f"中的面积计：{shown}"
+                + ("，……" if from_area.sum() > 10 else "")
+                + (
+                    f"；其余 {int(is_parcel.sum() - from_area.sum())} 个采用 land_area_m2"
+                    if given
+                    else ""
+                ),
             )
         frame["land_source"] = np.where(
             from_area, f"parcel area ({crs})", np.where(land.notna(), "land_area_m2", "")
@@ -383,6 +399,8 @@ def _no_land_figure(sc: Scenario, source: str, ids: list[str]) -> None:
         f"{source}: {len(ids)} candidate(s) have no land figure (empty land_area_m2): ids "
         f"{preview(ids)}; as proposed sites they add no land in the land check",
         ids,
+        zh=f"{source}：{len(ids)} 个候选点没有用地面积（land_area_m2 为空）：编号 "
+        f"{preview(ids)}；作为规划站点时，用地核算中不计其用地",
     )
 
 
@@ -411,6 +429,9 @@ def place_parcel_sites(inp: Inputs, net: WalkNetwork) -> Inputs:
         f"distance from the parcel to that street, farthest first: {shown}"
         + (", ..." if len(sites) > 10 else ""),
         list(sites.index),
+        zh=f"{len(sites)} 个候选点是地块：每个站点取地块上距步行网络街道最近的点（有街道接触地块"
+        f"时取在街道上）；地块到该街道的距离（由远及近）：{shown}"
+        + ("，……" if len(sites) > 10 else ""),
     )
     return replace(inp, candidates=cand)
 
