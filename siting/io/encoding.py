@@ -87,5 +87,9 @@ def shapefile_encoding(path: str | Path, explicit: str | None = None) -> str:
         "as Chinese desktop GIS writes. Add a .cpg file containing GBK, or set "
         "`encoding:` in the scenario, to make this explicit"
     )
-    warn("shapefile_read_as_gbk", message, stacklevel=3)
+    zh = (
+        f"{shp}：没有 .cpg 文件，且属性不是 UTF-8 编码；已按 GB18030（GBK）读取，这是国内桌面 "
+        "GIS 的写法。添加内容为 GBK 的 .cpg 文件，或在情景文件中设置 `encoding:`，即可明确编码"
+    )
+    warn("shapefile_read_as_gbk", message, zh=zh, stacklevel=3)
     return "gb18030"
