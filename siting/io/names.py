@@ -312,6 +312,13 @@ def match_names(
             )
             + " (correct the codes, or leave them empty)",
             [str(given_codes[x]) for x in unknown],
+            zh=f"{len(unknown)} 行给出的代码不是边界图层中的社区/村，已改按名称匹配："
+            + "；".join(
+                f"第 {int(lines[x])} 行 {given_codes[x]!r} {written[x]!r}"
+                + (f" -> {codes[x]}" if codes[x] is not None else "（未匹配）")
+                for x in unknown[:10]
+            )
+            + "（请更正代码，或将其留空）",
         )
     return result, matches, excluded
 
@@ -422,4 +429,10 @@ def _code_name_mismatch(matches: pd.DataFrame, units: pd.DataFrame) -> None:
             )
             + " (the code was used; correct the name or the code)",
             [r.code for r in differ],
+            zh=f"{len(differ)} 行按代码匹配，但所填名称与边界图层中该代码的社区/村不同："
+            + "；".join(
+                f"第 {r.row} 行 {r.name_as_written!r} -> {r.code} {r.matched_name!r}"
+                for r in differ[:10]
+            )
+            + "（已按代码匹配；请更正名称或代码）",
         )
