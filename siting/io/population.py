@@ -480,6 +480,8 @@ def _check_listed(
                 f"{preview(unread)} cannot be read from their headers, so it is not checked "
                 f"that these columns cover the ages {lowest} and over once each: check them",
                 listed,
+                zh=f"{lowest} 岁及以上人数是 {shown} 各列之和；无法从表头读出 {preview(unread)} "
+                f"的年龄，因此未核对这些列是否恰好各覆盖一次 {lowest} 岁及以上的年龄：请自行核对",
             )
         return True
     read = [(b, c) for b, c in zip(bands, listed, strict=True) if b is not None]
@@ -620,18 +622,21 @@ def _totals(
     keys = _street_keys(frame, spec, totals) if spec.street else None
     order = list(kinds.index)
     out = []
+    zh = []  # the same lines in Chinese, for the documents people read
     for label in totals:
         candidates = _sum_candidates(label, kinds, data, keys, order, lines)
         given = values.loc[label].dropna()
         shown = ", ".join(f"{named[c]} {_fmt(v)}" for c, v in given.items())
         text = _row_text(frame, label, spec)
         verdict = "no figures to check"
+        verdict_zh = "无数值可核对"
         if len(given) and candidates:
             verdict = ""
             for what, rows in candidates:
                 diff = given - values.loc[rows, list(given.index)].sum()
                 if (diff.abs() <= 0.5).all():
                     verdict = f"equals the sum of {what}: verified"
+                    verdict_zh = f"等于{_what_zh(what)}之和：已核实"
                     break
             if not verdict:
                 what, rows = candidates[0]
@@ -642,7 +647,9 @@ def _totals(
                     if abs(d) > 0.5
                 )
                 verdict = f"does NOT equal the sum of {what}: off by {off}"
+                verdict_zh = f"不等于{_what_zh(what)}之和：相差 {off}"
         out.append(f"row {int(lines[label])} {text!r} ({shown}) {verdict}")
+        zh.append(f"第 {int(lines[label])} 行 {text!r}（{shown}）{verdict_zh}")
     warn(
         "population_total_rows",
         f"{source}: {len(out)} total/subtotal row(s) skipped (they are not 社区/村): "
@@ -654,6 +661,13 @@ def _totals(
             else ""
         ),
         [f"row {int(lines[t])}" for t in totals],
+        zh=f"{source}：跳过 {len(out)} 个合计/小计行（它们不是社区/村）："
+        + "；".join(zh)
+        + (
+            "；合计与各行之和不符，说明有行缺失、重复或填错：请核对该表"
+            if any("NOT" in o for o in out)
+            else ""
+        ),
     )
     return tuple(out)
 
@@ -670,6 +684,19 @@ def _street_keys(frame: pd.DataFrame, spec: _Spec, totals: pd.Index) -> pd.Serie
                 text = text.replace(marker, "")
             keys[label] = street_key(text)
     return keys
+
+
+def _what_zh(what: str) -> str:
+    """A set of rows as :func:`_sum_candidates` names it, in Chinese."""
+    if what == "all the other rows":
+        return "其余所有行"
+    if m := re.fullmatch(r"the rows of its 街道 \((\d+)\)", what):
+        return f"所属街道的 {m[1]} 行"
+    if m := re.fullmatch(r"its 街道's rows (\d+)-(\d+) above it", what):
+        return f"其上方所属街道的第 {m[1]}-{m[2]} 行"
+    if m := re.fullmatch(r"rows (\d+)-(\d+)", what):
+        return f"第 {m[1]}-{m[2]} 行"
+    return what
 
 
 def _sum_candidates(
