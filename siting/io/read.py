@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 
 from siting._errors import InputDataError, InputFileNotFoundError
-from siting._record import warn
+from siting._record import role_zh, warn
 from siting._text import read_csv_frame
 from siting._validate import Problems, preview, require_columns
 from siting.coords import GEOGRAPHIC_EPSG, check_layer_in_china, check_lonlat, to_wgs84
@@ -361,6 +361,12 @@ def _sheet_to_read(path: Path, sheet: str | int) -> str | int:
             + "; to read another, name it in the scenario as the input's `layer` (for the "
             "population table: `inputs.population.layer: <sheet name>`)",
             [chosen],
+            zh=f"{path}：读取了工作表 {chosen!r}（"
+            + ("当前活动工作表" if chosen == active else "第一个可见工作表")
+            + f"）；工作簿另有可见工作表 {preview([t for t in visible if t != chosen])}"
+            + (f"和隐藏工作表 {preview(hidden)}" if hidden else "")
+            + "；如需读取其他工作表，请在情景文件中将其名称设为该输入的 `layer`（人口表："
+            "`inputs.population.layer: <工作表名>`）",
             stacklevel=3,
         )
     elif hidden:
@@ -575,7 +581,8 @@ def _repair(
         f"{path}: repaired {len(codes)} invalid polygon(s) (make_valid, polygon parts "
         f"kept); area change: {report}"
     )
-    warn("polygons_repaired", message, codes, stacklevel=3)
+    zh = f"{path}：修复了 {len(codes)} 个无效面（make_valid，保留面部分）；面积变化：{report}"
+    warn("polygons_repaired", message, codes, zh=zh, stacklevel=3)
     frame.loc[invalid, "geometry"] = fixed_series
     return frame
 
@@ -692,6 +699,9 @@ def _with_ids(
             "these ids change when rows are added, removed or reordered: add an id column "
             "(or map one with `columns: {id: ...}`) to keep them from run to run",
             ids,
+            zh=f"{source}：没有 `id` 列：{len(ids)} 个{role_zh(role)}按行的顺序编号为 "
+            f"{ids[0]}–{ids[-1]}（第一行为 {ids[0]}）；增删行或调整行序后编号会变："
+            "请添加编号列（或用 `columns: {id: ...}` 映射一列），使编号在各次运行间保持不变",
             stacklevel=3,
         )
     return frame
@@ -938,6 +948,8 @@ def join_population(
             f"{source}: {len(codes)} row(s) with missing figures, codes {preview(codes)}: "
             + ("set to 0 (nan_policy: zero)" if nan_policy == "zero" else "left out (drop)"),
             codes,
+            zh=f"{source}：{len(codes)} 行缺少数值，代码 {preview(codes)}："
+            + ("按 0 计（nan_policy: zero）" if nan_policy == "zero" else "已剔除（drop）"),
         )
         if nan_policy == "zero":
             values = values.fillna(0.0)
