@@ -435,6 +435,12 @@ def _report_left_out(left_out: Counter[str], *, kept: int, name: Path) -> None:
             + "; if one is a street, correct its tag in the OSM data (the values walked: "
             "siting.network.WALKABLE_HIGHWAYS)",
             shown,
+            zh=f"{name}：{sum(unknown.values()):,} 条道路的 highway 值不属于已知可供行人通行的"
+            "类别，未纳入步行网络："
+            + "，".join(f"highway={v!r}（{unknown[v]:,} 条）" for v in shown[:20])
+            + ("……" if len(shown) > 20 else "")
+            + "；若其中有可步行的街道，请在 OSM 数据中更正其标签（纳入步行的值见 "
+            "siting.network.WALKABLE_HIGHWAYS）",
         )
 
 
@@ -623,6 +629,9 @@ def walk_network_from_road_layer(
             + ", ".join(f"{n:,} {k}" for k, n in other.geometry.geom_type.value_counts().items())
             + f" (rows {preview([str(i) for i in other.index])}); draw roads as lines",
             other.index,
+            zh=f"{path}：{len(other):,} 个要素不是线，不作为街道："
+            + "，".join(f"{n:,} 个 {k}" for k, n in other.geometry.geom_type.value_counts().items())
+            + f"（行 {preview([str(i) for i in other.index])}）；道路请绘制为线",
         )
     lines = lines[kinds == "LineString"].to_crs(crs)
     lines = _walkable_lines(lines, path, highway_column, walkable)
@@ -690,6 +699,8 @@ def _split_at_junctions(lines: gpd.GeoDataFrame, snap_m: float, path: Path) -> g
         f"{path}: {n_lines:,} line(s) run on through junctions (another line meets them at an "
         f"inner vertex) and were split there, {len(lines):,} lines -> {len(split):,} pieces; "
         "without this the side streets would not connect",
+        zh=f"{path}：{n_lines:,} 条线穿过路口而未断开（另一条线在其中间顶点与之相交），已在该处"
+        f"打断，{len(lines):,} 条线 -> {len(split):,} 段；否则支路无法连通",
     )
     return split
 
@@ -707,6 +718,9 @@ def _walkable_lines(
             f"{path}: read with `highway_column: none`: all {len(lines):,} lines are walked as "
             "streets of unknown class (motorways too, if the layer has any), and each "
             "社区/村's elderly are spread over every street node inside it, main roads included",
+            zh=f"{path}：按 `highway_column: none` 读取：全部 {len(lines):,} 条线都作为等级未知的"
+            "街道步行（图层中如有高速公路也包括在内），每个社区/村的老人分布在其内所有街道节点上，"
+            "包括主干道",
         )
         out = lines.assign(highway="road", road_class="")
     elif column not in lines.columns:
