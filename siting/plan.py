@@ -53,14 +53,55 @@ def plan_roles(sites: pd.DataFrame, plan: Plan) -> pd.DataFrame:
             f"of this scenario: {preview(unknown)}; list facility ids whose type forms circles "
             "(`coverage.facility_types`), or remove them"
         )
+    _check_names(sites, plan)
     closed = sites["id"].astype(str).isin(plan.closed).to_numpy()
     return sites.assign(role=np.where(closed, "excluded", sites["role"].to_numpy()))
 
 
-def plan_solution(problem: Problem, plan: Plan) -> Solution:
+def _check_names(sites: pd.DataFrame, plan: Plan) -> None:
+    """Each id the plan saved a name for still names that site; else the files changed under
+    the plan (a facility numbered by row order now another one) and the run stops."""
+    if not plan.names or "name" not in sites:
+        return
+    now = dict(zip(sites["id"].astype(str), sites["name"].astype(str), strict=True))
+
+    def same(a: str, b: str) -> bool:  # the page's text of a name may differ in white space
+        return " ".join(a.split()) == " ".join(b.split())
+
+    moved = [
+        (i, saved, now[i])
+        for i, saved in plan.names.items()
+        if i in now and not same(now[i], saved) and (i in plan.open or i in plan.closed)
+    ]
+    if moved:
+        raise ModelError(
+            f"the plan names {len(moved)} site(s) that now carry another name: "
+            + "; ".join(f"{i!r} was {a!r} when saved, now {b!r}" for i, a, b in moved[:10])
+            + ("..." if len(moved) > 10 else "")
+            + ". The facilities or candidates file changed since the map was made (ids numbered "
+            "from the row order shift when a row is removed); give the files an id column, "
+            "rerun the scenario and decide the plan again on the new map"
+        )
+
+
+def not_applied(model: object) -> list[str]:
+    """The scenario's model settings a given plan does not apply (no model is solved)."""
+    out = []
+    if getattr(model, "budget", None) is not None:
+        out.append(f"budget {model.budget:,.0f}")  # type: ignore[attr-defined]
+    if getattr(model, "equity_floor", None) is not None:
+        out.append(f"equity_floor {model.equity_floor:g}")  # type: ignore[attr-defined]
+    name = getattr(model, "name", "mclp")
+    if name != "mclp":
+        out.append(f"model {name}")
+    return out
+
+
+def plan_solution(problem: Problem, plan: Plan, model: object = None) -> Solution:
     """The plan's answer: ``plan.open`` opened besides the (remaining) existing sites, in
     build order with marginal gains; objective = elderly covered (as ``mclp``), bound = the
-    same, gap 0, status :data:`PLAN_STATUS`."""
+    same, gap 0, status :data:`PLAN_STATUS`. ``model``: the scenario's model settings; those the
+    plan does not apply (a budget, an equity floor, another model) are a recorded warning."""
     start = time.perf_counter()
     twice = _repeated(plan.open)
     if twice:
@@ -98,6 +139,25 @@ def plan_solution(problem: Problem, plan: Plan) -> Solution:
             f"figures before the plan count without them ({baseline:,.1f} elderly covered; "
             f"with them, as today, {today:,.1f})",
             plan.closed,
+            zh=f"规划关闭 {len(plan.closed)} 个现有服务圈设施：本次运行“规划前”的数字不计这些设施"
+            f"（覆盖老人 {baseline:,.1f} 人；计入它们，即现状，为 {today:,.1f} 人）",
+        )
+    skipped = not_applied(model) if model is not None else []
+    if skipped:
+        cost = float(problem.sites["cost"].take(columns).sum()) if "cost" in problem.sites else 0.0
+        spent = f"; the plan's new sites cost {cost:,.0f}" if "budget" in skipped[0] else ""
+        warn(
+            "plan_model_not_applied",
+            "the plan is taken as it is, no model is solved: the scenario's "
+            + ", ".join(skipped)
+            + f" {'is' if len(skipped) == 1 else 'are'} not applied{spent}; check the plan "
+            "against them, or rerun without `plan:` for the model's answer",
+            plan.open,
+            zh="规划按原样采用，未求解模型：情景中的 "
+            + "、".join(skipped)
+            + " 未被应用"
+            + (f"；规划新建站点的成本合计 {cost:,.0f}" if spent else "")
+            + "；请据此核对规划，或去掉 plan: 重新运行以得到模型的方案",
         )
     if plan.covered_elderly is not None and abs(covered - plan.covered_elderly) > FIGURE_TOLERANCE:
         warn(
@@ -106,6 +166,9 @@ def plan_solution(problem: Problem, plan: Plan) -> Solution:
             "when it was saved: the inputs (population, streets, facilities, circles) differ "
             "from the run the map was made from",
             plan.open,
+            zh=f"该规划在本次运行中覆盖老人 {covered:,.1f} 人，保存时为 "
+            f"{plan.covered_elderly:,.1f} 人："
+            + "输入数据（人口、街道、设施、服务圈）与生成该地图的运行不同",
         )
     return Solution(
         model="mclp",
