@@ -113,6 +113,8 @@ def normalise_types(
             f"{source}: {int(spaced.sum())} facility type(s) had spaces or full-width "
             f"characters, removed: {preview(raw[spaced].astype(str).unique().tolist())}",
             facilities.index[spaced],
+            zh=f"{source}：{int(spaced.sum())} 个设施类型含空格或全角字符，已去除："
+            f"{preview(raw[spaced].astype(str).unique().tolist())}",
         )
     varied = canonical != raw.map(clean)
     for (old, new), part in facilities[varied].groupby(
@@ -123,6 +125,8 @@ def normalise_types(
             f"{source}: facility type {old!r} read as {new!r} (rule set table "
             f"facility_type_variants) for {len(part)} facilities",
             part.index,
+            zh=f"{source}：{len(part)} 个设施的类型 {old!r} 按 {new!r} 读取（规则集的 "
+            "facility_type_variants 表）",
         )
     left_out = canonical.isin(table.circle_capable) & ~canonical.isin(table.circle)
     if left_out.any():
@@ -134,5 +138,8 @@ def normalise_types(
             "`coverage.facility_types` does not list those types; they count for land only. "
             "List them there (or leave `facility_types` unset: every such type counts)",
             facilities.index[left_out],
+            zh=f"{source}：{int(left_out.sum())} 个类型为 {kinds} 的设施（规则集中属社区、街道或"
+            "村一级）不形成服务圈，因为 `coverage.facility_types` 未列出这些类型；它们只计入用地。"
+            "请在该项中列出（或不设 `facility_types`：所有此类类型都计入）",
         )
     return facilities.assign(**{column: canonical.to_numpy()})
