@@ -59,5 +59,7 @@ def _pcenter(problem: Problem, m: Model, longest: float, circle: float) -> Solut
                 f"p-center: walks up to {longest:,.0f} m do not let {m.p} site(s) reach "
                 f"everyone; walks up to {2 * longest:,.0f} m considered instead "
                 "(`model.max_walk_m` sets it)",
+                zh=f"p-center 模型：步行 {longest:,.0f} 米以内，{m.p} 个站点无法覆盖所有老人；"
+                f"已改为考虑 {2 * longest:,.0f} 米以内的步行（可用 `model.max_walk_m` 设定）",
             )
             longest *= 2
