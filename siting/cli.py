@@ -176,7 +176,7 @@ def _lines(sc: Scenario, res: RunResult, out: Path, written: dict[str, Path]) ->
     lines.append(f"  输出目录 {out}/：" + "、".join(sorted(p.name for p in written.values())))
     if res.warnings:
         lines.append(f"  警告 {len(res.warnings)} 条（另见 summary.json 和 report.xlsx）：")
-        lines += [f"  ! [{n.code}] {n.message}" for n in res.warnings]
+        lines += [f"  ! [{n.code}] {n.text}" for n in res.warnings]
     return lines
 
 
