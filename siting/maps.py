@@ -810,12 +810,13 @@ MAX_NOTES = 6
 
 
 def _notes(warnings: Sequence[Note]) -> str:
-    """The run's recorded warnings for the legend: a short list, each message escaped."""
+    """The run's recorded warnings for the legend: a short list, each message in Chinese
+    (``message_zh``), escaped; the rest counted and pointed to in report.xlsx."""
     if not warnings:
         return ""
-    items = "".join(f"<li>{html_text(n.message)}</li>" for n in warnings[:MAX_NOTES])
+    items = "".join(f"<li>{html_text(n.text)}</li>" for n in warnings[:MAX_NOTES])
     if len(warnings) > MAX_NOTES:
-        items += f"<li>另有 {len(warnings) - MAX_NOTES} 条，见 summary.json（warnings）</li>"
+        items += f"<li>另有 {len(warnings) - MAX_NOTES} 条，见 report.xlsx 的“注意事项”表</li>"
     return (
         "<hr style='margin:4px 0'><div id='siting-notes' style='color:#b35806'><b>注意</b>"
         "<ul style='margin:2px 0;padding-left:16px;max-height:120px;overflow-y:auto'>"
