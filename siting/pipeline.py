@@ -274,7 +274,9 @@ def _run(
     t["problem_s"] = time.perf_counter() - start - sum(t.values())
 
     solution = (  # a saved plan (the live map's) is taken as it is, not solved
-        _solve(sc, problem, communities) if sc.plan is None else plan_solution(problem, sc.plan)
+        _solve(sc, problem, communities)
+        if sc.plan is None
+        else plan_solution(problem, sc.plan, sc.model)
     )
     t["model_s"] = time.perf_counter() - start - sum(t.values())
 
@@ -305,6 +307,11 @@ def _run(
         inp.facilities.to_crs(crs),
         proposed.to_crs(crs),
         per_capita_m2=_land_figure(book),
+        closed=(  # a given plan's closed facilities: their land goes with them
+            inp.facilities.loc[list(sc.plan.closed)].to_crs(crs)
+            if sc.plan is not None and sc.plan.closed
+            else None
+        ),
     )
     areas = _service_areas(sc, problem, solution, prep.net)
     t["coverage_s"] = time.perf_counter() - start - sum(t.values())

@@ -244,6 +244,7 @@ def _land_row(r: dict[Any, Any]) -> dict[str, Any]:
     return {
         **{k: r[k] for k in keys},
         "proposed_m2": r["proposed_m2"],
+        "closed_m2": r.get("closed_m2", 0.0),
         "shortfall_after_m2": r["shortfall_after_m2"],
         "facilities_without_land": int(r["facilities_without_land"]),
         "pass": None if pd.isna(r["pass"]) else bool(r["pass"]),
@@ -555,6 +556,7 @@ HEADERS = {
     "facilities_without_land": "缺少用地数据的设施数",
     "shortfall_m2": "现状缺口(m²)",
     "proposed_m2": "新建站点用地(m²)",
+    "closed_m2": "规划关闭设施用地(m²)",
     "shortfall_after_m2": "规划后缺口(m²)",
 }
 SHEETS = (

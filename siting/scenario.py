@@ -413,6 +413,9 @@ class Plan(_Strict):
     open: tuple[str, ...] = ()
     closed: tuple[str, ...] = ()
     covered_elderly: Annotated[float, Field(ge=0)] | None = None
+    # each site's name when the plan was saved: a rerun stops when an id now names another site
+    # (ids numbered from the row order shift when a row of the file is removed)
+    names: dict[str, str] = Field(default_factory=dict)
 
 
 class District(_Strict):

@@ -145,6 +145,35 @@ def test_plan_closing_something_not_a_facility_stops_the_run(demo_result) -> Non
     assert sites.set_index("id").loc["F003", "role"] == "excluded"
 
 
+def test_a_plan_whose_ids_now_name_other_sites_stops_the_run(demo_result) -> None:
+    """Ids numbered from the row order shift when a row is removed: the saved names catch it
+    (white space aside), before anything is closed or opened."""
+    from siting.plan import plan_roles
+
+    sites = demo_result.problem.sites.set_index("id")
+    f3, c7 = sites.loc["F003", "name"], sites.loc["C007", "name"]
+    same = Plan(open=("C007",), closed=("F003",), names={"F003": f"  {f3} ", "C007": c7})
+    plan_roles(demo_result.problem.sites, same)
+    moved = Plan(open=("C007",), closed=("F003",), names={"F003": "另一个中心", "C007": c7})
+    with pytest.raises(ModelError, match=r"'F003' was '另一个中心' when saved, now"):
+        plan_roles(demo_result.problem.sites, moved)
+
+
+def test_a_plan_says_which_model_settings_it_does_not_apply(demo_result) -> None:
+    from siting.scenario import Model
+
+    model = Model(name="mclp", p=3, budget=1000.0, cost_column="land_area_m2", equity_floor=0.3)
+    with recording() as rec:
+        plan_solution(demo_result.problem, Plan(open=("C007",)), model)
+    (note,) = [n for n in rec.notes if n.code == "plan_model_not_applied"]
+    assert "budget 1,000" in note.message
+    assert "equity_floor 0.3" in note.message
+    assert "未被应用" in note.message_zh
+    with recording() as rec:
+        plan_solution(demo_result.problem, Plan(open=("C007",)), Model(name="mclp", p=3))
+    assert not [n for n in rec.notes if n.code == "plan_model_not_applied"]
+
+
 def test_a_plan_whose_figure_differs_is_a_recorded_warning(demo_result) -> None:
     with recording() as rec:
         plan_solution(demo_result.problem, Plan(open=("C007",), covered_elderly=1.0))
@@ -386,3 +415,25 @@ def test_switching_sites_gives_python_s_figures(demo_out: Path, demo_result, tmp
     assert "plan_closes_facilities" in codes
     proposed = pd.read_csv(out / "proposed_sites.csv", encoding="utf-8-sig", dtype=str)
     assert proposed["id"].tolist() == plan["open"]  # the page's build order is Python's
+
+
+def test_land_after_a_plan_leaves_out_what_it_closes(demo_result) -> None:
+    """The land check and the 规划后 land rule: a closed facility's land counts today and not
+    after the plan."""
+    from siting.pipeline import run
+    from siting.scenario import load
+
+    demo = Path(__file__).resolve().parents[1] / "scenarios" / "demo.yaml"
+    res = run(load(demo).replace({"plan": {"open": ["C007"], "closed": ["F001"]}}))
+    fac = res.inputs.facilities
+    land = res.tables["land_check"].set_index("unit")
+    unit = res.communities.set_index("code")["street_code"].iloc[0]  # 人民路街道, F001's
+    assert land.loc[unit, "closed_m2"] == pytest.approx(float(fac.loc["F001", "land_area_m2"]))
+    base = demo_result.tables["land_check"].set_index("unit")
+    assert land.loc[unit, "provided_m2"] == base.loc[unit, "provided_m2"]  # today: unchanged
+    comp = res.compliance
+    after = comp[
+        (comp["rule"] == "land_per_capita") & (comp["unit"] == unit) & (comp["stage"] == "规划后")
+    ]
+    expected = land.loc[unit, "provided_m2"] + land.loc[unit, "proposed_m2"] - 450.0
+    assert float(after["actual"].iloc[0]) == pytest.approx(expected)

@@ -121,7 +121,12 @@ def check_land(book: RuleBook, data: ComplianceData) -> list[dict[str, Any]]:
         base = f"{rule.figure:g} m² x {r['residents']:,.0f} 人"
         for stage, land, note in (
             (NOW, r["provided_m2"], base),
-            (PLAN, r["provided_m2"] + r["proposed_m2"], "含建议新建站点用地"),
+            (
+                PLAN,
+                r["provided_m2"] + r["proposed_m2"] - r.get("closed_m2", 0.0),
+                "含建议新建站点用地"
+                + ("，不含规划关闭设施用地" if r.get("closed_m2", 0.0) > 0 else ""),
+            ),
         ):
             actual, note = _known_land(land, r, note)
             rows.append(

@@ -84,6 +84,7 @@ def land_check(
     *,
     per_capita_m2: float,
     total_label: str = "合计",
+    closed: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
     """Check land for elderly care against ``per_capita_m2`` per 街道/乡镇 and in total.
 
@@ -95,6 +96,9 @@ def land_check(
         社区/村 with ``street_code`` and ``residents``.
     facilities, proposed
         Existing facilities and proposed sites with ``land_area_m2``.
+    closed
+        Existing facilities a given plan closes (``plan.closed``): their land counts today and
+        no longer after the plan (``closed_m2``).
     per_capita_m2
         Land required per resident, m² (0.2 in the Henan cities' rules).
 
@@ -104,19 +108,23 @@ def land_check(
         One row per unit and a last total row: ``unit``, ``name``, ``residents``,
         ``required_m2``, ``provided_m2`` (facilities with a land figure),
         ``facilities_without_land`` (their count), ``shortfall_m2`` (against the known land),
-        ``proposed_m2``, ``shortfall_after_m2``, ``pass`` (True, False, or None: short on the
-        known land while some facilities have no figure).
+        ``proposed_m2``, ``closed_m2``, ``shortfall_after_m2``, ``pass`` (True, False, or None:
+        short on the known land while some facilities have no figure).
     """
     if not per_capita_m2 > 0:
         raise InputDataError(f"`per_capita_m2` must be > 0, got {per_capita_m2!r}")
     residents = communities.groupby("street_code")["residents"].sum()
     have = _land_in_units(facilities, units, role="facilities")
     new = _land_in_units(proposed, units, role="proposed sites")
+    gone = _land_in_units(
+        closed if closed is not None else facilities.iloc[:0], units, role="closed facilities"
+    )
     table = pd.DataFrame({"unit": units.index, "name": units["name"].to_numpy()})
     table["residents"] = residents.reindex(units.index).fillna(0).to_numpy()
     table["provided_m2"] = have.known.reindex(units.index).fillna(0).to_numpy()
     table["facilities_without_land"] = have.unknown.reindex(units.index).fillna(0).to_numpy(int)
     table["proposed_m2"] = new.known.reindex(units.index).fillna(0).to_numpy()
+    table["closed_m2"] = gone.known.reindex(units.index).fillna(0).to_numpy()
     total = pd.DataFrame(
         [
             {
@@ -127,6 +135,7 @@ def land_check(
                 "facilities_without_land": int(table["facilities_without_land"].sum())
                 + have.unknown_outside,
                 "proposed_m2": table["proposed_m2"].sum() + new.known_outside,
+                "closed_m2": table["closed_m2"].sum() + gone.known_outside,
             }
         ]
     )
@@ -135,7 +144,7 @@ def land_check(
     table["required_m2"] = (table["residents"] * per_capita_m2).round(1)
     table["shortfall_m2"] = np.maximum(table["required_m2"] - table["provided_m2"], 0).round(1)
     table["shortfall_after_m2"] = np.maximum(
-        table["required_m2"] - table["provided_m2"] - table["proposed_m2"], 0
+        table["required_m2"] - table["provided_m2"] - table["proposed_m2"] + table["closed_m2"], 0
     ).round(1)
     short = (table["shortfall_m2"] > 0).to_numpy()
     unknown = (table["facilities_without_land"] > 0).to_numpy()
@@ -153,6 +162,7 @@ def land_check(
         "facilities_without_land",
         "shortfall_m2",
         "proposed_m2",
+        "closed_m2",
         "shortfall_after_m2",
         "pass",
     ]

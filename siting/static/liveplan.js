@@ -658,10 +658,15 @@
         lines.push('# 关闭 ' + commentText(id + ' ' + plainText(D.sites.name[index[id]])));
       });
       var list = function (ids) { return '[' + ids.map(yamlString).join(', ') + ']'; };
+      var opened = st.new_sites.map(function (a) { return a.id; });
+      var named = opened.concat(st.closed).map(function (id) {  // checked on the rerun
+        return yamlString(id) + ': ' + yamlString(plainText(D.sites.name[index[id]]));
+      });
       return lines.join('\n') + '\n' + D.yaml + 'plan:\n' +
-        '  open: ' + list(st.new_sites.map(function (a) { return a.id; })) + '\n' +
+        '  open: ' + list(opened) + '\n' +
         '  closed: ' + list(st.closed) + '\n' +
-        '  covered_elderly: ' + String(st.covered_elderly) + '\n';
+        '  covered_elderly: ' + String(st.covered_elderly) + '\n' +
+        '  names: {' + named.join(', ') + '}\n';
     };
     this.save = function () {
       var blob = new Blob([self.yaml()], {type: 'text/yaml;charset=utf-8'});
