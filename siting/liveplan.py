@@ -194,5 +194,5 @@ def scenario_yaml(sc: Scenario) -> str:
     coverage = data.get("coverage", {})
     if sc.coverage.walk_speed is not None:  # the preset stands for the number
         coverage.pop("walk_speed_mps", None)
-    data["name"] = f"{sc.name}_会议方案"
+    data["name"] = sc.name if sc.name.endswith("_会议方案") else f"{sc.name}_会议方案"
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)

@@ -348,6 +348,12 @@ class Equity(_Strict):
         30.0,
     )
 
+    @field_validator("curve_minutes")
+    @classmethod
+    def _ascending(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        """The curve's minutes in order, each once (a repeated or unsorted list is tidied)."""
+        return tuple(sorted(set(value)))
+
 
 class CandidateGeneration(_Strict):
     """Candidates when the bureau has none: ``kmeans`` clusters the elderly the existing
