@@ -94,6 +94,14 @@ def role_zh(role: str) -> str:
     return ROLE_ZH.get(role, role)
 
 
+def preview_zh(values: Iterable[object], limit: int = 10) -> str:
+    """:func:`siting._validate.preview` for a ``zh`` message: ``['a', 'b', ……（共 30 个）]``."""
+    items = list(values)
+    shown = ", ".join(repr(v) for v in items[:limit])
+    more = f", ……（共 {len(items)} 个）" if len(items) > limit else ""
+    return f"[{shown}{more}]"
+
+
 def note_of(w: warnings.WarningMessage) -> Note:
     """The :class:`Note` of any caught siting warning (an unrecorded one gets code ``other``)."""
     if isinstance(w.message, RecordedWarning):
