@@ -25,7 +25,7 @@ import pandas as pd
 
 from siting import cells, demand
 from siting._errors import InputDataError, ScenarioError, SitingError
-from siting._record import warn
+from siting._record import preview_zh, warn
 from siting._validate import preview
 from siting.checks import Finding, candidates_source, from_error
 from siting.coords import analysis_crs
@@ -286,7 +286,7 @@ def _facilities_without_land(frame: gpd.GeoDataFrame, *, source: str) -> None:
         ids,
         zh=f"{source}：{len(frame)} 个设施中 {len(ids)} 个没有用地面积（"
         + ("无 land_area_m2 列" if "land_area_m2" not in frame else "land_area_m2 为空")
-        + f"）：编号 {preview(ids)}。用地核算只计已给出的用地，绝不把这些设施计为 0 m²：已知用地"
+        + f"）：编号 {preview_zh(ids)}。用地核算只计已给出的用地，绝不把这些设施计为 0 m²：已知用地"
         "不足的街道/乡镇不下结论（无数据；land_check.csv 的 facilities_without_land 列计有这些"
         "设施）；映射用地列（`columns: {land_area_m2: ...}`）即可得出结论",
         stacklevel=3,
@@ -400,7 +400,7 @@ def _no_land_figure(sc: Scenario, source: str, ids: list[str]) -> None:
         f"{preview(ids)}; as proposed sites they add no land in the land check",
         ids,
         zh=f"{source}：{len(ids)} 个候选点没有用地面积（land_area_m2 为空）：编号 "
-        f"{preview(ids)}；作为规划站点时，用地核算中不计其用地",
+        f"{preview_zh(ids)}；作为规划站点时，用地核算中不计其用地",
     )
 
 
