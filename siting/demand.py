@@ -32,7 +32,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from siting._errors import InputDataError
-from siting._record import role_zh, warn
+from siting._record import preview_zh, role_zh, warn
 from siting._validate import preview
 from siting.walknet import WalkNetwork, as_network
 
@@ -161,7 +161,7 @@ def _report_fallbacks(pts: gpd.GeoDataFrame, highways: Collection[str]) -> None:
                 codes,
                 zh=f"{len(codes)} 个社区/村"
                 + why_zh.format(lived, max_m=float(rows["snap_m"].max()))
-                + f"（老人 {rows['weight'].sum():,.1f} 人）：{preview(codes)}",
+                + f"（老人 {rows['weight'].sum():,.1f} 人）：{preview_zh(codes)}",
                 stacklevel=3,
             )
 
@@ -216,8 +216,8 @@ def snap_sites(
             "and coordinate system",
             far,
             zh=f"{role_zh(role)}：{len(far)} 个站点距步行网络超过 {warn_beyond_m:.0f} 米：编号 "
-            f"{preview(list(far))}（距离 "
-            f"{preview([round(d) for d in out.loc[far, 'snap_m']])} 米）；"
+            f"{preview_zh(list(far))}（距离 "
+            f"{preview_zh([round(d) for d in out.loc[far, 'snap_m']])} 米）；"
             + "到街道的直线步行距离计入每段距离；请检查其坐标和坐标系",
         )
     log.info(
@@ -324,7 +324,7 @@ def _onto_main_piece(
             "; they reach only the demand on their own piece; check the streets around them",
             stays,
             zh=f"{role_zh(role)}：{len(stays)} 个站点位于与主步行网络不连通的街道段上，"
-            f"距主网络超过 {within_m:.0f} 米：编号 {preview(list(stays))}；"
+            f"距主网络超过 {within_m:.0f} 米：编号 {preview_zh(list(stays))}；"
             + "它们只能覆盖所在街道段上的需求；请检查其周边街道",
             stacklevel=3,
         )
