@@ -67,7 +67,7 @@ import shapely
 import yaml
 
 from siting._errors import InputDataError, InputFileNotFoundError, NetworkError
-from siting._record import warn
+from siting._record import preview_zh, warn
 from siting._validate import preview
 from siting.coords import GEOGRAPHIC_EPSG, to_wgs84
 from siting.io.read import read_vector
@@ -631,7 +631,7 @@ def walk_network_from_road_layer(
             other.index,
             zh=f"{path}：{len(other):,} 个要素不是线，不作为街道："
             + "，".join(f"{n:,} 个 {k}" for k, n in other.geometry.geom_type.value_counts().items())
-            + f"（行 {preview([str(i) for i in other.index])}）；道路请绘制为线",
+            + f"（行 {preview_zh([str(i) for i in other.index])}）；道路请绘制为线",
         )
     lines = lines[kinds == "LineString"].to_crs(crs)
     lines = _walkable_lines(lines, path, highway_column, walkable)
