@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from siting._errors import InputDataError
-from siting._record import role_zh, warn
+from siting._record import preview_zh, role_zh, warn
 from siting._validate import preview
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def _land_in_units(points: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, role: s
             f"{preview(list(joined.index[outside]))}; their land counts only in the total",
             joined.index[outside],
             zh=f"{role_zh(role)}：{int(outside.sum())} 个站点不在任何街道/乡镇面内：编号 "
-            f"{preview(list(joined.index[outside]))}；其用地只计入合计",
+            f"{preview_zh(list(joined.index[outside]))}；其用地只计入合计",
         )
     return _Land(
         joined.groupby("unit")["land_area_m2"].sum(),
