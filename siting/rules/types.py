@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from siting._errors import InputDataError, ScenarioError
-from siting._record import warn
+from siting._record import preview_zh, warn
 from siting._validate import preview
 from siting.rules.book import RuleBook
 
@@ -114,7 +114,7 @@ def normalise_types(
             f"characters, removed: {preview(raw[spaced].astype(str).unique().tolist())}",
             facilities.index[spaced],
             zh=f"{source}：{int(spaced.sum())} 个设施类型含空格或全角字符，已去除："
-            f"{preview(raw[spaced].astype(str).unique().tolist())}",
+            f"{preview_zh(raw[spaced].astype(str).unique().tolist())}",
         )
     varied = canonical != raw.map(clean)
     for (old, new), part in facilities[varied].groupby(
