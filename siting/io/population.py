@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from siting._record import warn
+from siting._record import preview_zh, warn
 from siting._validate import Problems, preview
 from siting.io.names import (
     REPORT_COLUMNS,
@@ -480,7 +480,7 @@ def _check_listed(
                 f"{preview(unread)} cannot be read from their headers, so it is not checked "
                 f"that these columns cover the ages {lowest} and over once each: check them",
                 listed,
-                zh=f"{lowest} 岁及以上人数是 {shown} 各列之和；无法从表头读出 {preview(unread)} "
+                zh=f"{lowest} 岁及以上人数是 {shown} 各列之和；无法从表头读出 {preview_zh(unread)} "
                 f"的年龄，因此未核对这些列是否恰好各覆盖一次 {lowest} 岁及以上的年龄：请自行核对",
             )
         return True
