@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 
 from siting._errors import InputDataError, InputFileNotFoundError
-from siting._record import role_zh, warn
+from siting._record import preview_zh, role_zh, warn
 from siting._text import read_csv_frame
 from siting._validate import Problems, preview, require_columns
 from siting.coords import GEOGRAPHIC_EPSG, check_layer_in_china, check_lonlat, to_wgs84
@@ -363,8 +363,8 @@ def _sheet_to_read(path: Path, sheet: str | int) -> str | int:
             [chosen],
             zh=f"{path}：读取了工作表 {chosen!r}（"
             + ("当前活动工作表" if chosen == active else "第一个可见工作表")
-            + f"）；工作簿另有可见工作表 {preview([t for t in visible if t != chosen])}"
-            + (f"和隐藏工作表 {preview(hidden)}" if hidden else "")
+            + f"）；工作簿另有可见工作表 {preview_zh([t for t in visible if t != chosen])}"
+            + (f"和隐藏工作表 {preview_zh(hidden)}" if hidden else "")
             + "；如需读取其他工作表，请在情景文件中将其名称设为该输入的 `layer`（人口表："
             "`inputs.population.layer: <工作表名>`）",
             stacklevel=3,
@@ -948,7 +948,7 @@ def join_population(
             f"{source}: {len(codes)} row(s) with missing figures, codes {preview(codes)}: "
             + ("set to 0 (nan_policy: zero)" if nan_policy == "zero" else "left out (drop)"),
             codes,
-            zh=f"{source}：{len(codes)} 行缺少数值，代码 {preview(codes)}："
+            zh=f"{source}：{len(codes)} 行缺少数值，代码 {preview_zh(codes)}："
             + ("按 0 计（nan_policy: zero）" if nan_policy == "zero" else "已剔除（drop）"),
         )
         if nan_policy == "zero":
