@@ -11,6 +11,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -463,19 +464,29 @@ def write_all(res: RunResult, out_dir: str | Path) -> dict[str, Path]:
         paths = write(res, tmp)
         proposed = tables(res)["proposed_sites"]
         out = res.scenario.output
-        if out.map:
-            paths["map"] = maps.write_map(res, proposed, tmp / "map.html")
-        if out.report_xlsx:
-            paths["report"] = write_xlsx(res, tmp / "report.xlsx")
-        if out.map_png:
-            paths["png"] = maps.write_png(res, proposed, tmp / "map.png")
+
+        def pictures() -> dict[str, Path]:
+            done = {"png": maps.write_png(res, proposed, tmp / "map.png")}
             if res.equity is not None:
-                paths["curve_png"] = write_curve_png(res, tmp / "coverage_curve.png")
-        layers = spatial_layers(res)
-        if out.gpkg:
-            paths["gpkg"] = write_gpkg(tmp / "results.gpkg", layers)
-        if out.shapefile:
-            paths["shapefile"] = write_shapefiles(tmp / "shapefile", layers)
+                done["curve_png"] = write_curve_png(res, tmp / "coverage_curve.png")
+            return done
+
+        # the PNGs are drawn in a second thread while this one writes the page, the workbook
+        # and the GeoPackage: matplotlib's Agg, zlib and GDAL spend much of their time outside
+        # the GIL (only this thread touches pyplot's state)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            drawn = pool.submit(pictures) if out.map_png else None
+            if out.map:
+                paths["map"] = maps.write_map(res, proposed, tmp / "map.html")
+            if out.report_xlsx:
+                paths["report"] = write_xlsx(res, tmp / "report.xlsx")
+            layers = spatial_layers(res)
+            if out.gpkg:
+                paths["gpkg"] = write_gpkg(tmp / "results.gpkg", layers)
+            if out.shapefile:
+                paths["shapefile"] = write_shapefiles(tmp / "shapefile", layers)
+            if drawn is not None:
+                paths |= drawn.result()
     return {key: out_dir / path.relative_to(tmp) for key, path in paths.items()}
 
 
