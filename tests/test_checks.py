@@ -106,7 +106,8 @@ def test_far_facility_is_reported_by_both_commands(
     assert "0 problem(s) to fix, 2 to check" in out  # outside the district, far from streets
     assert main(["run", str(demo_copy), "--out", str(tmp_path / "out")]) == 0
     printed = capsys.readouterr().out
-    assert printed.count("outside every 街道/乡镇") == 1  # printed once, not logged again
+    assert printed.count("不在任何街道/乡镇内") == 1  # printed once (in Chinese), not logged again
+    assert "outside every 街道/乡镇" not in printed
     summary = json.loads((tmp_path / "out/summary.json").read_text(encoding="utf-8"))
     far = [w for w in summary["warnings"] if w["code"] == "site_outside_district"]
     assert far
@@ -116,10 +117,12 @@ def test_far_facility_is_reported_by_both_commands(
 
     sheet = load_workbook(tmp_path / "out/report.xlsx")["注意事项"]
     rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
-    assert ["site_outside_district", far[0]["message"], "F005"] in rows
+    assert ["site_outside_district", far[0]["message_zh"], "F005"] in rows  # the Chinese text
+    assert "超出服务圈距离" in far[0]["message_zh"]
     legend = (tmp_path / "out/map.html").read_text(encoding="utf-8")
     assert "注意" in legend
-    assert "outside every 街道/乡镇" in legend
+    assert "不在任何街道/乡镇内" in legend
+    assert "outside every 街道/乡镇" not in legend
 
 
 def test_gcj02_declared_wgs84_stops_the_run(

@@ -1038,8 +1038,10 @@ def test_warnings_are_in_the_report_workbook(far_run: Path) -> None:
     assert summary["warnings"]
     book = pd.read_excel(far_run / "report.xlsx", sheet_name=None, header=None)
     cells = {str(v) for sheet in book.values() for v in sheet.to_numpy().ravel()}
-    for note in summary["warnings"]:
-        assert any(note["message"] in c for c in cells), note["code"]
+    for note in summary["warnings"]:  # in Chinese; the English stays in summary.json
+        assert note["message_zh"], note["code"]
+        assert any(note["message_zh"] in c for c in cells), note["code"]
+        assert not any(note["message"] in c for c in cells), note["code"]
 
 
 def test_community_points_are_not_taken_for_boundaries(tmp_path: Path) -> None:
