@@ -29,7 +29,10 @@ def check_data(sc: Scenario) -> list[Finding]:
                 pipeline.placed_sites(sc, prep.inputs, prep, communities, pts)
             except SitingError as exc:
                 found.append(from_error("demand", exc))
-    found += [Finding("warning", n.code, n.message, code=n.code, ids=n.ids) for n in rec.notes]
+    found += [
+        Finding("warning", n.code, n.message, code=n.code, ids=n.ids, message_zh=n.message_zh)
+        for n in rec.notes
+    ]
     return found
 
 
