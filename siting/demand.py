@@ -243,8 +243,9 @@ def parcel_sites(parcels: gpd.GeoSeries, network: WalkNetwork | nx.MultiDiGraph)
     Returns
     -------
     pandas.DataFrame
-        ``x``, ``y`` of the site (on the parcel's edge facing the nearest street, or on the
-        street where one touches or crosses the parcel) and ``street_m``, the straight
+        ``x``, ``y`` of the site (on the parcel's edge facing the nearest street, or, where
+        streets touch or cross the parcel, the street point on it nearest the parcel's centre)
+        and ``street_m``, the straight
         distance from the parcel to that street (0 when they touch), per parcel.
     """
     net = as_network(network)
@@ -263,8 +264,24 @@ def parcel_sites(parcels: gpd.GeoSeries, network: WalkNetwork | nx.MultiDiGraph)
     order = np.argsort(which)
     lines = shapely.shortest_line(shapes[which[order]], edges[nearest[order]])
     start = shapely.get_point(lines, 0)
+    dist = dist[order]
+    # a parcel that streets touch or cross: the street point on it nearest its centre, the same
+    # whichever way the streets are cut into edges (the first touching edge the index returns
+    # is not: two readings of one network could place the site 50 m apart)
+    touched = np.flatnonzero(dist == 0)
+    if len(touched):
+        tree = shapely.STRtree(edges)
+        on, hit = tree.query(shapes[touched], predicate="intersects")
+        for k, t in enumerate(touched):
+            streets = shapely.union_all(edges[hit[on == k]])
+            inside = shapely.intersection(shapes[t], streets)
+            if not inside.is_empty:
+                centre = shapely.get_point(
+                    shapely.shortest_line(shapes[t].representative_point(), inside), 1
+                )
+                start[t] = centre
     out = pd.DataFrame(
-        {"x": shapely.get_x(start), "y": shapely.get_y(start), "street_m": dist[order]},
+        {"x": shapely.get_x(start), "y": shapely.get_y(start), "street_m": dist},
         index=parcels.index,
     )
     log.info(

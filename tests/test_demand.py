@@ -119,3 +119,34 @@ def test_sites_on_a_detached_piece_of_street_join_the_main_network() -> None:
     assert snapped.loc["F2", "node"] in {200, 201, 202, 203}
     assert snapped.loc["F3", "node"] == 16
     assert snapped.loc["F3", "snap_m"] == 0.0
+
+
+def test_a_parcel_a_street_crosses_gets_one_site_however_the_street_is_cut() -> None:
+    """A street crossing a parcel, drawn as one edge or as five: the site is the street point
+    on the parcel nearest its centre either way (the first touching edge an index returns
+    depended on the cutting, and moved sites by tens of metres)."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from siting.demand import parcel_sites
+    from siting.walknet import WalkNetwork
+
+    def street(cuts: int) -> WalkNetwork:
+        x = np.linspace(0.0, 500.0, cuts + 1)
+        return WalkNetwork(
+            crs="EPSG:4547",
+            node_ids=np.arange(cuts + 1),
+            x=x,
+            y=np.full(cuts + 1, 100.0),
+            u=np.arange(cuts),
+            v=np.arange(1, cuts + 1),
+            length=np.diff(x),
+            highway=np.array(["residential"] * cuts, dtype=object),
+        )
+
+    parcel = gpd.GeoSeries([shapely.box(180.0, 60.0, 300.0, 120.0)], index=["P1"], crs=4547)
+    one, five = parcel_sites(parcel, street(1)), parcel_sites(parcel, street(5))
+    assert one.loc["P1", ["x", "y"]].tolist() == pytest.approx([240.0, 100.0])
+    assert five.loc["P1", ["x", "y"]].tolist() == pytest.approx([240.0, 100.0])
+    assert one.loc["P1", "street_m"] == five.loc["P1", "street_m"] == 0.0
