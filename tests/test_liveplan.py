@@ -397,7 +397,9 @@ def test_switching_sites_gives_python_s_figures(demo_out: Path, demo_result, tmp
     assert f"{round(meeting['covered_elderly']):,}" in panel
     assert unknown is not None
     assert "not a site on this page" in unknown
-    assert max(times) < 200  # ms; the target is 50 (measured: ~10 on the demo)
+    # toggle times are measured by benchmarks/liveplan.py, not asserted here: a loaded CI
+    # machine once stalled one toggle for 100 s (the brief: speed is proved by benchmarks)
+    assert len(times) > len(chosen)
 
     # the saved plan, rerun by `siting run`, gives the same figure
     text = saved.read_text(encoding="utf-8")
