@@ -49,6 +49,7 @@ import functools
 import gzip
 import json
 import logging
+import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -182,13 +183,14 @@ def walk_network_from_osm_file(path: str | Path, *, crs: str) -> WalkNetwork:
     path = Path(path)
     if not path.exists():
         raise InputFileNotFoundError(f"network file {str(path)!r} does not exist")
-    if not path.name.lower().endswith(".pbf") and _edited(path):
+    fmt = _osm_format(path)
+    if fmt != "pbf" and _edited(path):
         # an editor's or a history file marks deleted objects in ways libosmium does not read
         # (JOSM: action="delete"): the XML filter drops them first
         with tempfile.TemporaryDirectory() as tmp:
             streets = _street_extract(path, Path(tmp) / "streets.osm", name=path)
-            return _read_ways(streets, crs, name=path, report=False)
-    return _read_ways(path, crs, name=path, report=True)
+            return _read_ways(streets, crs, name=path, report=False, fmt="osm")
+    return _read_ways(path, crs, name=path, report=True, fmt=fmt)
 
 
 def walk_graph_from_osm_file(path: str | Path, *, crs: str) -> nx.MultiDiGraph:
@@ -220,22 +222,47 @@ def osmnx_graph_from_osm_file(path: str | Path, *, crs: str) -> nx.MultiDiGraph:
     return ox.project_graph(G, to_crs=crs)
 
 
-_EDIT_MARKS = (b'action="delete"', b"action='delete'", b'visible="false"', b"visible='false'")
+_NEEDS_XML_FILTER = tuple(
+    re.compile(pattern)
+    for pattern in (
+        rb"action\s*=\s*[\"']delete[\"']",  # JOSM: a deleted object libosmium would read
+        rb"visible\s*=\s*[\"']false[\"']",  # an Overpass history answer's deleted version
+        rb"<tag\b[^>]*/>\s*<nd\b",  # a way's nodes after its tags: libosmium keeps only the
+        rb"</tag>\s*<nd\b",  # nodes before the first tag, the XML filter reads them all
+    )
+)  # searched one by one: each has a literal start the regex engine skips to (0.3 s on 64 MB,
+# where one alternation took 0.9 s)
+_SCAN_TAIL = 400  # bytes kept between chunks, longer than any tag the pattern spans
 
 
 def _edited(path: Path) -> bool:
-    """Whether an OSM XML file marks deleted objects (a quick byte scan, any compression)."""
+    """Whether an OSM XML file needs the XML filter first (a byte scan, any compression):
+    deleted objects marked, or a way's ``<nd>`` written after its ``<tag>``."""
     tail = b""
     with _open_binary(path) as f:
         while chunk := f.read(1 << 22):
             block = tail + chunk
-            if any(mark in block for mark in _EDIT_MARKS):
+            if any(pattern.search(block) for pattern in _NEEDS_XML_FILTER):
                 return True
-            tail = block[-20:]
+            tail = block[-_SCAN_TAIL:]
     return False
 
 
-def _read_ways(path: Path, crs: str, *, name: Path, report: bool) -> WalkNetwork:
+def _osm_format(path: Path) -> str:
+    """libosmium's format name for an OSM file, from its first bytes (the name need not say:
+    Overpass saves ``interpreter``, an export may be ``NETWORK.OSM``)."""
+    with path.open("rb") as f:
+        head = f.read(64)
+    if head.startswith(b"\x1f\x8b"):
+        return "osm.gz"
+    if head.startswith(b"BZh"):
+        return "osm.bz2"
+    if b"OSMHeader" in head[:32]:
+        return "pbf"
+    return "osm"
+
+
+def _read_ways(path: Path, crs: str, *, name: Path, report: bool, fmt: str) -> WalkNetwork:
     """The walkable ways of an OSM file as a simplified, projected network."""
     import osmium
     from pyproj import Transformer
@@ -249,12 +276,15 @@ def _read_ways(path: Path, crs: str, *, name: Path, report: bool) -> WalkNetwork
     def rule(hw: str) -> str | None:
         return why_not_walked({"highway": hw})
 
+    def source() -> Any:
+        return osmium.io.File(str(path), fmt)
+
     # two passes, each filtered in libosmium: the walkable ways' node ids, then those nodes'
     # locations (measured on the 552,610-way benchmark city: 10.7 s, against 15-17 s for one
     # pass with a location index, whose lookups cost a Python call per way node)
     obj: Any
     try:
-        ways = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
+        ways = osmium.FileProcessor(source(), osmium.osm.WAY).with_filter(
             osmium.filter.KeyFilter("highway")
         )
         for obj in ways:  # the per-way work kept lean: this loop is the stage's cost
@@ -274,6 +304,12 @@ def _read_ways(path: Path, crs: str, *, name: Path, report: bool) -> WalkNetwork
             refs.append([n.ref for n in obj.nodes])
             way_ids.append(obj.id)
             classes.append(hw)
+        if len(set(way_ids)) < len(way_ids):  # versions of one way (a history file): the last
+            last = {w: k for k, w in enumerate(way_ids)}
+            keep = sorted(last.values())
+            refs = [refs[k] for k in keep]
+            way_ids = [way_ids[k] for k in keep]
+            classes = [classes[k] for k in keep]
         if report:
             _report_left_out(left_out, kept=len(refs), name=name)
         if not refs:
@@ -284,37 +320,44 @@ def _read_ways(path: Path, crs: str, *, name: Path, report: bool) -> WalkNetwork
         found: list[int] = []
         lon: list[float] = []
         lat: list[float] = []
-        nodes = osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(
-            osmium.filter.IdFilter(needed.tolist())
-        )
+        nodes = osmium.FileProcessor(source(), osmium.osm.NODE)
+        if needed[0] >= 0 and needed[-1] < 2**36:  # libosmium's id filter: a bitmap by id
+            nodes = nodes.with_filter(osmium.filter.IdFilter(needed.tolist()))
         for obj in nodes:
             loc = obj.location
             if not obj.deleted and loc.valid():
                 found.append(obj.id)
                 lon.append(loc.lon)
                 lat.append(loc.lat)
-    except RuntimeError as exc:  # libosmium's parse errors
-        raise NetworkError(f"{name}: cannot be read as an OSM file ({exc})") from exc
-    node_ids = np.asarray(found, dtype=np.int64)
-    order = np.argsort(node_ids, kind="stable")
-    node_ids, lon_n, lat_n = node_ids[order], np.asarray(lon)[order], np.asarray(lat)[order]
-    node_ids, keep_first = np.unique(node_ids, return_index=True)  # a node written twice
-    lon_n, lat_n = lon_n[keep_first], lat_n[keep_first]
+    except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:  # libosmium's
+        raise NetworkError(
+            f"{name}: cannot be read as an OSM file ({exc}); check that it is OpenStreetMap "
+            "XML or PBF with numeric ids and coordinates written with a decimal point"
+        ) from exc
+    all_ids = np.asarray(found, dtype=np.int64)
+    # a node written twice (or a history file's versions): the last one, as osmnx reads it
+    backwards = all_ids[::-1]
+    node_ids, at = np.unique(backwards, return_index=True)
+    lon_n = np.asarray(lon, dtype=float)[::-1][at]
+    lat_n = np.asarray(lat, dtype=float)[::-1][at]
+    inside = np.isin(node_ids, needed)
+    node_ids, lon_n, lat_n = node_ids[inside], lon_n[inside], lat_n[inside]
     missing = np.setdiff1d(needed, node_ids)
     if len(missing):
         way_of = np.repeat(np.arange(len(refs)), counts)
         cut = np.unique(way_of[np.isin(flat, missing)])
         raise NetworkError(
             f"{name}: {len(cut)} street(s) refer to {len(missing)} node(s) missing from the file "
-            f"(ways {preview([str(way_ids[w]) for w in cut])}, nodes "
-            f"{preview([str(n) for n in missing])}): the extract cut them at its edge; extract "
-            "with complete ways (osmium extract --strategy complete_ways, or Overpass "
-            "`(way[highway](...); >;); out;`)"
+            f"or without valid coordinates (ways {preview([str(way_ids[w]) for w in cut])}, "
+            f"nodes {preview([str(n) for n in missing])}): an extract cut them at its edge "
+            "(extract with complete ways: osmium extract --strategy complete_ways, or Overpass "
+            "`(way[highway](...); >;); out;`), or their lat/lon are empty or out of range"
         )
     inverse = np.searchsorted(node_ids, flat)
     lon_all, lat_all = lon_n[inverse], lat_n[inverse]
     way_of = np.repeat(np.arange(len(refs)), counts)
-    follows = way_of[1:] == way_of[:-1]  # consecutive refs of one way: a segment
+    # consecutive refs of one way form a segment; a node repeated in a row is read once
+    follows = (way_of[1:] == way_of[:-1]) & (flat[1:] != flat[:-1])
     a, b = inverse[:-1][follows], inverse[1:][follows]
     seg_way = way_of[1:][follows]
     seg_len = great_circle_m(
@@ -349,7 +392,8 @@ def _read_ways(path: Path, crs: str, *, name: Path, report: bool) -> WalkNetwork
 
 @contextmanager
 def _open_binary(path: Path) -> Iterator[IO[bytes]]:
-    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower())
+    fmt = _osm_format(path)
+    opener = {"osm.gz": gzip.open, "osm.bz2": bz2.open}.get(fmt)
     with opener(path, "rb") if opener else path.open("rb") as f:  # type: ignore[operator]
         yield f
 

@@ -539,3 +539,85 @@ def test_arrays_reader_gives_the_osmnx_loaders_network(path: Path) -> None:
     theirs = shortest([(a, b, d["length"]) for a, b, d in G.edges(data=True)])
     assert ours.keys() == theirs.keys()
     assert max(abs(ours[k] - theirs[k]) for k in ours) < 1e-6
+
+
+_GRID_NODES = "".join(
+    f"<node id='{i}' lat='{35.75 + 0.001 * (i // 3)}' lon='{115.0 + 0.001 * (i % 3)}'/>"
+    for i in range(1, 10)
+)
+
+
+def _osm(ways: str, nodes: str = _GRID_NODES) -> str:
+    return f"<?xml version='1.0' encoding='UTF-8'?><osm version='0.6'>{nodes}{ways}</osm>"
+
+
+_ODD_FILES = {
+    # libosmium keeps only the <nd>s before a way's first <tag>: the XML filter reads them all
+    "nodes after the tag": "<way id='1'><nd ref='1'/><nd ref='2'/><tag k='highway' "
+    "v='residential'/><nd ref='3'/><nd ref='6'/></way>",
+    # osmnx reads a node repeated in a row once (no self-loop, no extra endpoint)
+    "a node repeated in a row": "<way id='1'><nd ref='1'/><nd ref='2'/><nd ref='2'/>"
+    "<nd ref='3'/><tag k='highway' v='residential'/></way>",
+    # a deleted way marked with spaces around '='
+    "action = delete": "<way id='1'><nd ref='1'/><nd ref='2'/><nd ref='3'/><tag k='highway' "
+    "v='residential'/></way><way id='2' action = 'delete'><nd ref='3'/><nd ref='6'/>"
+    "<tag k='highway' v='residential'/></way><way id='3'><nd ref='3'/><nd ref='9'/>"
+    "<tag k='highway' v='footway'/></way>",
+}
+
+
+@pytest.mark.parametrize("case", sorted(_ODD_FILES))
+def test_odd_osm_files_read_as_the_osmnx_loader_reads_them(tmp_path: Path, case: str) -> None:
+    from siting.network import osmnx_graph_from_osm_file, walk_network_from_osm_file
+
+    path = tmp_path / "odd.osm"
+    path.write_text(_osm(_ODD_FILES[case]), encoding="utf-8")
+    net = walk_network_from_osm_file(path, crs="EPSG:4547")
+    G = osmnx_graph_from_osm_file(path, crs="EPSG:4547")
+    assert set(net.node_ids.tolist()) == set(G.nodes)
+    graph = net.to_graph()
+    for a in G.nodes:
+        want = nx.single_source_dijkstra_path_length(G, a, weight="length")
+        got = nx.single_source_dijkstra_path_length(graph, a, weight="length")
+        assert got.keys() == want.keys()
+        assert all(got[b] == pytest.approx(want[b]) for b in want)
+
+
+def test_a_node_written_twice_is_read_at_its_last_position(tmp_path: Path) -> None:
+    """A history answer or a merged file: the last version of a node and of a way count."""
+    from siting.network import walk_network_from_osm_file
+
+    moved = "<node id='3' lat='35.80' lon='115.002'/>"
+    ways = (
+        "<way id='1'><nd ref='1'/><nd ref='2'/><tag k='highway' v='residential'/></way>"
+        "<way id='1'><nd ref='1'/><nd ref='2'/><nd ref='3'/><tag k='highway' "
+        "v='residential'/></way>"
+    )
+    path = tmp_path / "twice.osm"
+    path.write_text(_osm(ways, _GRID_NODES + moved), encoding="utf-8")
+    net = walk_network_from_osm_file(path, crs="EPSG:4547")
+    assert net.n_edges == 1  # the way's last version, once
+    y3 = net.y[net.node_ids.tolist().index(3)]
+    y1 = net.y[net.node_ids.tolist().index(1)]
+    assert y3 - y1 > 5000  # 35.80, not 35.75
+
+
+def test_files_named_anyhow_and_negative_ids_are_read(tmp_path: Path) -> None:
+    """Overpass saves `interpreter`, exports may be NETWORK.OSM, JOSM's new objects have
+    negative ids: all read; a comma decimal is an error naming the file."""
+    from siting.network import walk_network_from_osm_file
+
+    way = "<way id='1'><nd ref='1'/><nd ref='2'/><tag k='highway' v='residential'/></way>"
+    for name in ("interpreter", "NETWORK.OSM"):
+        (tmp_path / name).write_text(_osm(way), encoding="utf-8")
+        assert walk_network_from_osm_file(tmp_path / name, crs="EPSG:4547").n_edges == 1
+    negative = _osm(
+        way.replace("'1'", "'-1'").replace("'2'", "'-2'"), _GRID_NODES.replace("id='", "id='-")
+    )
+    (tmp_path / "josm.osm").write_text(negative, encoding="utf-8")
+    net = walk_network_from_osm_file(tmp_path / "josm.osm", crs="EPSG:4547")
+    assert sorted(net.node_ids.tolist()) == [-2, -1]
+    comma = _osm(way, _GRID_NODES.replace("lat='35.75'", "lat='35,75'"))
+    (tmp_path / "comma.osm").write_text(comma, encoding="utf-8")
+    with pytest.raises(NetworkError, match=r"comma\.osm: cannot be read.*decimal point"):
+        walk_network_from_osm_file(tmp_path / "comma.osm", crs="EPSG:4547")
