@@ -547,7 +547,7 @@ _GRID_NODES = "".join(
 )
 
 
-def _osm(ways: str, nodes: str = _GRID_NODES) -> str:
+def _osm_text(ways: str, nodes: str = _GRID_NODES) -> str:
     return f"<?xml version='1.0' encoding='UTF-8'?><osm version='0.6'>{nodes}{ways}</osm>"
 
 
@@ -571,7 +571,7 @@ def test_odd_osm_files_read_as_the_osmnx_loader_reads_them(tmp_path: Path, case:
     from siting.network import osmnx_graph_from_osm_file, walk_network_from_osm_file
 
     path = tmp_path / "odd.osm"
-    path.write_text(_osm(_ODD_FILES[case]), encoding="utf-8")
+    path.write_text(_osm_text(_ODD_FILES[case]), encoding="utf-8")
     net = walk_network_from_osm_file(path, crs="EPSG:4547")
     G = osmnx_graph_from_osm_file(path, crs="EPSG:4547")
     assert set(net.node_ids.tolist()) == set(G.nodes)
@@ -594,7 +594,7 @@ def test_a_node_written_twice_is_read_at_its_last_position(tmp_path: Path) -> No
         "v='residential'/></way>"
     )
     path = tmp_path / "twice.osm"
-    path.write_text(_osm(ways, _GRID_NODES + moved), encoding="utf-8")
+    path.write_text(_osm_text(ways, _GRID_NODES + moved), encoding="utf-8")
     net = walk_network_from_osm_file(path, crs="EPSG:4547")
     assert net.n_edges == 1  # the way's last version, once
     y3 = net.y[net.node_ids.tolist().index(3)]
@@ -609,15 +609,15 @@ def test_files_named_anyhow_and_negative_ids_are_read(tmp_path: Path) -> None:
 
     way = "<way id='1'><nd ref='1'/><nd ref='2'/><tag k='highway' v='residential'/></way>"
     for name in ("interpreter", "NETWORK.OSM"):
-        (tmp_path / name).write_text(_osm(way), encoding="utf-8")
+        (tmp_path / name).write_text(_osm_text(way), encoding="utf-8")
         assert walk_network_from_osm_file(tmp_path / name, crs="EPSG:4547").n_edges == 1
-    negative = _osm(
+    negative = _osm_text(
         way.replace("'1'", "'-1'").replace("'2'", "'-2'"), _GRID_NODES.replace("id='", "id='-")
     )
     (tmp_path / "josm.osm").write_text(negative, encoding="utf-8")
     net = walk_network_from_osm_file(tmp_path / "josm.osm", crs="EPSG:4547")
     assert sorted(net.node_ids.tolist()) == [-2, -1]
-    comma = _osm(way, _GRID_NODES.replace("lat='35.75'", "lat='35,75'"))
+    comma = _osm_text(way, _GRID_NODES.replace("lat='35.75'", "lat='35,75'"))
     (tmp_path / "comma.osm").write_text(comma, encoding="utf-8")
     with pytest.raises(NetworkError, match=r"comma\.osm: cannot be read.*decimal point"):
         walk_network_from_osm_file(tmp_path / "comma.osm", crs="EPSG:4547")
