@@ -417,3 +417,21 @@ def test_p_zero_needs_existing_sites_that_reach_someone() -> None:
     assert today_pc.uncoverable_rows == (2,)
     assert today_pc.status.startswith("Optimal")
     assert PCenter.from_cost_matrix(dist, w, p=0, fixed=[1]).solve().walks.worst_walk_m == 500.0
+
+
+def test_a_small_mclp_stopped_by_the_time_limit_reports_a_finite_bound(demo_result) -> None:
+    """Straight to HiGHS (a small model) and stopped before any bound: the answer is at least
+    the greedy one and the bound is the elderly every candidate together could reach, never
+    infinity (summary.json would not be JSON)."""
+    import json
+    import math
+
+    from siting.models import MCLP
+
+    model = MCLP.from_problem(demo_result.problem, p=10)
+    stopped = model.solve(time_limit_s=1e-6)
+    assert math.isfinite(stopped.bound)
+    assert math.isfinite(stopped.gap)
+    assert stopped.covered <= stopped.bound
+    assert stopped.covered >= 0.95 * demo_result.solution.covered
+    json.dumps({"bound": stopped.bound, "gap": stopped.gap}, allow_nan=False)

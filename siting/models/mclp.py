@@ -236,12 +236,18 @@ class MCLP:
         elif method != "fast" and red.cover.nnz <= SMALL_NONZEROS:
             # small enough for branch and cut alone: HiGHS proves the optimum in milliseconds,
             # and no search kernel needs compiling (a first run after installing stays quick)
-            greedy = heur.lazy_greedy(
-                red.cover.tocsc(), red.weight, p=self.p, cost=cost, budget=self.budget
-            )
+            csc = red.cover.tocsc()
+            greedy = heur.lazy_greedy(csc, red.weight, p=self.p, cost=cost, budget=self.budget)
             chosen, value, bound, status, gap = self._exact(
                 red, cost, greedy, time_limit_s, mip_rel_gap
             )
+            by_greedy = heur.covered_weight(csc, red.weight, greedy)
+            if not value >= by_greedy - 1e-9:  # stopped before an answer better than its start
+                chosen, value = greedy, by_greedy
+            if not np.isfinite(bound):  # stopped before any bound: every row covered is one
+                bound = float(red.weight.sum())
+            bound = max(bound, value)
+            gap = _gap(value, bound)
             solver = f"{_highs.version()} branch and cut (warm start: greedy)"
         else:
             deadline = start + time_limit_s
