@@ -353,8 +353,17 @@ def _search_dense(
     )
     reach = float(min(cutoff_m, d_lim.max(initial=0.0)))
     dist = dijkstra(arrays.adjacency, directed=True, indices=sources, limit=reach)  # symmetric
-    total = s_off[:, None] + dist[which.ravel()][:, d_idx] + d_off[None, :]  # sites x demand
-    keep = (total <= s_lim[:, None]) & (total <= d_lim[None, :])
+    which = which.ravel()
+    walk = dist[which][:, d_idx]  # sites x demand, network metres
+    total = s_off[:, None] + walk + d_off[None, :]
+    # the kernel's rule exactly, so the two paths agree to the last bit at the radius: a node
+    # is reached when its walk is within the search bound of its source (the largest of the
+    # source's sites' radius less their own walk to the street), then the pair is kept when
+    # its total is within both radii
+    reach = np.minimum(s_lim, d_lim.max(initial=0.0)) - s_off
+    bound = np.full(len(sources), -np.inf)
+    np.maximum.at(bound, which, reach)
+    keep = (walk <= bound[which][:, None]) & (total <= s_lim[:, None]) & (total <= d_lim[None, :])
     cols, rows = np.nonzero(keep)
     matrix = sparse.csr_matrix((total[cols, rows], (rows, cols)), shape=(len(d_idx), len(s_idx)))
     matrix.sort_indices()

@@ -206,3 +206,33 @@ def test_memory_is_estimated_and_a_matrix_too_large_is_refused(
     monkeypatch.setattr(costs, "_available_memory", lambda: 2**20)  # 1 MiB left
     with pytest.raises(TooLargeError, match="run the district in parts"):
         costs.cost_matrix(graph, nodes, nodes, cutoff_m=300.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_kernel_and_scipy_agree_to_the_bit_at_the_radius(
+    seed: int, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """Lengths in tenths, radii and offsets on the same grid: sums that land exactly on the
+    radius in decimal (0.1 + 0.2 vs 0.3) are kept or dropped alike by both paths."""
+    if path == "kernel":
+        pytest.skip("the comparison runs once, both paths inside")
+    rng = np.random.default_rng(seed)
+    n = 40
+    u = rng.integers(0, n, 120)
+    v = rng.integers(0, n, 120)
+    length = rng.integers(1, 6, 120) / 10
+    demand = rng.integers(0, n, 60)
+    sites = rng.integers(0, n, 15)
+    kwargs = {
+        "cutoff_m": 0.6,
+        "demand_radius_m": rng.integers(2, 7, 60) / 10,
+        "site_offset_m": rng.integers(0, 3, 15) / 10,
+        "demand_offset_m": rng.integers(0, 2, 60) / 10,
+    }
+    graph = {"u": u, "v": v, "length": length, "x": np.zeros(n)}
+    out = {}
+    for name, cells in (("kernel", 0), ("scipy", 10**9)):
+        monkeypatch.setattr(costs, "DENSE_MAX_CELLS", cells)
+        out[name] = cost_matrix(graph, demand, sites, **kwargs)
+    assert (out["kernel"] != out["scipy"]).nnz == 0
+    assert out["kernel"].nnz == out["scipy"].nnz > 0
