@@ -357,7 +357,7 @@ def _compliance_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
         rows = [
             (
                 r.title,
-                f"{_fmt(r.actual)} / 要求 {_fmt(r.required)} {r.measure}  "
+                _against(r.actual, r.required, str(r.measure))
                 + ("✔ 达标" if r.passed is True else "✘ 未达标" if r.passed is False else "无数据")
                 + f"（{CONFIDENCE_ZH.get(str(r.confidence), str(r.confidence))}）",
             )
@@ -388,6 +388,18 @@ def _compliance_layer(res: RunResult, shift: Shift) -> folium.FeatureGroup:
     frame = units.assign(tip=tips, fill=fills, pop=pops)
     filled_layer(frame, edge="#333333", weight=1.5, opacity=0.35, with_popup=True).add_to(group)
     return group
+
+
+def _against(actual: object, required: object, measure: str) -> str:
+    """A rule's figure against its requirement in one unit: ratios as percentages on both
+    sides, counts as integers, the rest to 0.1."""
+    if measure == "比例":
+        shown = [
+            "—" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{float(v):.1%}"  # type: ignore[arg-type]
+            for v in (actual, required)
+        ]
+        return f"{shown[0]} / 要求 {shown[1]}  "
+    return f"{_fmt(actual)} / 要求 {_fmt(required)} {measure}  "
 
 
 def _fmt(value: object) -> str:

@@ -64,8 +64,11 @@ def _row(
     stage: str = NOW,
     higher_is_better: bool = True,
     note: str = "",
+    measure: str | None = None,
 ) -> dict[str, Any]:
-    """One compliance row; ``actual`` None or NaN means the data could not assess the rule."""
+    """One compliance row; ``actual`` None or NaN means the data could not assess the rule.
+    ``measure``: the unit of ``required`` and ``actual`` when it is not the rule's own (a
+    per-resident rule compared as totals is in m²)."""
     need = float(required)
     value = None if actual is None or pd.isna(actual) else float(actual)
     if value is not None:
@@ -84,7 +87,7 @@ def _row(
         "actual": round(value, 4) if value is not None else np.nan,
         "shortfall": round(short, 4) if value is not None else np.nan,
         "pass": ok,
-        "measure": rule.unit,
+        "measure": measure or rule.unit,
         "source": rule.source,
         "confidence": rule.confidence,
         "note": note,
@@ -118,7 +121,7 @@ def check_land(book: RuleBook, data: ComplianceData) -> list[dict[str, Any]]:
             (data.district_code, data.district_name) if is_total else (r["unit"], r["name"])
         )
         level = "区县" if is_total else "街道/乡镇"
-        base = f"{rule.figure:g} m² x {r['residents']:,.0f} 人"
+        base = f"{rule.figure:g} m² × {r['residents']:,.0f} 人"
         for stage, land, note in (
             (NOW, r["provided_m2"], base),
             (
@@ -139,6 +142,7 @@ def check_land(book: RuleBook, data: ComplianceData) -> list[dict[str, Any]]:
                     actual=actual,
                     stage=stage,
                     note=note,
+                    measure="m²",  # totals: the figure per resident times the residents
                 )
             )
     return rows
@@ -414,7 +418,8 @@ def check_compounds(book: RuleBook, data: ComplianceData) -> list[dict[str, Any]
                     "小区",
                     required=per100.figure * c["households"] / 100.0,
                     actual=float(c["care_area_m2"]),
-                    note=f"{c['households']:,.0f} 户 x {per100.figure:g} m²/百户",
+                    note=f"{c['households']:,.0f} 户 × {per100.figure:g} m²/百户",
+                    measure="m²",
                 )
             )
         site = book.get("compound_new_min_site" if new else "compound_existing_min_site")
@@ -465,7 +470,8 @@ def county_checks(book: RuleBook, counties: pd.DataFrame) -> pd.DataFrame:
                     "区县",
                     required=land.figure * residents,
                     actual=c.get("land_m2"),
-                    note=f"{land.figure:g} m² x {residents:,.0f} 人",
+                    note=f"{land.figure:g} m² × {residents:,.0f} 人",
+                    measure="m²",
                 )
             )
         for rule, key in ((care, "care_beds"), (family, "family_care_beds")):
