@@ -147,6 +147,13 @@ def _lines(sc: Scenario, res: RunResult, out: Path, written: dict[str, Path]) ->
         f"新建站点 {len(s['new_sites'])} 处；求解状态：{report.status_zh(s['model']['status'])}，"
         f"最优性差距 {s['model']['gap']:.2%}"
     )
+    if "served" in s:  # a capacitated model: the circle counts people its places cannot take
+        served, over = s["served"], s["over_capacity"]
+        lines.append(
+            f"  其中容量内服务：{served['elderly']:>8,.0f} 人（{served['share']:.1%}）；"
+            f"服务圈内但超出设施容量：{over['elderly']:,.0f} 人（{over['share']:.1%}）"
+            "（模型的目标与最优性证明针对容量内服务人数）"
+        )
     model = s["model"]
     if model["name"] == "pcenter":
         lines.append(

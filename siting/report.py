@@ -695,7 +695,7 @@ def _for_readers(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 PERCENT_COLUMNS = ("share_before", "share_after")
-_PERCENT_ROWS = ("规划前覆盖率", "规划后覆盖率", "最优性差距")
+_PERCENT_ROWS = ("规划前覆盖率", "规划后覆盖率", "容量内服务率", "最优性差距")
 
 
 def _summary_rows(s: dict[str, Any], age_label: str) -> pd.DataFrame:
@@ -712,6 +712,15 @@ def _summary_rows(s: dict[str, Any], age_label: str) -> pd.DataFrame:
         ("规划前覆盖率", s["covered_before"]["share"]),
         ("规划后覆盖 (人)", s["covered_after"]["elderly"]),
         ("规划后覆盖率", s["covered_after"]["share"]),
+        *(
+            [
+                ("其中容量内服务 (人)", s["served"]["elderly"]),
+                ("容量内服务率", s["served"]["share"]),
+                ("服务圈内但超出容量 (人)", s["over_capacity"]["elderly"]),
+            ]
+            if "served" in s
+            else []
+        ),
         ("任何候选点均无法覆盖 (人)", s["uncoverable"]["elderly"]),
         ("新建站点数", len(s["new_sites"])),
         ("模型", s["model"]["name"]),

@@ -71,7 +71,9 @@ def test_lscp_and_target_models_in_a_scenario(demo_copy: Path) -> None:
     assert len(target.solution.selected) < len(lscp.solution.selected)
 
 
-def test_capacitated_model_splits_served_over_capacity_and_out_of_reach(demo_copy: Path) -> None:
+def test_capacitated_model_splits_served_over_capacity_and_out_of_reach(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import json
 
     from siting.cli import main
@@ -84,7 +86,11 @@ def test_capacitated_model_splits_served_over_capacity_and_out_of_reach(demo_cop
     )
     out = demo_copy.parent / "out"
     assert main(["run", str(demo_copy), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    # the headline says what the model counted: served within capacity, and over it
+    assert f"其中容量内服务：{s['served']['elderly']:>8,.0f} 人" in printed
+    assert f"超出设施容量：{s['over_capacity']['elderly']:,.0f} 人" in printed
     total = s["elderly_total"]
     parts = s["served"]["elderly"] + s["over_capacity"]["elderly"] + s["out_of_reach"]["elderly"]
     assert parts == pytest.approx(total, abs=1.0)  # every elderly person is in one of three
