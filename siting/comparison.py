@@ -64,7 +64,7 @@ MEASURES: dict[str, tuple[str, str]] = {
     "in_reach_after": ("服务圈内（人）", "#,##0"),
     "served_within_capacity": ("容量内服务（人）", "#,##0"),
     "over_capacity": ("服务圈内但超出容量（人）", "#,##0"),
-    "uncoverable": ("任何站点均无法覆盖（人）", "#,##0"),
+    "uncoverable": ("任何候选点均无法覆盖（人）", "#,##0"),
     "model_status": ("模型状态", "@"),
     "gap": ("最优性差距", "0.00%"),
     "rule_failures": ("规则未达标（项）", "#,##0"),

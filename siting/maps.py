@@ -955,6 +955,12 @@ class MapControls(MacroElement):
         {% macro script(this, kwargs) %}
         (function () {
             var map = {{ this.map }};
+            if (map.zoomControl) {  // Leaflet's own buttons, titled in Chinese
+                map.zoomControl._zoomInButton.title = '放大';
+                map.zoomControl._zoomInButton.setAttribute('aria-label', '放大');
+                map.zoomControl._zoomOutButton.title = '缩小';
+                map.zoomControl._zoomOutButton.setAttribute('aria-label', '缩小');
+            }
             var Control = L.Control.extend({
                 options: {position: 'topleft'},
                 onAdd: function () {

@@ -691,8 +691,20 @@ def _for_readers(frame: pd.DataFrame) -> pd.DataFrame:
         out["pass"] = [pass_zh(v) for v in out["pass"]]
     if "status_after" in out:
         out["status_after"] = [STATUS_AFTER_ZH.get(str(v), str(v)) for v in out["status_after"]]
+    if "unit" in out:  # the land check's district row
+        out["unit"] = ["合计" if str(v) == "total" else v for v in out["unit"]]
     return out
 
+
+MODEL_ZH = {
+    "mclp": "最大覆盖模型（MCLP）",
+    "cmclp": "考虑容量的最大覆盖模型（CMCLP）",
+    "lscp": "集合覆盖模型（LSCP）",
+    "target": "目标覆盖率模型",
+    "pmedian": "P-中值模型",
+    "pcenter": "P-中心模型",
+}
+"""The models' names as the report says them (summary.json keeps the codes)."""
 
 PERCENT_COLUMNS = ("share_before", "share_after")
 _PERCENT_ROWS = ("规划前覆盖率", "规划后覆盖率", "容量内服务率", "最优性差距")
@@ -723,7 +735,7 @@ def _summary_rows(s: dict[str, Any], age_label: str) -> pd.DataFrame:
         ),
         ("任何候选点均无法覆盖 (人)", s["uncoverable"]["elderly"]),
         ("新建站点数", len(s["new_sites"])),
-        ("模型", s["model"]["name"]),
+        ("模型", MODEL_ZH.get(s["model"]["name"], s["model"]["name"])),
         ("模型状态", status_zh(s["model"]["status"])),
         ("最优性差距", s["model"]["gap"]),
         ("求解器", solver_zh(s["model"]["solver"])),
@@ -800,7 +812,7 @@ def write_curve_png(res: RunResult, path: Path) -> Path:
 def _source_zh(source: str) -> str:
     """Where a site's capacity came from (:attr:`siting.equity.Supply.source`), in Chinese."""
     if source.startswith("rule:"):
-        return f"规则最低值（{source[5:]}）"
+        return "规则最低值"
     return {
         "data": "设施数据",
         "candidates": "候选点数据",

@@ -232,7 +232,8 @@ class MCLP:
             )
         elif red.cover.shape[0] == 0 or self.p == 0 or red.cover.shape[1] == 0:
             chosen = np.zeros(red.cover.shape[1], dtype=bool)
-            value, bound, gap, status, solver = 0.0, 0.0, 0.0, "Optimal", "trivial"
+            value, bound, gap, status = 0.0, 0.0, 0.0, "Optimal"
+            solver = "none needed: no new site to choose (p = 0)" if self.p == 0 else "trivial"
         elif method != "fast" and red.cover.nnz <= SMALL_NONZEROS:
             # small enough for branch and cut alone: HiGHS proves the optimum in milliseconds,
             # and no search kernel needs compiling (a first run after installing stays quick)
