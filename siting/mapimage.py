@@ -140,9 +140,7 @@ def write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
     in build order; title, legend (right of the map), scale bar, north arrow and source line
     in Chinese."""
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from matplotlib.patheffects import withStroke
@@ -170,7 +168,7 @@ def write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
     pad = MARGIN * max(xmax - xmin, ymax - ymin)
 
     # text.parse_math off: a name with $…$ is text, not a formula
-    with plt.rc_context(
+    with matplotlib.rc_context(
         {
             "font.family": fp.get_name(),
             "axes.unicode_minus": False,
@@ -178,7 +176,11 @@ def write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
         }
     ):
         ratio = min(max((ymax - ymin) / (xmax - xmin), 0.4), 1.6)
-        fig, ax = plt.subplots(figsize=(MAP_WIDTH_IN, MAP_WIDTH_IN * ratio + 1.2), dpi=DPI)
+        # a Figure outside pyplot: no global state (the picture is drawn in a worker thread),
+        # and geopandas' draw_idle after each layer no longer redraws the whole figure (nine
+        # full draws took 1.0 s of the 1.2 s the picture cost)
+        fig = Figure(figsize=(MAP_WIDTH_IN, MAP_WIDTH_IN * ratio + 1.2), dpi=DPI)
+        ax = fig.subplots()
         comm.plot(ax=ax, color=comm["fill"], edgecolor="#8c8c8c", linewidth=0.25, zorder=1)
         units.boundary.plot(ax=ax, color="#252525", linewidth=1.1, zorder=3)
         for geom, name in zip(units.geometry, units["name"], strict=True):
@@ -303,11 +305,9 @@ def write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
             fontsize=6,
             color="#555555",
         )
-        written = write_with(
+        return write_with(
             path,
             lambda tmp: fig.savefig(
                 tmp, format="png", bbox_inches="tight", pad_inches=0.15, facecolor="white"
             ),
         )
-        plt.close(fig)
-    return written
