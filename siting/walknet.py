@@ -19,7 +19,7 @@ connected components of that segment graph (scipy), so no Python loop walks the 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -99,7 +99,6 @@ class WalkNetwork:
     osmid: NDArray[np.int64] | None = None
     drawn_edge: NDArray[np.int64] | None = None
     source: str = "network"
-    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         n, m = len(self.node_ids), len(self.u)
