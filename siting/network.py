@@ -66,7 +66,6 @@ import numpy as np
 import pandas as pd
 import shapely
 import yaml
-from scipy import sparse
 
 from siting._errors import InputDataError, InputFileNotFoundError, NetworkError
 from siting._record import preview_zh, warn
@@ -686,8 +685,9 @@ def walk_network_from_road_layer(
     first = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
     last = np.r_[first[1:] - 1, len(owner) - 1]
     ends = np.vstack([xy[first], xy[last]])
-    inverse = _snapped(ends, snap_m)
-    node_of = np.unique(inverse, return_index=True)[1]  # each node at its first end
+    keys = np.round(ends / snap_m).astype(np.int64)
+    _, node_of, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
     n_lines = len(lines)
     net = WalkNetwork(
         crs=crs,
@@ -706,32 +706,14 @@ def walk_network_from_road_layer(
     return net
 
 
-def _snapped(xy: np.ndarray, snap_m: float) -> np.ndarray:
-    """One id per group of points closer than ``snap_m`` to one another (chained): points
-    2 cm apart are one node even across a rounding grid's line (rounding to a 0.5 m grid
-    split them)."""
-    from scipy.sparse.csgraph import connected_components
-    from scipy.spatial import cKDTree
-
-    pairs = cKDTree(xy).query_pairs(snap_m, output_type="ndarray")
-    n = len(xy)
-    near = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    _, group = connected_components(near, directed=False)
-    _, first, ids = np.unique(group, return_index=True, return_inverse=True)
-    # groups numbered in the order of their first point's cell on the snap grid (x, then y):
-    # the numbering rounding gave, so ids only change where ends are newly joined
-    cell = np.round(xy[first] / snap_m).astype(np.int64)
-    rank = np.empty(len(first), dtype=np.int64)
-    rank[np.lexsort((cell[:, 1], cell[:, 0]))] = np.arange(len(first))
-    return rank[ids.ravel()]
-
-
 def _split_at_junctions(lines: gpd.GeoDataFrame, snap_m: float, path: Path) -> gpd.GeoDataFrame:
     """Lines split at every inner vertex another line also has (within ``snap_m``): the
     junctions of a layer whose roads run on through crossings, as most CAD and survey road
     layers do. A crossing without a shared vertex (a bridge over a road) stays a crossing."""
     coords, owner = shapely.get_coordinates(lines.geometry.to_numpy(), return_index=True)
-    key_id = _snapped(coords, snap_m)
+    keys = np.round(coords / snap_m).astype(np.int64)
+    _, key_id = np.unique(keys, axis=0, return_inverse=True)
+    key_id = key_id.ravel()
     first = np.r_[True, owner[1:] != owner[:-1]]
     last = np.r_[owner[1:] != owner[:-1], True]
     # a junction is a vertex with three or more distinct neighbours over all lines: a road

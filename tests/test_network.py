@@ -621,24 +621,3 @@ def test_files_named_anyhow_and_negative_ids_are_read(tmp_path: Path) -> None:
     (tmp_path / "comma.osm").write_text(comma, encoding="utf-8")
     with pytest.raises(NetworkError, match=r"comma\.osm: cannot be read.*decimal point"):
         walk_network_from_osm_file(tmp_path / "comma.osm", crs="EPSG:4547")
-
-
-def test_road_ends_a_few_centimetres_apart_are_one_node_across_any_grid(tmp_path: Path) -> None:
-    """Line ends closer than snap_m join, wherever they fall (rounding to a 0.5 m grid kept
-    ends 2 cm apart on either side of a grid line as two nodes: a street cut in two)."""
-    import geopandas as gpd
-    import shapely
-
-    from siting.network import walk_network_from_road_layer
-
-    x0, y0 = 500_000.0, 3_960_000.0
-    lines = [
-        shapely.LineString([(x0, y0), (x0 + 100, y0 + 0.24)]),
-        shapely.LineString([(x0 + 100, y0 + 0.26), (x0 + 200, y0)]),  # 2 cm across y = 0.25
-        shapely.LineString([(x0 + 100.01, y0 + 0.25), (x0 + 100, y0 + 80)]),  # and a side street
-    ]
-    path = tmp_path / "roads.gpkg"
-    gpd.GeoDataFrame({"highway": ["residential"] * 3}, geometry=lines, crs=4547).to_file(path)
-    net = walk_network_from_road_layer(path, crs="EPSG:4547")
-    assert net.n_nodes == 4  # the two far ends, the joint, the side street's end
-    assert net.piece.max() == 0  # one connected piece
