@@ -399,7 +399,14 @@ def _against(actual: object, required: object, measure: str) -> str:
             for v in (actual, required)
         ]
         return f"{shown[0]} / 要求 {shown[1]}  "
-    return f"{_fmt(actual)} / 要求 {_fmt(required)} {measure}  "
+
+    def plain(v: object) -> str:  # never a percentage: the unit says what the number is
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return "—"
+        number = float(v)  # type: ignore[arg-type]
+        return f"{number:,.2f}".rstrip("0").rstrip(".")
+
+    return f"{plain(actual)} / 要求 {plain(required)} {measure}  "
 
 
 def _fmt(value: object) -> str:

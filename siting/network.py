@@ -52,6 +52,7 @@ import logging
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
+import zlib
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -227,24 +228,31 @@ _NEEDS_XML_FILTER = tuple(
     for pattern in (
         rb"action\s*=\s*[\"']delete[\"']",  # JOSM: a deleted object libosmium would read
         rb"visible\s*=\s*[\"']false[\"']",  # an Overpass history answer's deleted version
-        rb"<tag\b[^>]*/>\s*<nd\b",  # a way's nodes after its tags: libosmium keeps only the
-        rb"</tag>\s*<nd\b",  # nodes before the first tag, the XML filter reads them all
+        # a way's nodes after one of its tags, whatever stands between (a comment, `</tag >`):
+        # libosmium keeps only the nodes before the first tag, the XML filter reads them all
+        rb"<tag\b(?:[^<]|<(?!nd\b|/way\b|/node\b|/relation\b|way\b|node\b))*<nd\b",
     )
 )  # searched one by one: each has a literal start the regex engine skips to (0.3 s on 64 MB,
 # where one alternation took 0.9 s)
-_SCAN_TAIL = 400  # bytes kept between chunks, longer than any tag the pattern spans
+_SCAN_TAIL = 1 << 16  # bytes kept between chunks: more than any way's tags the pattern spans
 
 
 def _edited(path: Path) -> bool:
     """Whether an OSM XML file needs the XML filter first (a byte scan, any compression):
     deleted objects marked, or a way's ``<nd>`` written after its ``<tag>``."""
     tail = b""
-    with _open_binary(path) as f:
-        while chunk := f.read(1 << 22):
-            block = tail + chunk
-            if any(pattern.search(block) for pattern in _NEEDS_XML_FILTER):
-                return True
-            tail = block[-_SCAN_TAIL:]
+    try:
+        with _open_binary(path) as f:
+            while chunk := f.read(1 << 22):
+                block = tail + chunk
+                if any(pattern.search(block) for pattern in _NEEDS_XML_FILTER):
+                    return True
+                tail = block[-_SCAN_TAIL:]
+    except (OSError, EOFError, zlib.error) as exc:  # a truncated or corrupt .gz/.bz2
+        raise NetworkError(
+            f"{path}: cannot be read ({type(exc).__name__}: {exc}); the file is cut short or "
+            "damaged: download or export it again"
+        ) from exc
     return False
 
 
@@ -270,6 +278,8 @@ def _read_ways(path: Path, crs: str, *, name: Path, report: bool, fmt: str) -> W
     refs: list[list[int]] = []
     way_ids: list[int] = []
     classes: list[str] = []
+    seen: list[int] = []  # every highway way read, walkable or not (versions: the last decides)
+    order: list[int] = []  # each kept way's place in ``seen``
     left_out: Counter[str] = Counter()
     bare: dict[str, str | None] = {}  # the rule's answer for a way tagged highway=<value> only
 
@@ -288,6 +298,7 @@ def _read_ways(path: Path, crs: str, *, name: Path, report: bool, fmt: str) -> W
             osmium.filter.KeyFilter("highway")
         )
         for obj in ways:  # the per-way work kept lean: this loop is the stage's cost
+            seen.append(obj.id)
             if obj.deleted:  # a history file's deleted version
                 continue
             tags = obj.tags
@@ -304,9 +315,10 @@ def _read_ways(path: Path, crs: str, *, name: Path, report: bool, fmt: str) -> W
             refs.append([n.ref for n in obj.nodes])
             way_ids.append(obj.id)
             classes.append(hw)
-        if len(set(way_ids)) < len(way_ids):  # versions of one way (a history file): the last
-            last = {w: k for k, w in enumerate(way_ids)}
-            keep = sorted(last.values())
+            order.append(len(seen) - 1)
+        if len(set(seen)) < len(seen):  # versions of one way (a history file): the last one
+            last = {w: k for k, w in enumerate(seen)}  # read decides, walkable or not
+            keep = [k for k, at in enumerate(order) if last[way_ids[k]] == at]
             refs = [refs[k] for k in keep]
             way_ids = [way_ids[k] for k in keep]
             classes = [classes[k] for k in keep]

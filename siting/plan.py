@@ -84,9 +84,13 @@ def _check_names(sites: pd.DataFrame, plan: Plan) -> None:
         )
 
 
-def not_applied(model: object) -> list[str]:
-    """The scenario's model settings a given plan does not apply (no model is solved)."""
+def not_applied(model: object, opened: int | None = None) -> list[str]:
+    """The scenario's model settings a given plan does not apply (no model is solved);
+    ``opened``: the plan's new sites, checked against ``p``."""
     out = []
+    p = getattr(model, "p", None)
+    if p is not None and opened is not None and opened > p:
+        out.append(f"p {p} (the plan opens {opened})")
     if getattr(model, "budget", None) is not None:
         out.append(f"budget {model.budget:,.0f}")  # type: ignore[attr-defined]
     if getattr(model, "equity_floor", None) is not None:
@@ -142,10 +146,14 @@ def plan_solution(problem: Problem, plan: Plan, model: object = None) -> Solutio
             zh=f"规划关闭 {len(plan.closed)} 个现有服务圈设施：本次运行“规划前”的数字不计这些设施"
             f"（覆盖老人 {baseline:,.1f} 人；计入它们，即现状，为 {today:,.1f} 人）",
         )
-    skipped = not_applied(model) if model is not None else []
+    skipped = not_applied(model, len(plan.open)) if model is not None else []
     if skipped:
         cost = float(problem.sites["cost"].take(columns).sum()) if "cost" in problem.sites else 0.0
-        spent = f"; the plan's new sites cost {cost:,.0f}" if "budget" in skipped[0] else ""
+        spent = (
+            f"; the plan's new sites cost {cost:,.0f}"
+            if any(s.startswith("budget") for s in skipped)
+            else ""
+        )
         warn(
             "plan_model_not_applied",
             "the plan is taken as it is, no model is solved: the scenario's "

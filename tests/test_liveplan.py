@@ -172,6 +172,10 @@ def test_a_plan_says_which_model_settings_it_does_not_apply(demo_result) -> None
     with recording() as rec:
         plan_solution(demo_result.problem, Plan(open=("C007",)), Model(name="mclp", p=3))
     assert not [n for n in rec.notes if n.code == "plan_model_not_applied"]
+    with recording() as rec:  # more new sites than the scenario's p
+        plan_solution(demo_result.problem, Plan(open=("C007", "C020")), Model(name="mclp", p=1))
+    (note,) = [n for n in rec.notes if n.code == "plan_model_not_applied"]
+    assert "p 1 (the plan opens 2)" in note.message
 
 
 def test_a_plan_whose_figure_differs_is_a_recorded_warning(demo_result) -> None:

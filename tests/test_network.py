@@ -558,6 +558,11 @@ _ODD_FILES = {
     # osmnx reads a node repeated in a row once (no self-loop, no extra endpoint)
     "a node repeated in a row": "<way id='1'><nd ref='1'/><nd ref='2'/><nd ref='2'/>"
     "<nd ref='3'/><tag k='highway' v='residential'/></way>",
+    # a comment (or `</tag >`) between a way's tag and its later nodes
+    "a comment after the tag": "<way id='1'><nd ref='1'/><tag k='highway' v='residential'/>"
+    "<!-- edited --><nd ref='2'/><nd ref='3'/></way>",
+    "</tag > before the nodes": "<way id='1'><nd ref='1'/><tag k='highway' v='residential'>"
+    "</tag ><nd ref='2'/><nd ref='3'/></way>",
     # a deleted way marked with spaces around '='
     "action = delete": "<way id='1'><nd ref='1'/><nd ref='2'/><nd ref='3'/><tag k='highway' "
     "v='residential'/></way><way id='2' action = 'delete'><nd ref='3'/><nd ref='6'/>"
@@ -621,3 +626,33 @@ def test_files_named_anyhow_and_negative_ids_are_read(tmp_path: Path) -> None:
     (tmp_path / "comma.osm").write_text(comma, encoding="utf-8")
     with pytest.raises(NetworkError, match=r"comma\.osm: cannot be read.*decimal point"):
         walk_network_from_osm_file(tmp_path / "comma.osm", crs="EPSG:4547")
+
+
+def test_a_truncated_gzip_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    import gzip
+
+    way = "<way id='1'><nd ref='1'/><nd ref='2'/><tag k='highway' v='residential'/></way>"
+    whole = gzip.compress(_osm_text(way * 200).encode())
+    path = tmp_path / "cut.osm.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    from siting.network import walk_network_from_osm_file
+
+    with pytest.raises(NetworkError, match=r"cut\.osm\.gz: cannot be read.*cut short or damaged"):
+        walk_network_from_osm_file(path, crs="EPSG:4547")
+
+
+def test_a_ways_last_version_decides_even_when_it_is_not_walkable(tmp_path: Path) -> None:
+    """A history answer: footway v1, then v2 under construction. The osmnx loader walks v1
+    (it keeps every version); the way is gone."""
+    from siting.network import walk_network_from_osm_file
+
+    ways = (
+        "<way id='1'><nd ref='1'/><nd ref='2'/><nd ref='3'/><tag k='highway' "
+        "v='residential'/></way><way id='2'><nd ref='3'/><nd ref='6'/><tag k='highway' "
+        "v='footway'/></way><way id='2'><nd ref='3'/><nd ref='6'/><tag k='highway' "
+        "v='construction'/></way>"
+    )
+    path = tmp_path / "versions.osm"
+    path.write_text(_osm_text(ways), encoding="utf-8")
+    net = walk_network_from_osm_file(path, crs="EPSG:4547")
+    assert sorted(net.node_ids.tolist()) == [1, 3]
