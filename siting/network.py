@@ -791,7 +791,7 @@ def _walkable_lines(
         where = f"{path}, column {column!r}"
         osm = classify_roads(lines[column], walkable=walkable, where=where)
         out = lines.assign(highway=osm, road_class=lines[column].map(_as_text))
-        walked = osm.map(lambda h: why_not_walked({"highway": h}) is None)
+        walked = osm.map(lambda h: why_not_walked({"highway": h}) is None).astype(bool)
         counts = (
             pd.DataFrame({"c": out["road_class"], "h": osm, "w": walked})
             .value_counts()

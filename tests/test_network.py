@@ -656,3 +656,15 @@ def test_a_ways_last_version_decides_even_when_it_is_not_walkable(tmp_path: Path
     path.write_text(_osm_text(ways), encoding="utf-8")
     net = walk_network_from_osm_file(path, crs="EPSG:4547")
     assert sorted(net.node_ids.tolist()) == [1, 3]
+
+
+def test_an_empty_road_layer_says_so(tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    from siting.network import walk_network_from_road_layer
+
+    path = tmp_path / "empty.gpkg"
+    frame = gpd.GeoDataFrame({"highway": gpd.pd.Series([], dtype=str)}, geometry=[], crs=4547)
+    frame.to_file(path)
+    with pytest.raises(NetworkError, match=r"empty\.gpkg: no walkable lines"):
+        walk_network_from_road_layer(path, crs="EPSG:4547")
