@@ -258,9 +258,8 @@ def parcel_sites(parcels: gpd.GeoSeries, network: WalkNetwork | nx.MultiDiGraph)
         return pd.DataFrame({"x": [], "y": [], "street_m": []}, index=parcels.index)
     edges = net.lines()
     shapes = parcels.to_numpy()
-    (which, nearest), dist = shapely.STRtree(edges).query_nearest(
-        shapes, return_distance=True, all_matches=False
-    )
+    tree = shapely.STRtree(edges)
+    (which, nearest), dist = tree.query_nearest(shapes, return_distance=True, all_matches=False)
     order = np.argsort(which)
     lines = shapely.shortest_line(shapes[which[order]], edges[nearest[order]])
     start = shapely.get_point(lines, 0)
@@ -270,7 +269,6 @@ def parcel_sites(parcels: gpd.GeoSeries, network: WalkNetwork | nx.MultiDiGraph)
     # is not: two readings of one network could place the site 50 m apart)
     touched = np.flatnonzero(dist == 0)
     if len(touched):
-        tree = shapely.STRtree(edges)
         on, hit = tree.query(shapes[touched], predicate="intersects")
         for k, t in enumerate(touched):
             streets = shapely.union_all(edges[hit[on == k]])

@@ -23,11 +23,12 @@ One walking rule decides what a pedestrian can use, for all three sources (:func
 Streets tagged ``sidewalk=separate`` are kept (osmnx's walk filter drops them): their sidewalks
 run alongside, so walks hardly change, and a sidewalk mapped with gaps cannot cut the network.
 
-An OSM file (XML or PBF) is streamed by pyosmium way by way with its nodes' locations, so no
-building or landuse node ever enters the network, and straight into arrays
-(:class:`~siting.walknet.WalkNetwork`, simplified by osmnx's rules); an editor's file that marks
-deleted objects (JOSM ``action="delete"``, which libosmium does not read) is filtered through an
-XML extract first. A download asks Overpass for the walkable
+An OSM file (XML or PBF) is streamed by pyosmium in two filtered passes (the walkable ways, then
+only their nodes), so no building or landuse node ever enters the network, and straight into
+arrays (:class:`~siting.walknet.WalkNetwork`, simplified by osmnx's rules); an editor's file that
+marks deleted objects (JOSM ``action="delete"``, which libosmium does not read) or writes a way's
+nodes after its tags (libosmium keeps only the first ones) is filtered through an XML extract
+first. A download asks Overpass for the walkable
 ``highway`` values only and applies rule 3 to the edges. A road layer's class column is read
 through the built-in table ``network_classes.yaml`` (高速公路, 快速路 -> motorway; 主干路 ->
 primary; 次干路 -> secondary; 支路, 街巷 -> residential; 内部道路 -> service; 人行道 -> footway;
@@ -165,7 +166,7 @@ def why_not_walked(tags: Mapping[str, object]) -> str | None:
 def walk_network_from_osm_file(path: str | Path, *, crs: str) -> WalkNetwork:
     """Read an OSM file (XML or PBF) into a projected :class:`~siting.walknet.WalkNetwork`.
 
-    pyosmium streams the ways with their nodes' locations; only ways the walking rule accepts
+    pyosmium streams the ways, then their nodes' locations; only ways the walking rule accepts
     become edges (module docstring), simplified to intersections and dead ends
     (:func:`siting.walknet.simplify`, osmnx's rules) and projected to ``crs`` in one vectorised
     step. No networkx graph is built.

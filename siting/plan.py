@@ -26,7 +26,7 @@ from siting.models import Solution, build_order
 
 if TYPE_CHECKING:
     from siting.problem import Problem
-    from siting.scenario import Plan
+    from siting.scenario import Model, Plan
 
 PLAN_STATUS = "会议方案（指定站点，未经模型优化）"
 """``Solution.status`` of a given plan (Chinese: it is shown as it is in every document)."""
@@ -84,24 +84,22 @@ def _check_names(sites: pd.DataFrame, plan: Plan) -> None:
         )
 
 
-def not_applied(model: object, opened: int | None = None) -> list[str]:
+def not_applied(model: Model, opened: int | None = None) -> list[str]:
     """The scenario's model settings a given plan does not apply (no model is solved);
     ``opened``: the plan's new sites, checked against ``p``."""
     out = []
-    p = getattr(model, "p", None)
-    if p is not None and opened is not None and opened > p:
-        out.append(f"p {p} (the plan opens {opened})")
-    if getattr(model, "budget", None) is not None:
-        out.append(f"budget {model.budget:,.0f}")  # type: ignore[attr-defined]
-    if getattr(model, "equity_floor", None) is not None:
-        out.append(f"equity_floor {model.equity_floor:g}")  # type: ignore[attr-defined]
-    name = getattr(model, "name", "mclp")
-    if name != "mclp":
-        out.append(f"model {name}")
+    if model.p is not None and opened is not None and opened > model.p:
+        out.append(f"p {model.p} (the plan opens {opened})")
+    if model.budget is not None:
+        out.append(f"budget {model.budget:,.0f}")
+    if model.equity_floor is not None:
+        out.append(f"equity_floor {model.equity_floor:g}")
+    if model.name != "mclp":
+        out.append(f"model {model.name}")
     return out
 
 
-def plan_solution(problem: Problem, plan: Plan, model: object = None) -> Solution:
+def plan_solution(problem: Problem, plan: Plan, model: Model | None = None) -> Solution:
     """The plan's answer: ``plan.open`` opened besides the (remaining) existing sites, in
     build order with marginal gains; objective = elderly covered (as ``mclp``), bound = the
     same, gap 0, status :data:`PLAN_STATUS`. ``model``: the scenario's model settings; those the
