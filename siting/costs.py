@@ -269,8 +269,6 @@ def search(
     # consecutive searches then reuse the part of the graph already in cache
     blocks = np.array_split(np.arange(len(src_nodes)), n_blocks)
 
-    from siting._dijkstra import search_block  # numba: imported (and compiled) when needed
-
     def run(block: NDArray[np.int64]) -> tuple[Any, Any, Any, int]:
         sub_ptr = np.r_[0, np.cumsum(col_ptr[block + 1] - col_ptr[block])].astype(np.int64)
         sub_cols = (
@@ -278,6 +276,8 @@ def search(
             if len(block)
             else np.empty(0, np.int64)
         )
+        from siting._dijkstra import search_block  # numba: imported (and compiled) if needed
+
         return search_block(
             indptr,
             indices,

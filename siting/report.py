@@ -7,11 +7,11 @@ and of ``proposed_sites.csv``'s ``newly_covered`` column. CSVs are UTF-8 with BO
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import pandas as pd
 from siting import __version__, equity
 from siting._errors import OutputError
 from siting._text import text_cells
+from siting.io import background
 from siting.io.spatial import write_gpkg, write_shapefiles
 from siting.io.write import output_folder, write_csv, write_json, write_with
 from siting.pipeline import RunResult
@@ -471,11 +472,11 @@ def write_all(res: RunResult, out_dir: str | Path) -> dict[str, Path]:
                 done["curve_png"] = write_curve_png(res, tmp / "coverage_curve.png")
             return done
 
-        # the PNGs are drawn in a second thread while this one writes the page, the workbook
-        # and the GeoPackage: matplotlib's Agg, zlib and GDAL spend much of their time outside
-        # the GIL (only this thread touches pyplot's state)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            drawn = pool.submit(pictures) if out.map_png else None
+        # the PNGs are drawn beside this thread (a forked process where that is safe, else a
+        # thread: siting.io.background) while this one writes the page, the workbook and the
+        # GeoPackage
+        with contextlib.ExitStack() as stack:
+            drawn = stack.enter_context(background.start(pictures)) if out.map_png else None
             if out.map:
                 paths["map"] = maps.write_map(res, proposed, tmp / "map.html")
             if out.report_xlsx:

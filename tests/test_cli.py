@@ -99,3 +99,25 @@ def test_refuses_a_folder_it_did_not_write(
     assert main(["run", str(demo_copy), "--out", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["mine.docx"]
+
+
+def test_the_command_exits_quickly_with_mains_status_and_all_its_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`siting` (cli.console) skips the interpreter's teardown: its status and every line
+    printed must still be main's, through a pipe too."""
+    import subprocess
+    import sys
+
+    assert main(["rules", "list"]) == 0
+    expected = capsys.readouterr().out
+    done = subprocess.run(
+        [sys.executable, "-m", "siting.cli", "rules", "list"], capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout) == (0, expected)
+    missing = tmp_path / "no such.yaml"
+    done = subprocess.run(
+        [sys.executable, "-m", "siting.cli", "run", str(missing)], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and "no such.yaml" in done.stderr

@@ -1,0 +1,107 @@
+"""The pictures drawn beside the main thread (siting.io.background): a forked child where
+that is safe, a thread elsewhere; the same files either way, and a failure in the child is
+the run's failure, never a silently missing or half-written output."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from siting import report
+from siting._errors import OutputError
+from siting.io import background
+
+linux = pytest.mark.skipif(sys.platform != "linux", reason="the fork path is Linux's")
+
+
+@linux
+def test_forks_only_from_a_lone_main_thread() -> None:
+    assert background.can_fork() is (threading.active_count() == 1)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not background.can_fork()  # another thread's locks would be copied held
+        with background.start(lambda: os.getpid()) as job:
+            assert not job.forked
+            assert job.result() == os.getpid()  # ran here, in a thread
+    finally:
+        stop.set()
+        other.join()
+
+
+@linux
+def test_the_child_returns_its_value_and_raises_its_error() -> None:
+    if not background.can_fork():
+        pytest.skip("another thread is running in this test process")
+    with background.start(lambda: os.getpid()) as job:
+        assert job.forked
+        assert job.result() != os.getpid()
+
+    def fails() -> None:
+        raise ValueError("bad column 'x' in /data/a.gpkg")
+
+    with background.start(fails) as job, pytest.raises(ValueError, match="bad column") as err:
+        job.result()
+    assert isinstance(err.value.__cause__, background.ChildTracebackError)
+    assert "in fails" in str(err.value.__cause__)  # the child's own traceback is kept
+
+
+@linux
+def test_a_child_that_dies_is_an_error_naming_its_exit_code() -> None:
+    if not background.can_fork():
+        pytest.skip("another thread is running in this test process")
+
+    def killed() -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    with background.start(killed) as job, pytest.raises(OutputError, match="exit code -9"):
+        job.result()
+
+
+@linux
+def test_leaving_early_stops_the_child() -> None:
+    if not background.can_fork():
+        pytest.skip("another thread is running in this test process")
+    with pytest.raises(RuntimeError), background.start(lambda: time.sleep(60)) as job:
+        raise RuntimeError("the main thread's own work failed")
+    assert not job._process.is_alive()
+
+
+def test_forked_and_threaded_pictures_are_the_same_bytes(
+    demo_result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report.write_all(demo_result, tmp_path / "first")
+    monkeypatch.setattr(background, "can_fork", lambda: False)
+    report.write_all(demo_result, tmp_path / "thread")
+    for name in ("map.png", "coverage_curve.png"):
+        assert (tmp_path / "first" / name).read_bytes() == (
+            tmp_path / "thread" / name
+        ).read_bytes(), name
+
+
+def test_a_failed_picture_leaves_the_previous_set(
+    demo_result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    report.write_all(demo_result, out)
+    before = sorted(p.name for p in out.iterdir())
+    summary = (out / "summary.json").read_bytes()
+
+    def broken(*args: object, **kwargs: object) -> Path:
+        raise OutputError("map.png: the font could not be read")
+
+    from siting import maps
+
+    monkeypatch.setattr(maps, "write_png", broken)
+    with pytest.raises(OutputError, match="font could not be read"):
+        report.write_all(demo_result, out)
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert (out / "summary.json").read_bytes() == summary
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # no leftovers
