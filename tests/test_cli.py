@@ -120,4 +120,5 @@ def test_the_command_exits_quickly_with_mains_status_and_all_its_output(
         [sys.executable, "-m", "siting.cli", "run", str(missing)], capture_output=True, text=True
     )
     assert done.returncode == 2
-    assert done.stderr.startswith("error: ") and "no such.yaml" in done.stderr
+    assert done.stderr.startswith("error: ")
+    assert "no such.yaml" in done.stderr
