@@ -42,7 +42,9 @@ def _one(mode: str, scenarios: Path, out: Path) -> None:
     from siting.batch import run_batch
 
     items = [(scenario.load(p), out / p.stem) for p in sorted(scenarios.glob("*.yaml"))]
+    before = _cpu_seconds()
     result = run_batch(items, out, scheduler=None if mode == "serial" else mode)
+    cpu = _cpu_seconds() - before  # this process and the children it waited for
     peaks: dict[str, float] = {}
     for o in result.outcomes:
         if o.peak_rss_mib is not None:
@@ -56,9 +58,46 @@ def _one(mode: str, scenarios: Path, out: Path) -> None:
                 "reused": result.reused,
                 "workers": result.workers,
                 "peaks": peaks,
+                "cores": cpu / result.seconds,
             }
         )
     )
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+_SPIN = """
+import time
+t = time.perf_counter()
+s = 0
+for i in range(12_000_000):
+    s += i * i % 7
+print(time.perf_counter() - t)
+"""
+
+
+def _ceiling(processes: int) -> tuple[float, float, float]:
+    """What this machine gives ``processes`` CPU-bound processes at once: the seconds of one
+    pure-Python loop alone, the mean seconds of the same loop in ``processes`` processes
+    started together, and the resulting ceiling on any speed-up (processes x alone /
+    together; on a machine whose cores share nothing it equals ``processes``)."""
+
+    def spin(n: int) -> list[float]:
+        procs = [
+            subprocess.Popen([sys.executable, "-c", _SPIN], stdout=subprocess.PIPE, text=True)
+            for _ in range(n)
+        ]
+        return [float(p.communicate()[0]) for p in procs]
+
+    alone = min(spin(1)[0] for _ in range(2))
+    together = sum(spin(processes)) / processes
+    return alone, together, processes * alone / together
 
 
 @dataclass(frozen=True)
@@ -68,6 +107,7 @@ class Figures:
     failed: list[str]
     workers: int
     peaks: dict[str, float]  # peak RSS (MiB) of each process that ran scenarios
+    cores: float  # CPU seconds of the batch's process and its waited-for children per second
 
 
 def _run(mode: str, scenarios: Path, out: Path) -> Figures:
@@ -84,7 +124,7 @@ def _run(mode: str, scenarios: Path, out: Path) -> Figures:
     if done.returncode != 0 or line is None:
         raise RuntimeError(f"{mode} batch failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     got = json.loads(line[len("BATCH ") :])
-    return Figures(got["seconds"], wall, got["failed"], got["workers"], got["peaks"])
+    return Figures(got["seconds"], wall, got["failed"], got["workers"], got["peaks"], got["cores"])
 
 
 def _dask(args: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -140,6 +180,12 @@ def main(counties: int) -> int:
         scenarios = tmp / "province" / "scenarios"
         rows: list[tuple[str, str, Figures, str]] = []
         print(f"province: {counties} counties, {CPU_COUNT} cores; load {os.getloadavg()}")
+        alone, together, ceiling = _ceiling(CPU_COUNT)
+        print(
+            f"this machine: a CPU-bound loop takes {alone:.2f} s alone, {together:.2f} s with "
+            f"{CPU_COUNT} copies at once: any {CPU_COUNT}-process speed-up over one core is at "
+            f"most {ceiling:.2f}x"
+        )
         serial = _run("serial", scenarios, tmp / "serial")
         rows.append(("serial (one process)", "serial", serial, ""))
         print(f"serial done; load {os.getloadavg()}")
@@ -171,9 +217,15 @@ def main(counties: int) -> int:
             )
         worst = min(base / local.seconds, base / apart.seconds)
         print(
+            f"the serial batch kept {serial.cores:.2f} cores busy on average (pictures drawn in "
+            f"a forked process, service areas on every core): the most {CPU_COUNT} workers can "
+            f"gain over it here is about {ceiling / serial.cores:.2f}x"
+        )
+        print(
             f"RESULT batch counties={counties} serial_s={base:.1f} "
             f"local_ratio={base / local.seconds:.2f} scheduler_ratio={base / apart.seconds:.2f} "
-            f"target=1.6 met={'yes' if worst >= 1.6 else 'no'}"
+            f"target=1.6 met={'yes' if worst >= 1.6 else 'no'} "
+            f"machine_ceiling={ceiling:.2f} serial_cores={serial.cores:.2f}"
         )
         return 0
     finally:

@@ -328,9 +328,16 @@ def run_batch(
 
 
 def _bar(total: int, progress: bool) -> Any:
+    """The progress bar (a no-op one when ``progress`` is false)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="scenarios", unit="run", disable=not progress)
+    class Bar(tqdm):
+        # no monitor thread (tqdm starts one even for a disabled bar): with a second thread
+        # in the process, each run's pictures would be drawn in a thread instead of a forked
+        # process (siting.io.background), and a serial batch would take longer
+        monitor_interval = 0
+
+    return Bar(total=total, desc="scenarios", unit="run", disable=not progress)
 
 
 def _serial(
