@@ -47,6 +47,21 @@ def font() -> FontProperties:
     return font_manager.FontProperties(fname=path)
 
 
+def prepare() -> None:
+    """Import matplotlib and open the shipped font in this process.
+
+    Each run's pictures are drawn in a forked process (:mod:`siting.io.background`), which
+    inherits what this one has loaded and keeps nothing it loads itself: a process that writes
+    several runs (a serial batch, a script) calls this once, so each fork does not import
+    matplotlib again (about 0.7 s a run).
+    """
+    import geopandas.plotting  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+    font()
+    _face()
+
+
 def drawable(text: object) -> str:
     """``text`` as the font can draw it: line and paragraph separators, control characters and
     characters the font has no glyph for become spaces (a name from data may hold any of them;

@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting import __version__, equity
+from siting import __version__, equity, mapimage
 from siting._errors import OutputError
 from siting._text import text_cells
 from siting.io import background
@@ -451,6 +451,9 @@ def check_out_dir(out: Path, *, overwrite: bool = False) -> Path:
     return out
 
 
+_SETS_WRITTEN = 0  # output sets this process has started: from the second, matplotlib stays
+
+
 def write_all(res: RunResult, out_dir: str | Path) -> dict[str, Path]:
     """Every output the scenario asks for: tables, summary, and (by ``output``) the map.
 
@@ -460,7 +463,11 @@ def write_all(res: RunResult, out_dir: str | Path) -> dict[str, Path]:
     """
     from siting import maps
 
+    global _SETS_WRITTEN
     out_dir = Path(out_dir)
+    if _SETS_WRITTEN and res.scenario.output.map_png:
+        mapimage.prepare()  # a second set in this process: the forks inherit matplotlib
+    _SETS_WRITTEN += 1
     with output_folder(out_dir, outputs=OUTPUTS) as tmp:
         paths = write(res, tmp)
         proposed = tables(res)["proposed_sites"]
