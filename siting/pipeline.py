@@ -274,7 +274,7 @@ def _run(
     t["problem_s"] = time.perf_counter() - start - sum(t.values())
 
     solution = (  # a saved plan (the live map's) is taken as it is, not solved
-        _solve(sc, problem, communities)
+        _solve(sc, problem, communities, inp.streets)
         if sc.plan is None
         else plan_solution(problem, sc.plan, sc.model)
     )
@@ -346,13 +346,26 @@ def _run(
     )
 
 
-def _solve(sc: Scenario, problem: Problem, communities: gpd.GeoDataFrame) -> Solution:
+def _solve(
+    sc: Scenario,
+    problem: Problem,
+    communities: gpd.GeoDataFrame,
+    streets: gpd.GeoDataFrame | None = None,
+) -> Solution:
     """The scenario's model; with ``model.equity_floor``, the MCLP with a floor on each
-    街道/乡镇's covered share (the demand points' units from their 社区/村)."""
+    街道/乡镇's covered share (the demand points' units from their 社区/村, labelled
+    ``code name`` so a floor no plan can meet names the units a reader knows)."""
     m = sc.model
     if m.equity_floor is None:
         return solve(problem, m)
     units = communities["street_code"].reindex(problem.demand["community"]).astype(str)
+    if streets is not None and "name" in streets:
+        names = streets.set_index(streets["code"].astype(str))["name"].astype(str)
+        named = names.reindex(units.to_numpy())
+        units = pd.Series(
+            np.where(named.notna(), units.to_numpy() + " " + named.fillna("").to_numpy(), units),
+            index=units.index,
+        )
     model = MCLP.from_problem(
         problem, p=m.p, budget=m.budget, floor=m.equity_floor, units=units.to_numpy()
     )

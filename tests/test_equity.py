@@ -384,3 +384,15 @@ def test_any_facilities_column_can_size_the_sites() -> None:
     assert res.equity.supply.column == "land_area_m2"
     assert res.equity.supply.label_zh == "每千名老人可及列 land_area_m2（单位）"
     assert (res.communities["access_2sfca_after"] >= 0).all()
+
+
+def test_demo_floor_no_plan_meets_names_the_units(demo_result) -> None:
+    """A floor the demo's candidates cannot reach names each unit by code and name."""
+    from siting.pipeline import _solve
+
+    sc = demo_result.scenario.replace({"model.equity_floor": 1.0})
+    streets = demo_result.inputs.streets
+    with pytest.raises(ModelError, match=r"equity floor 100\.0%") as err:
+        _solve(sc, demo_result.problem, demo_result.inputs.communities, streets)
+    named = {f"{c} {n}" for c, n in zip(streets["code"], streets["name"], strict=True)}
+    assert any(label in str(err.value) for label in named), str(err.value)[:300]
