@@ -26,6 +26,7 @@ from siting.io import background
 from siting.io.spatial import write_gpkg, write_shapefiles
 from siting.io.write import output_folder, write_csv, write_json, write_with
 from siting.pipeline import RunResult
+from siting.plan import PLAN_STATUS
 from siting.rules.book import CONFIDENCE_ZH
 from siting.scenario import speed_source_zh
 
@@ -743,7 +744,12 @@ def _summary_rows(s: dict[str, Any], age_label: str) -> pd.DataFrame:
         ),
         ("任何候选点均无法覆盖 (人)", s["uncoverable"]["elderly"]),
         ("新建站点数", len(s["new_sites"])),
-        ("模型", MODEL_ZH.get(s["model"]["name"], s["model"]["name"])),
+        (
+            "模型",
+            "无：会议方案，站点由情景的 plan 指定"
+            if s["model"]["status"] == PLAN_STATUS
+            else MODEL_ZH.get(s["model"]["name"], s["model"]["name"]),
+        ),
         ("模型状态", status_zh(s["model"]["status"])),
         ("最优性差距", s["model"]["gap"]),
         ("求解器", solver_zh(s["model"]["solver"])),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -443,3 +444,16 @@ def test_land_after_a_plan_leaves_out_what_it_closes(demo_result) -> None:
     ]
     expected = land.loc[unit, "provided_m2"] + land.loc[unit, "proposed_m2"] - 450.0
     assert float(after["actual"].iloc[0]) == pytest.approx(expected)
+
+
+def test_a_plan_runs_summary_sheet_names_no_model(demo_result) -> None:
+    """A saved plan is not solved: 概要's 模型 row says so instead of naming the scenario's."""
+    from siting.plan import plan_solution
+    from siting.report import _summary_rows, summary, tables
+
+    solved = plan_solution(demo_result.problem, Plan(open=("C007",)))
+    planned = replace(demo_result, solution=solved)
+    rows = _summary_rows(summary(planned, tables(planned)), "60岁以上").set_index("项目")["数值"]
+    assert rows["模型"] == "无：会议方案，站点由情景的 plan 指定"
+    plain = _summary_rows(summary(demo_result, tables(demo_result)), "60岁以上")
+    assert plain.set_index("项目")["数值"]["模型"] == "最大覆盖模型（MCLP）"
