@@ -8,9 +8,12 @@ analysis CRS (metres), which the scale bar reads directly.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import threading
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +48,22 @@ def font() -> FontProperties:
     if path not in {f.fname for f in font_manager.fontManager.ttflist}:
         font_manager.fontManager.addfont(path)
     return font_manager.FontProperties(fname=path)
+
+
+_DRAWING = threading.Lock()
+
+
+@contextlib.contextmanager
+def drawing() -> Iterator[None]:
+    """Matplotlib's settings as siting draws with, whatever the caller's: matplotlib's own
+    defaults (no ``matplotlibrc`` file, no ``rcParams`` a script set), one picture at a time
+    in a process (the settings are global: two threads drawing at once traded them), and the
+    caller's settings back afterwards. A user's ``plt.rcParams['font.size'] = 14`` or a
+    ``MATPLOTLIBRC`` had changed the pictures, ``map.png``'s size included."""
+    import matplotlib.style
+
+    with _DRAWING, matplotlib.style.context("default"):
+        yield
 
 
 def prepare() -> None:
@@ -153,7 +172,12 @@ def write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
     """A static map for documents: 社区/村 by share covered after the plan, 街道/乡镇
     outlines and names, facilities by type, proposed sites numbered
     in build order; title, legend (right of the map), scale bar, north arrow and source line
-    in Chinese."""
+    in Chinese; drawn in siting's own settings (:func:`drawing`)."""
+    with drawing():
+        return _write_png(res, proposed, path)
+
+
+def _write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
     import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D

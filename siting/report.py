@@ -816,11 +816,14 @@ def write_curve_png(res: RunResult, path: Path) -> Path:
     figures = equity.unit_figures(
         tabs["coverage_by_community"], tabs["coverage_by_unit"], res.equity
     )
-    fig = equity.curve_figure(res.equity, tabs["coverage_by_unit"], figures)
-    return write_with(
-        path,
-        lambda tmp: fig.savefig(tmp, format="png", facecolor="white", metadata={"Software": None}),
-    )
+    with mapimage.drawing():
+        fig = equity.curve_figure(res.equity, tabs["coverage_by_unit"], figures)
+        return write_with(
+            path,
+            lambda tmp: fig.savefig(
+                tmp, format="png", facecolor="white", metadata={"Software": None}
+            ),
+        )
 
 
 def _source_zh(source: str) -> str:

@@ -105,3 +105,35 @@ def test_a_failed_picture_leaves_the_previous_set(
     assert sorted(p.name for p in out.iterdir()) == before
     assert (out / "summary.json").read_bytes() == summary
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # no leftovers
+
+
+def test_pictures_ignore_the_callers_matplotlib_settings_and_keep_them(
+    demo_result, tmp_path: Path
+) -> None:
+    """A script's rcParams (font, sizes, dpi) changed neither picture, and writers in several
+    threads at once (the settings are global) got the same bytes and left the settings as
+    the script had them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import matplotlib
+
+    report.write_all(demo_result, tmp_path / "plain")
+    mine = {
+        "font.family": "serif",
+        "font.size": 17.0,
+        "lines.linewidth": 4.0,
+        "figure.dpi": 55.0,
+        "savefig.dpi": 61.0,
+        "axes.unicode_minus": True,
+    }
+    with matplotlib.rc_context(mine):
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            list(pool.map(lambda k: report.write_all(demo_result, tmp_path / f"t{k}"), range(3)))
+        assert {k: matplotlib.rcParams[k] for k in mine} == {
+            k: (["serif"] if k == "font.family" else v) for k, v in mine.items()
+        }
+    for k in range(3):
+        for name in ("map.png", "coverage_curve.png"):
+            assert (tmp_path / f"t{k}" / name).read_bytes() == (
+                tmp_path / "plain" / name
+            ).read_bytes(), (k, name)
