@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from siting._errors import InputFileNotFoundError, ScenarioError, SitingError
 from siting.io.write import InterruptedAfterSwap
@@ -329,26 +329,65 @@ def _folders_note() -> str:
     return note
 
 
+class _Forgiving:
+    """A standard stream that, once its reader has gone (``siting run DIR | head -1``), or
+    when it was closed (``>&-``), drops what is written: the run goes on and ends with its
+    own status instead of stopping midway on BrokenPipeError (a full device, ``> /dev/full``,
+    likewise: the outputs are the files, the lines only report them)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._gone = stream is None
+
+    def write(self, text: str) -> int:
+        if not self._gone:
+            try:
+                return int(self._stream.write(text))
+            except (OSError, ValueError):  # the reader left; a closed or full file
+                self._gone = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._gone:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self._gone = True
+
+    def isatty(self) -> bool:
+        return not self._gone and bool(self._stream.isatty())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # handled as Ctrl-C: the folder being written keeps its old set
+
+
 def console() -> None:
     """The ``siting`` command: :func:`main`, then a quick exit.
 
-    When :func:`main` returns, every output has been written, closed and swapped in; letting
-    the interpreter then tear down every module (pandas, matplotlib, GDAL, PROJ...) took
-    0.3-0.5 s of a 6 s demo run for nothing. The exit handlers still run (logging's flush,
-    weakref finalizers, multiprocessing's clean-up) and the standard streams are flushed
-    before the process ends with main's status. An exception main lets through (``-v``) ends
-    the usual way, with its traceback.
+    SIGTERM is handled as Ctrl-C (the temporary folder removed, the picture process
+    stopped, exit 130); stdout and stderr that are closed, or whose reader has gone, drop
+    what is written rather than stopping the run. When :func:`main` returns, every output
+    has been written, closed and swapped in; letting the interpreter then tear down every
+    module (pandas, matplotlib, GDAL, PROJ...) took 0.3-0.5 s of a 6 s demo run for nothing.
+    The exit handlers still run (logging's flush, weakref finalizers, multiprocessing's
+    clean-up) and the standard streams are flushed before the process ends with main's
+    status. An exception main lets through (``-v``) ends the usual way, with its traceback.
     """
-    code = main()
     import atexit
     import os
+    import signal
 
+    sys.stdout = _Forgiving(sys.stdout)
+    sys.stderr = _Forgiving(sys.stderr)
+    signal.signal(signal.SIGTERM, _terminated)
+    code = main()
     atexit._run_exitfuncs()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (BrokenPipeError, ValueError):  # a reader that went away, or a closed stream
-        pass
+    sys.stdout.flush()
+    sys.stderr.flush()
     os._exit(code)
 
 

@@ -137,3 +137,20 @@ def test_pictures_ignore_the_callers_matplotlib_settings_and_keep_them(
             assert (tmp_path / f"t{k}" / name).read_bytes() == (
                 tmp_path / "plain" / name
             ).read_bytes(), (k, name)
+
+
+@linux
+def test_the_callers_own_frozen_objects_stay_frozen() -> None:
+    import gc
+
+    if not background.can_fork():
+        pytest.skip("another thread is running in this test process")
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with background.start(lambda: 1) as job:
+            assert job.forked
+            assert job.result() == 1
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

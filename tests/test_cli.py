@@ -122,3 +122,59 @@ def test_the_command_exits_quickly_with_mains_status_and_all_its_output(
     assert done.returncode == 2
     assert done.stderr.startswith("error: ")
     assert "no such.yaml" in done.stderr
+
+
+def test_closed_streams_and_a_reader_that_leaves_do_not_change_the_status(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "siting.cli"]
+    closed = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    for stream in ("stdout", "stderr"):
+        # a stream closed by the shell (`>&-`, `2>&-`): the child starts with it closed
+        code = f"import os, sys; os.close({1 if stream == 'stdout' else 2}); " + (
+            "from siting.cli import console; sys.argv = ['siting'] + sys.argv[1:]; console()"
+        )
+        done = subprocess.run([sys.executable, "-c", code, "rules", "list"], **closed)
+        assert done.returncode == 0, stream
+        missing = [sys.executable, "-c", code, "run", str(tmp_path / "none.yaml")]
+        assert subprocess.run(missing, **closed).returncode == 2, stream
+    # the reader of stdout goes away after the first line: the command still ends with 0
+    proc = subprocess.Popen([*cmd, "rules", "list", "henan"], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 0
+
+
+def test_sigterm_is_handled_as_ctrl_c(demo_copy: Path, tmp_path: Path) -> None:
+    """SIGTERM while the outputs are written: the folder keeps its previous complete set, no
+    temporary folder is left, and the picture process does not write on after the command."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    assert main(["run", str(demo_copy), "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.name != "timings.json"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "siting.cli", "run", str(demo_copy), "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.*.new")) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    if proc.poll() is not None:
+        pytest.skip("the run finished before its outputs could be interrupted")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    time.sleep(1.0)  # a picture process left running would write on into the folder
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.name != "timings.json"}
+    assert after == before

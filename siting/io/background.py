@@ -58,12 +58,16 @@ class Background(Generic[T]):
         self._receive, send = ctx.Pipe(duplex=False)
         # the child's garbage collector then leaves the inherited objects alone, so their
         # pages stay shared with this process instead of being copied on the first collection
-        gc.freeze()
+        # (not when the caller froze objects itself: unfreezing would undo that too)
+        ours = gc.get_freeze_count() == 0
+        if ours:
+            gc.freeze()
         try:
             self._process = ctx.Process(target=_child, args=(job, send), daemon=True)
             self._process.start()
         finally:
-            gc.unfreeze()
+            if ours:
+                gc.unfreeze()
         send.close()
 
     def result(self) -> T:
