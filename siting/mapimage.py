@@ -168,16 +168,37 @@ def _share(values: pd.Series, weights: pd.Series) -> float:
     return float((weights * values).sum()) / total if total else 0.0
 
 
-def write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
+def layers(res: RunResult) -> dict[str, Any]:
+    """The layers ``map.png`` draws, in the run's analysis CRS. :func:`siting.report.write_all`
+    projects them before the picture process is forked, so the child never touches PROJ
+    (whose database connection a fork would share with the parent)."""
+    comm = (
+        res.inputs.communities[["geometry"]]
+        .join(res.communities.set_index("code")[["share_after"]])
+        .to_crs(res.crs)
+    )
+    return {
+        "communities": comm,
+        "units": res.inputs.streets.to_crs(res.crs),
+        "facilities": res.inputs.facilities.to_crs(res.crs),
+        "proposed": res.proposed.to_crs(res.crs),
+    }
+
+
+def write_png(
+    res: RunResult, proposed: pd.DataFrame, path: Path, projected: dict[str, Any] | None = None
+) -> Path:
     """A static map for documents: 社区/村 by share covered after the plan, 街道/乡镇
     outlines and names, facilities by type, proposed sites numbered
     in build order; title, legend (right of the map), scale bar, north arrow and source line
     in Chinese; drawn in siting's own settings (:func:`drawing`)."""
     with drawing():
-        return _write_png(res, proposed, path)
+        return _write_png(res, proposed, path, projected or layers(res))
 
 
-def _write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
+def _write_png(
+    res: RunResult, proposed: pd.DataFrame, path: Path, projected: dict[str, Any]
+) -> Path:
     import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
@@ -188,15 +209,10 @@ def _write_png(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
 
     fp = font()
     sc, cov = res.scenario, res.scenario.coverage
-    comm = (
-        res.inputs.communities[["geometry"]]
-        .join(res.communities.set_index("code")[["share_after"]])
-        .to_crs(res.crs)
-    )
+    comm = projected["communities"].copy()
     comm["fill"] = [_colour(s) for s in comm["share_after"].fillna(0.0)]
-    units = res.inputs.streets.to_crs(res.crs)
-    fac = res.inputs.facilities.to_crs(res.crs)
-    new = res.proposed.to_crs(res.crs)
+    units, fac = projected["units"], projected["facilities"]
+    new = projected["proposed"]
     weight = res.demand["weight"]
     before = _share(res.demand["covered_before"], weight)
     after = _share(res.demand["covered_after"], weight)

@@ -474,8 +474,10 @@ def write_all(res: RunResult, out_dir: str | Path) -> dict[str, Path]:
         proposed = tables(res)["proposed_sites"]
         out = res.scenario.output
 
+        projected = mapimage.layers(res) if out.map_png else None  # PROJ here, not in a fork
+
         def pictures() -> dict[str, Path]:
-            done = {"png": maps.write_png(res, proposed, tmp / "map.png")}
+            done = {"png": maps.write_png(res, proposed, tmp / "map.png", projected)}
             if res.equity is not None:
                 done["curve_png"] = write_curve_png(res, tmp / "coverage_curve.png")
             return done
