@@ -321,12 +321,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _folders_note() -> str:
-    """What a stopped command left: the folder in progress keeps its previous complete set;
-    those written before hold their complete new ones."""
-    note = "; the output folder being written keeps its previous complete set"
-    if _WRITTEN:
-        note += " (complete new sets were written in " + ", ".join(map(str, _WRITTEN)) + ")"
-    return note
+    """What a stopped command left: the folders whose new sets were swapped in hold them
+    whole; every other output folder keeps its previous complete set."""
+    if not _WRITTEN:
+        return "; the output folder being written keeps its previous complete set"
+    return (
+        "; complete new sets were written in "
+        + ", ".join(map(str, _WRITTEN))
+        + "; every other output folder keeps its previous complete set"
+    )
 
 
 class _Forgiving:

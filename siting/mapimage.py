@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import os
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -51,6 +52,17 @@ def font() -> FontProperties:
 
 
 _DRAWING = threading.Lock()
+
+
+def _fresh_lock() -> None:
+    """After a fork, a new lock: one another thread held at the fork stays held in the child
+    forever (a script that forks while a thread draws hung there)."""
+    global _DRAWING
+    _DRAWING = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_fresh_lock)
 
 
 @contextlib.contextmanager

@@ -154,3 +154,27 @@ def test_the_callers_own_frozen_objects_stay_frozen() -> None:
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+@linux
+def test_a_fork_while_a_picture_is_drawn_gets_a_free_drawing_lock() -> None:
+    """A script forking while one of its threads draws: the child's lock is free (it was
+    inherited held, and the child's own write hung on it forever)."""
+    import multiprocessing
+
+    from siting import mapimage
+
+    ctx = multiprocessing.get_context("fork")
+    with mapimage._DRAWING:  # as a drawing thread holds it
+        child = ctx.Process(target=_acquire_and_exit)
+        child.start()
+        child.join(timeout=60)
+    assert child.exitcode == 0
+
+
+def _acquire_and_exit() -> None:
+    import os
+
+    from siting import mapimage
+
+    os._exit(0 if mapimage._DRAWING.acquire(timeout=5) else 1)
