@@ -178,3 +178,33 @@ def _acquire_and_exit() -> None:
     from siting import mapimage
 
     os._exit(0 if mapimage._DRAWING.acquire(timeout=5) else 1)
+
+
+@linux
+def test_pythons_fork_warning_about_library_threads_is_not_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Python >= 3.12 warns at a fork when any OS thread besides this one exists (numpy's
+    OpenBLAS pool always does); under this suite's "error" filter that warning would fail the
+    run after the child was made. Simulated here on 3.11 by a fork that warns as 3.12's does."""
+    if not background.can_fork():
+        pytest.skip("another thread is running in this test process")
+    real = os.fork
+
+    def warning_fork() -> int:
+        pid = real()
+        if pid:
+            import warnings
+
+            warnings.warn(
+                f"This process (pid={os.getpid()}) is multi-threaded, use of fork() may lead "
+                "to deadlocks in the child.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return pid
+
+    monkeypatch.setattr(os, "fork", warning_fork)
+    with background.start(lambda: 42) as job:
+        assert job.forked
+        assert job.result() == 42

@@ -22,6 +22,7 @@ import pickle
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
@@ -64,7 +65,16 @@ class Background(Generic[T]):
             gc.freeze()
         try:
             self._process = ctx.Process(target=_child, args=(job, send), daemon=True)
-            self._process.start()
+            with warnings.catch_warnings():
+                # Python >= 3.12 warns when the process has other OS threads at a fork. Here
+                # they are library pools only (no Python thread runs: can_fork), such as
+                # OpenBLAS's, which shuts its pool down around a fork (pthread_atfork) and
+                # starts it again when needed; nothing of theirs is held in the child. Under
+                # "error" filters the warning would be raised after the child was made.
+                warnings.filterwarnings(
+                    "ignore", r"This process .* is multi-threaded", DeprecationWarning
+                )
+                self._process.start()
         finally:
             if ours:
                 gc.unfreeze()
