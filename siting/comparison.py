@@ -139,7 +139,10 @@ def difference_map(runs: list[dict[str, Any]]) -> folium.Map:
     names = first["communities"].set_index("code")["name"]
     geo["tip"] = [
         f"<b>{html_text(names.get(code, code))}</b> {html_text(code)}<br>"
-        + "<br>".join(f"{html_text(s)}: {row[s]:.1%}" for s in shares.columns)
+        + "<br>".join(
+            f"{html_text(s)}: {'无老人' if row[s] != row[s] else f'{row[s]:.1%}'}"
+            for s in shares.columns
+        )
         for code, row in geo.iterrows()
     ]
     geo["fill"] = [

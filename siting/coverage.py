@@ -80,16 +80,15 @@ def by_community(
     )
     out = communities[["code", "name", "street_code", "kind", "elderly_60plus"]].join(agg)
     out = out.rename(columns={"elderly_60plus": "elderly"})
+    lived = out["elderly"] > 0
     for when in ("before", "after"):
         col = f"covered_{when}"
         out[col] = out[col].round(1)
-        out[f"share_{when}"] = np.where(
-            out["elderly"] > 0, out[col] / out["elderly"].where(out["elderly"] > 0, 1), 1.0
-        )
-        out[f"share_{when}"] = out[f"share_{when}"].round(4)
+        # no share where nobody is counted: a 社区/村 without elderly is not "100 % covered"
+        out[f"share_{when}"] = (out[col] / out["elderly"].where(lived)).round(4)
     out["status_after"] = np.select(
-        [out["share_after"] >= 0.9999, out["share_after"] <= 0.0],
-        ["covered", "uncovered"],
+        [~lived, out["share_after"] >= 0.9999, out["share_after"] <= 0.0],
+        ["no elderly", "covered", "uncovered"],
         "partly covered",
     )
     out["nearest_before_m"] = out["nearest_before_m"].round(0)

@@ -217,12 +217,12 @@ def _write_png(
     from matplotlib.patches import Patch
     from matplotlib.patheffects import withStroke
 
-    from siting.maps import OTHER_COLOUR, PROPOSED_COLOUR, SHARE_BINS, TYPE_COLOURS, _colour
+    from siting.maps import OTHER_COLOUR, PROPOSED_COLOUR, TYPE_COLOURS, _colour, share_legend
 
     fp = font()
     sc, cov = res.scenario, res.scenario.coverage
     comm = projected["communities"].copy()
-    comm["fill"] = [_colour(s) for s in comm["share_after"].fillna(0.0)]
+    comm["fill"] = [_colour(s) for s in comm["share_after"]]  # grey where no elderly
     units, fac = projected["units"], projected["facilities"]
     new = projected["proposed"]
     weight = res.demand["weight"]
@@ -266,7 +266,7 @@ def _write_png(
             )
         present = set(fac["type"])
         circle_types = [t for t in res.inputs.circle_types if t in present]
-        handles: list[Any] = [Patch(color=c, label=t) for _, c, t in SHARE_BINS]
+        handles: list[Any] = [Patch(color=c, label=t) for c, t in share_legend(res)]
         handles.append(Line2D([], [], color="#252525", linewidth=1.1, label="街道/乡镇界"))
         for kind in (*circle_types, None):
             part = fac[fac["type"] == kind] if kind else fac[~fac["type"].isin(circle_types)]

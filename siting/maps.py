@@ -105,7 +105,26 @@ class LivePlan(MacroElement):
         self.sites = ", ".join(live.sites)
 
 
+NO_ELDERLY_COLOUR, NO_ELDERLY_LABEL = "#d9d9d9", "无老人（不计覆盖率）"
+
+
+def share_legend(res: RunResult) -> list[tuple[str, str]]:
+    """The choropleth's legend rows (colour, text); the grey of 社区/村 without elderly only
+    when there are some."""
+    rows = [(c, t) for _, c, t in SHARE_BINS]
+    if (res.communities["elderly"] <= 0).any():
+        rows.append((NO_ELDERLY_COLOUR, NO_ELDERLY_LABEL))
+    return rows
+
+
+def _percent(share: float) -> str:
+    """A share in a tooltip; 无老人 where there is none."""
+    return "无老人" if share != share else f"{share:.1%}"
+
+
 def _colour(share: float) -> str:
+    if share != share:  # NaN: a 社区/村 without elderly has no share
+        return NO_ELDERLY_COLOUR
     if share <= 0:
         return SHARE_BINS[0][1]
     for upper, colour, _ in SHARE_BINS[1:]:
@@ -245,8 +264,8 @@ def _communities_layer(
                 ("代码", r["code"]),
                 (f"{res.inputs.age_label}老人", f"{r['elderly']:,.0f}"),
                 ("服务半径", f"{r['radius_m']:.0f} m"),
-                ("规划前覆盖", f"{r['share_before']:.1%}"),
-                ("规划后覆盖", f"{r['share_after']:.1%}"),
+                ("规划前覆盖", _percent(r["share_before"])),
+                ("规划后覆盖", _percent(r["share_after"])),
                 *extra,
             ]
         )
@@ -737,7 +756,7 @@ def _legend(res: RunResult, proposed: pd.DataFrame, note: str = "") -> str:
 
     bins = "".join(
         row(_swatch(f"background:{c};opacity:.75;width:16px;height:11px"), t)
-        for _, c, t in SHARE_BINS
+        for c, t in share_legend(res)
     )
     dot = "border-radius:50%;border:1.5px solid #fff;box-shadow:0 0 1px #000;"
     kinds = "".join(
@@ -916,6 +935,7 @@ def _live_data(res: RunResult) -> dict[str, Any]:
     cv = res.scenario.coverage
     data["communities"]["code"] = [str(c) for c in res.communities["code"]]
     data["bins"] = [[upper, colour] for upper, colour, _ in SHARE_BINS]
+    data["no_elderly_colour"] = NO_ELDERLY_COLOUR
     data["badge_css"] = _Points.BADGE_CSS
     data["panel_width"] = PANEL_WIDTH
     data["circles"] = html_text(

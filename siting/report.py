@@ -590,7 +590,12 @@ SHEETS = (
 )
 
 
-STATUS_AFTER_ZH = {"covered": "全覆盖", "partly covered": "部分覆盖", "uncovered": "未覆盖"}
+STATUS_AFTER_ZH = {
+    "covered": "全覆盖",
+    "partly covered": "部分覆盖",
+    "uncovered": "未覆盖",
+    "no elderly": "无老人",
+}
 
 
 def pass_zh(value: object) -> str:

@@ -169,3 +169,32 @@ def test_geopackage_and_shapefile_export(demo_result, tmp_path: Path) -> None:
     notes = codebook.set_index(["layer", "column"])["note"].fillna("")
     assert "cut to 254 bytes" in notes[("proposed_sites", "communities_newly_covered")]
     assert not list(tmp_path.glob("**/.*tmp*"))  # nothing half-written left behind
+
+
+def test_a_community_without_elderly_has_no_share_not_full_coverage(
+    demo_copy: Path, tmp_path: Path
+) -> None:
+    """A 社区 whose table gives 0 elderly was written 100 % covered (status covered, dark
+    green): it now has no share (empty cells), status no elderly / 无老人, grey on both maps."""
+    from siting.maps import NO_ELDERLY_COLOUR, NO_ELDERLY_LABEL
+
+    table = demo_copy.parent.parent / "data" / "population" / "demo_population.csv"
+    pop = pd.read_csv(table, dtype=str, encoding="utf-8-sig")
+    pop.loc[pop["code"] == "419901001002", "elderly_60plus"] = "0"
+    pop.to_csv(table, index=False, encoding="utf-8-sig")
+    out = tmp_path / "out"
+    assert main(["run", str(demo_copy), "--out", str(out)]) == 0
+    comm = pd.read_csv(out / "coverage_by_community.csv", dtype={"code": str}).set_index("code")
+    row = comm.loc["419901001002"]
+    assert row["elderly"] == 0
+    assert np.isnan(row["share_before"])
+    assert np.isnan(row["share_after"])
+    assert row["status_after"] == "no elderly"
+    assert (comm.drop(index="419901001002")["status_after"] != "no elderly").all()
+    sheet = pd.read_excel(out / "report.xlsx", sheet_name="社区村覆盖", dtype={"代码": str})
+    assert sheet.set_index("代码").loc["419901001002", "规划后状态"] == "无老人"
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert NO_ELDERLY_LABEL in page
+    assert NO_ELDERLY_COLOUR in page
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["elderly_total"] == pytest.approx(96_615 - 998)

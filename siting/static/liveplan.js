@@ -254,12 +254,13 @@
 
     function communityShare(per, c) {  // as siting.coverage.by_community rounds it
       var e = D.communities.elderly[c];
-      if (!(e > 0)) { return 1; }
+      if (!(e > 0)) { return NaN; }  // no elderly: no share (grey), as in the tables
       return Math.round(10000 * (Math.round(10 * per[c]) / 10) / e) / 10000;
     }
 
     function colour(x) {
       var bins = D.bins;
+      if (x !== x) { return D.no_elderly_colour; }
       if (x <= 0) { return bins[0][1]; }
       for (var i = 1; i < bins.length; i++) { if (x < bins[i][0]) { return bins[i][1]; } }
       return bins[bins.length - 1][1];
