@@ -460,12 +460,26 @@ def write_all(res: RunResult, out_dir: str | Path) -> dict[str, Path]:
 
     The set is written into a temporary folder beside ``out_dir`` and swapped in at the end
     (:func:`siting.io.write.output_folder`): an interrupted run leaves the previous complete
-    set, never a mix of two runs.
+    set, never a mix of two runs. A disk that is full or a folder that cannot be written is an
+    :class:`~siting.OutputError` naming the folder and the fix (it was an "unexpected failure").
     """
+    try:
+        return _write_all(res, Path(out_dir))
+    except OutputError:
+        raise
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise OutputError(
+            f"the outputs could not be written into {str(out_dir)!r}: "
+            f"{exc.strerror or exc}{where}; the folder keeps its previous complete set. Free "
+            "disk space, or choose a folder you can write (--out)"
+        ) from exc
+
+
+def _write_all(res: RunResult, out_dir: Path) -> dict[str, Path]:
     from siting import maps
 
     global _SETS_WRITTEN
-    out_dir = Path(out_dir)
     if _SETS_WRITTEN and res.scenario.output.map_png:
         mapimage.prepare()  # a second set in this process: the forks inherit matplotlib
     _SETS_WRITTEN += 1

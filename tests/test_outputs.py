@@ -198,3 +198,26 @@ def test_a_community_without_elderly_has_no_share_not_full_coverage(
     assert NO_ELDERLY_COLOUR in page
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["elderly_total"] == pytest.approx(96_615 - 998)
+
+
+def test_a_full_disk_is_an_output_error_naming_the_folder(
+    demo_result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while the set is written: an OutputError (exit 2) naming the folder and
+    the fix, the previous set kept (it was "unexpected failure … please report it", exit 3)."""
+    import errno
+
+    from siting import OutputError, report
+
+    out = tmp_path / "out"
+    report.write_all(demo_result, out)
+    kept = (out / "summary.json").read_bytes()
+
+    def full(path: object, table: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(report, "write_csv", full)
+    with pytest.raises(OutputError, match=r"could not be written into .*No space left.*--out"):
+        report.write_all(demo_result, out)
+    assert (out / "summary.json").read_bytes() == kept
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
