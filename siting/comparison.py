@@ -24,7 +24,7 @@ from siting._offline import PageHtml, make_offline
 from siting._text import html_text, read_csv_frame, text_cells
 from siting.io.read import read_boundaries
 from siting.io.write import output_folder, write_csv, write_text, write_with
-from siting.maps import MapControls, filled_layer
+from siting.maps import MapControls, filled_layer, share_text
 
 
 def _load_run(folder: Path) -> dict[str, Any]:
@@ -139,10 +139,7 @@ def difference_map(runs: list[dict[str, Any]]) -> folium.Map:
     names = first["communities"].set_index("code")["name"]
     geo["tip"] = [
         f"<b>{html_text(names.get(code, code))}</b> {html_text(code)}<br>"
-        + "<br>".join(
-            f"{html_text(s)}: {'无老人' if row[s] != row[s] else f'{row[s]:.1%}'}"
-            for s in shares.columns
-        )
+        + "<br>".join(f"{html_text(s)}: {share_text(row[s])}" for s in shares.columns)
         for code, row in geo.iterrows()
     ]
     geo["fill"] = [

@@ -117,7 +117,7 @@ def share_legend(res: RunResult) -> list[tuple[str, str]]:
     return rows
 
 
-def _percent(share: float) -> str:
+def share_text(share: float) -> str:
     """A share in a tooltip; 无老人 where there is none."""
     return "无老人" if share != share else f"{share:.1%}"
 
@@ -264,8 +264,8 @@ def _communities_layer(
                 ("代码", r["code"]),
                 (f"{res.inputs.age_label}老人", f"{r['elderly']:,.0f}"),
                 ("服务半径", f"{r['radius_m']:.0f} m"),
-                ("规划前覆盖", _percent(r["share_before"])),
-                ("规划后覆盖", _percent(r["share_after"])),
+                ("规划前覆盖", share_text(r["share_before"])),
+                ("规划后覆盖", share_text(r["share_after"])),
                 *extra,
             ]
         )

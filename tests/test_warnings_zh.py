@@ -68,14 +68,20 @@ def _zh_problem(value: ast.expr | None) -> str:
     return ""
 
 
+def _without_chinese(calls: list[tuple[Path, ast.Call]], keyword: str) -> list[str]:
+    """``path:line: problem`` for each call whose ``keyword`` text is missing or not Chinese."""
+    bad = []
+    for path, call in calls:
+        zh = next((k.value for k in call.keywords if k.arg == keyword), None)
+        if problem := _zh_problem(zh):
+            bad.append(f"{path.relative_to(ROOT)}:{call.lineno}: {problem}")
+    return bad
+
+
 def test_every_warn_call_gives_a_chinese_text() -> None:
     calls = _calls("warn")
     assert len(calls) >= 30, "the scan found too few warn() calls: is it looking at the package?"
-    bad = []
-    for path, call in calls:
-        zh = next((k.value for k in call.keywords if k.arg == "zh"), None)
-        if problem := _zh_problem(zh):
-            bad.append(f"{path.relative_to(ROOT)}:{call.lineno}: {problem}")
+    bad = _without_chinese(calls, "zh")
     assert not bad, "warn() without its Chinese text:\n" + "\n".join(bad)
 
 
@@ -92,11 +98,7 @@ def test_every_warning_finding_gives_a_chinese_text() -> None:
         and call.args[0].value == "warning"
     ]
     assert len(findings) >= 4
-    bad = []
-    for path, call in findings:
-        zh = next((k.value for k in call.keywords if k.arg == "message_zh"), None)
-        if problem := _zh_problem(zh):
-            bad.append(f"{path.relative_to(ROOT)}:{call.lineno}: {problem}")
+    bad = _without_chinese(findings, "message_zh")
     assert not bad, "warning findings without their Chinese text:\n" + "\n".join(bad)
 
 
