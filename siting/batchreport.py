@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from siting.io.write import write_csv, write_with
+from siting.io.write import write_csv, write_page, write_workbook
 
 if TYPE_CHECKING:
     from siting.batch import Outcome
@@ -89,7 +89,7 @@ def _write_xlsx(table: pd.DataFrame, path: Path) -> Path:
             ws.freeze_panes = "A2"
             text_cells(xl.book)
 
-    return write_with(path, fill)
+    return write_workbook(path, fill)
 
 
 PROVINCE_BINS = (
@@ -220,7 +220,7 @@ def write_province_map(outcomes: Sequence[Outcome], path: Path) -> Path:
         PageHtml(_province_legend(outcomes, tiles.note))
     )
     page = make_offline(fmap)
-    return write_with(path, lambda tmp: page.save(str(tmp)))
+    return write_page(path, page)
 
 
 # --------------------------------------------------------------------------- comparing sets

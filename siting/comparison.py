@@ -23,7 +23,7 @@ from siting._errors import InputDataError
 from siting._offline import PageHtml, make_offline
 from siting._text import html_text, read_csv_frame, text_cells
 from siting.io.read import read_boundaries
-from siting.io.write import output_folder, write_csv, write_text, write_with
+from siting.io.write import output_folder, write_csv, write_page, write_text, write_workbook
 from siting.maps import MapControls, filled_layer, share_text
 
 
@@ -271,7 +271,7 @@ def _write(runs: list[dict[str, Any]], frame: pd.DataFrame, out: Path) -> dict[s
                         cell.number_format = MEASURES[key][1]
             sheet.column_dimensions["A"].width = 28
 
-    paths["xlsx"] = write_with(out / "compare.xlsx", excel)
+    paths["xlsx"] = write_workbook(out / "compare.xlsx", excel)
     page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>情景对比</title><style>"
         "body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid "
@@ -282,5 +282,5 @@ def _write(runs: list[dict[str, Any]], frame: pd.DataFrame, out: Path) -> dict[s
     )
     paths["html"] = write_text(out / "compare.html", page)
     fmap = difference_map(runs)
-    paths["map"] = write_with(out / "compare_map.html", lambda tmp: fmap.save(str(tmp)))
+    paths["map"] = write_page(out / "compare_map.html", fmap)
     return paths

@@ -22,12 +22,9 @@ writes both, byte for byte the same on every run), and read by
 
 from __future__ import annotations
 
-import datetime
-import io
 import json
 import math
 import numbers
-import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -35,10 +32,9 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import shapely
-from openpyxl.writer.excel import ExcelWriter
 
 from siting.coords import analysis_crs, wgs84_to_gcj02
-from siting.io.write import atomic_path, write_text
+from siting.io.write import write_text, write_workbook
 
 __all__ = [
     "AMAP_COLUMNS",
@@ -90,8 +86,7 @@ AMAP_COLUMNS = {
 """``inputs.facilities.columns`` for the Amap export."""
 
 LAND_GIVEN = 5  # parcels with 用地面积 filled in; the others take their area
-_STAMP = datetime.datetime(2024, 1, 1)  # the workbooks' created/modified time
-_ZIP_TIME = (2024, 1, 1, 0, 0, 0)  # and their zip entries'
+_STAMP = (2024, 1, 1)  # the workbooks' created/modified time and their zip entries'
 
 
 # -- the population workbook ----------------------------------------------------------------
@@ -232,22 +227,7 @@ def parcels_candidates(data: str | Path) -> gpd.GeoDataFrame:
 
 def _save_workbook(book: openpyxl.Workbook, path: Path) -> None:
     """Save with fixed document and zip-entry times (openpyxl stamps both with the clock)."""
-    book.properties.created = _STAMP
-    book.properties.modified = _STAMP
-    raw = io.BytesIO()
-    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        ExcelWriter(book, archive).save()  # not book.save(): that sets `modified` to now
-    with (
-        zipfile.ZipFile(raw) as source,
-        atomic_path(path) as tmp,
-        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out,
-    ):
-        for entry in source.infolist():
-            info = zipfile.ZipInfo(entry.filename, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = 0o600 << 16
-            out.writestr(info, source.read(entry.filename))
+    write_workbook(path, book.save, moment=_STAMP)
 
 
 def _table_workbook(table: pd.DataFrame, sheet_name: str) -> openpyxl.Workbook:

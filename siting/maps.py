@@ -36,7 +36,7 @@ from siting._record import Note
 from siting._text import html_table, html_text, script_json
 from siting._tiles import provider, shifter
 from siting.coverage import dissolve_areas
-from siting.io.write import write_with
+from siting.io.write import write_page
 from siting.mapimage import write_png as write_png  # the static map, moved; callers keep maps
 from siting.models import Solution
 from siting.pipeline import RunResult
@@ -1036,4 +1036,4 @@ class MapControls(MacroElement):
 def write_map(res: RunResult, proposed: pd.DataFrame, path: Path) -> Path:
     """Save the map as a self-contained HTML page, atomically."""
     fmap = build_map(res, proposed)
-    return write_with(path, lambda tmp: fmap.save(str(tmp)))
+    return write_page(path, fmap)

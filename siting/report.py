@@ -24,7 +24,7 @@ from siting._errors import OutputError
 from siting._text import text_cells
 from siting.io import background
 from siting.io.spatial import write_gpkg, write_shapefiles
-from siting.io.write import output_folder, write_csv, write_json, write_with
+from siting.io.write import output_folder, write_csv, write_json, write_with, write_workbook
 from siting.pipeline import RunResult
 from siting.plan import PLAN_STATUS
 from siting.rules.book import CONFIDENCE_ZH
@@ -826,7 +826,7 @@ def write_xlsx(res: RunResult, path: Path) -> Path:
                     ws.column_dimensions[col[0].column_letter].width = min(max(8, width + 2), 60)
                 ws.freeze_panes = "A2"
 
-    return write_with(path, fill)
+    return write_workbook(path, fill)
 
 
 def write_curve_png(res: RunResult, path: Path) -> Path:

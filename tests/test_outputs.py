@@ -131,18 +131,33 @@ def test_batch_run_reuses_and_compare_writes_everything(
 
 
 def test_same_inputs_same_bytes(demo_copy: Path, tmp_path: Path) -> None:
-    """Tables and summary are byte-for-byte reproducible (the map's element ids are random)."""
+    """Every file but timings.json is byte-for-byte reproducible: the map's element ids follow
+    the page's build order, the workbook and GeoPackage carry a fixed document time."""
     for out in ("a", "b"):
         assert main(["run", str(demo_copy), "--out", str(tmp_path / out)]) == 0
-    for name in (
-        "summary.json",
-        "coverage_by_community.csv",
-        "coverage_by_unit.csv",
-        "proposed_sites.csv",
-        "land_check.csv",
-        "compliance.csv",
-    ):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert {"map.html", "report.xlsx", "results.gpkg", "map.png"} <= set(names)
+    for name in names:
+        if name != "timings.json":
+            assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), (
+                name
+            )
+
+
+def test_documents_carry_no_clock_time(demo_out: Path) -> None:
+    import sqlite3
+    import zipfile
+
+    with zipfile.ZipFile(demo_out / "report.xlsx") as book:
+        core = book.read("docProps/core.xml").decode()
+        assert {e.date_time for e in book.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    assert core.count("1980-01-01T00:00:00Z") == 2  # created and modified
+    with sqlite3.connect(demo_out / "results.gpkg") as db:
+        stamps = {r[0] for r in db.execute("select last_change from gpkg_contents")}
+    assert stamps == {"1980-01-01T00:00:00.000Z"}
+    page = (demo_out / "map.html").read_text(encoding="utf-8")
+    assert re.search(r"map_[0-9a-f]{32}", page) is None  # no random element id is left
+    assert re.search(r"var map_\d{6} = L\.map", page)
 
 
 def test_geopackage_and_shapefile_export(demo_result, tmp_path: Path) -> None:

@@ -13,15 +13,29 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from siting.io.write import atomic_path, write_csv
+from siting.io.write import DOCUMENT_TIME, atomic_path, write_csv
+
+# GeoPackage wants milliseconds in its timestamps (gpkg_contents.last_change)
+_GPKG_TIME = DOCUMENT_TIME.replace("Z", ".000Z")
 
 
 def write_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> Path:
-    """All ``layers`` into one GeoPackage, atomically (the file appears complete or not at all)."""
-    with atomic_path(path) as tmp:
-        tmp.unlink()  # GDAL creates the file itself
-        for name, frame in layers.items():
-            frame.to_file(tmp, layer=name, driver="GPKG")
+    """All ``layers`` into one GeoPackage, atomically (the file appears complete or not at all).
+
+    GDAL stamps each layer's ``last_change`` with the clock unless ``OGR_CURRENT_DATE`` is set:
+    it is set to the fixed document time while writing (and put back), so the same layers give
+    the same bytes."""
+    import pyogrio
+
+    previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _GPKG_TIME})
+    try:
+        with atomic_path(path) as tmp:
+            tmp.unlink()  # GDAL creates the file itself
+            for name, frame in layers.items():
+                frame.to_file(tmp, layer=name, driver="GPKG")
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
     return path
 
 

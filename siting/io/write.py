@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,67 @@ def write_with(path: str | os.PathLike[str], writer: Callable[[Path], object]) -
     with atomic_path(path) as tmp:
         writer(tmp)
     return Path(path)
+
+
+# -- the same bytes on every run -----------------------------------------------------------------
+# Documents carry no clock time: a file's created/modified stamps and its zip entries' times are
+# this fixed moment (the zip format's earliest), so the same inputs give the same files. When a
+# run happened is a fact of the run, not of its figures: the file system keeps it.
+DOCUMENT_TIME = "1980-01-01T00:00:00Z"
+_CORE_DATE = re.compile(r"(<dcterms:(?:created|modified)\b[^>]*>)[^<]*(</dcterms:)")
+
+
+def write_workbook(
+    path: str | os.PathLike[str],
+    writer: Callable[[Path], object],
+    *,
+    moment: tuple[int, int, int] = (1980, 1, 1),
+) -> Path:
+    """Call ``writer(tmp_path)`` to write an ``.xlsx`` (openpyxl, ``pd.ExcelWriter``), then set
+    its document times and zip entry times (openpyxl stamps both with the clock) to midnight
+    UTC of ``moment`` (year, month, day) and move it onto ``path`` atomically: the same workbook
+    gives the same bytes."""
+    with atomic_path(path) as tmp:
+        writer(tmp)
+        _fixed_times(tmp, moment)
+    return Path(path)
+
+
+def _fixed_times(path: Path, moment: tuple[int, int, int]) -> None:
+    year, month, day = moment
+    stamp = f"{year:04d}-{month:02d}-{day:02d}T00:00:00Z"
+    with zipfile.ZipFile(path) as source:
+        entries = [(e.filename, source.read(e.filename)) for e in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in entries:
+            if name == "docProps/core.xml":
+                data = _CORE_DATE.sub(rf"\g<1>{stamp}\g<2>", data.decode()).encode()
+            info = zipfile.ZipInfo(name, date_time=(year, month, day, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o600 << 16
+            out.writestr(info, data)
+
+
+_ELEMENT_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def write_page(path: str | os.PathLike[str], element: Any) -> Path:
+    """Save a folium/branca element's page (``element.get_root()``) atomically, with the random
+    element ids (``map_3f2a…``: 32 hex digits from :func:`os.urandom`) replaced by their order in
+    the element tree, so the same map gives the same bytes."""
+    root = element.get_root()
+    html = root.render()
+    order: dict[str, str] = {}
+    stack = [root]
+    while stack:  # depth first, children in insertion order: the order the page was built in
+        node = stack.pop()
+        ident = getattr(node, "_id", None)
+        if isinstance(ident, str) and ident not in order:
+            order[ident] = f"{len(order):06d}"
+        stack.extend(reversed(list(getattr(node, "_children", {}).values())))
+    html = _ELEMENT_ID.sub(lambda m: order.get(m.group(0), m.group(0)), html)
+    return write_text(path, html)
 
 
 class InterruptedAfterSwap(KeyboardInterrupt):
