@@ -3,8 +3,10 @@
 ``python -m tests.golden`` runs the recorded scenarios and rewrites ``tests/data/golden.json``
 (do so only when a change is meant to change the outputs, and say why in the commit). Paths of
 this checkout (and of the shared data) are written as ``<ROOT>`` / ``<DATA>`` / ``<OUT>`` before
-hashing, so a clone in another folder gives the same digests. ``timings.json`` is left out: it
-is the one file that says how long a run took.
+hashing, so a clone in another folder gives the same digests; a workbook is a zip whose
+members are compressed, so it is hashed member by member, each member's text made neutral the
+same way (its messages name the input files). ``timings.json`` is left out: it is the one file
+that says how long a run took.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,17 +49,30 @@ def digests(folder: Path, *, out: Path | None = None) -> dict[str, str]:
     places = [
         (str(out or folder), "<OUT>"),
         (str(SHARED.resolve()), "<DATA>"),
+        (str(SHARED), "<DATA>"),
         (str(ROOT), "<ROOT>"),
     ]
+
+    def neutral(data: bytes) -> bytes:
+        for place, mark in places:
+            data = data.replace(place.encode(), mark.encode())
+        return data
+
     found = {}
     for path in sorted(folder.iterdir()):
         if path.name == "timings.json" or not path.is_file():
             continue
-        data = path.read_bytes()
-        if path.suffix in TEXT:
-            for place, mark in places:
-                data = data.replace(place.encode(), mark.encode())
-        found[path.name] = hashlib.sha256(data).hexdigest()
+        digest = hashlib.sha256()
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as book:
+                for member in book.infolist():
+                    digest.update(f"{member.filename}|{member.date_time}|".encode())
+                    digest.update(neutral(book.read(member)))
+        elif path.suffix in TEXT:
+            digest.update(neutral(path.read_bytes()))
+        else:
+            digest.update(path.read_bytes())
+        found[path.name] = digest.hexdigest()
     return found
 
 
