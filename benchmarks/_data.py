@@ -69,9 +69,9 @@ def jinan(*, walk_speed_mps: float = 1.0, minutes: float = 15.0) -> Workload:
     """Jinan's real road network; each district's census 60+ spread over its residential street
     nodes; every node a candidate; the 15-minute circle at ``walk_speed_mps``."""
     from siting.coords import analysis_crs
-    from siting.costs import walk_arrays
-    from siting.demand import demand_points
-    from siting.network import walk_graph_from_road_layer
+    from siting.network.distances import walk_arrays
+    from siting.network.osm_file import walk_graph_from_road_layer
+    from siting.problem.demand import demand_points
 
     data = jinan_dir()
     districts = gpd.read_file(data / "districts_cgcs2000.geojson")

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _one(mode: str, scenarios: Path, out: Path) -> None:
     """Run the batch once (in this process) and print its figures as one JSON line."""
     from siting import scenario
-    from siting.batch import run_batch
+    from siting.batch.run import run_batch
 
     items = [(scenario.load(p), out / p.stem) for p in sorted(scenarios.glob("*.yaml"))]
     before = _cpu_seconds()
@@ -171,8 +171,8 @@ def _cluster(tmp: Path, workers: int) -> tuple[str, list[subprocess.Popen[bytes]
 def main(counties: int) -> int:
     from dask.system import CPU_COUNT
 
-    from siting.batchreport import differences
-    from siting.demo_province import generate
+    from siting.batch.summary import differences
+    from siting.demo.province import generate
 
     tmp = Path(tempfile.mkdtemp(prefix="siting-bench-batch-"))
     try:

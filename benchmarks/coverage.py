@@ -24,7 +24,7 @@ from benchmarks._data import Workload, city, jinan
 
 
 def _engine_child(load: tuple[str, str | None], repeats: int, queue: Any) -> None:
-    from siting.costs import as_walk_arrays, search
+    from siting.network.distances import as_walk_arrays, search
 
     wl = _load(*load)
     arrays = as_walk_arrays(wl.edges)
@@ -60,7 +60,7 @@ def run_engine(load: tuple[str, str | None], repeats: int) -> dict[str, Any]:
 
 
 def run_scipy(wl: Workload, chunk: int = 128) -> tuple[float, sparse.csr_matrix]:
-    from siting.costs import as_walk_arrays
+    from siting.network.distances import as_walk_arrays
 
     adj = as_walk_arrays(wl.edges).adjacency
     sources, site_of = np.unique(wl.site_node, return_inverse=True)

@@ -23,8 +23,8 @@ from scipy import sparse
 
 from benchmarks._data import Workload, city
 from siting._errors import SolverError
-from siting.costs import search
 from siting.models import LSCP, MCLP, _highs, coverage_sets
+from siting.network.distances import search
 
 P_FOR = {"small": 20, "medium": 100, "large": 500}
 # the time limits of the targets in issue 4 (MCLP, LSCP); small has none, so it gets medium's

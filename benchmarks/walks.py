@@ -12,8 +12,8 @@ import time
 import numpy as np
 
 from benchmarks._data import city
-from siting.costs import search
 from siting.models import CapacitatedMCLP, PCenter, PMedian
+from siting.network.distances import search
 
 P_FOR = {"small": 20, "medium": 100, "large": 500}
 WALK_M = 1500.0  # longest walk the walk models consider

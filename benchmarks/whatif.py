@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._data import city
-from siting import coverage
-from siting.costs import cost_matrix
+from siting.analysis import coverage
 from siting.models import MCLP
-from siting.problem import Problem
-from siting.study import Evaluator
+from siting.network.distances import cost_matrix
+from siting.pipeline.study import Evaluator
+from siting.problem.build import Problem
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -28,9 +28,9 @@ import pandas as pd
 from siting._record import recording
 from siting.cli import main as siting
 from siting.coords import analysis_crs
-from siting.demand import RESIDENTIAL_HIGHWAYS
 from siting.io.write import write_csv, write_text
-from siting.network import walk_graph_from_road_layer
+from siting.network.osm_file import walk_graph_from_road_layer
+from siting.problem.demand import RESIDENTIAL_HIGHWAYS
 
 SCENARIO = """\
 name: jinan

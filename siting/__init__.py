@@ -24,6 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from siting import _moved
 from siting._errors import (
     InputDataError,
     InputFileNotFoundError,
@@ -42,12 +43,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from siting.models import Solution
-    from siting.pipeline import RunResult
-    from siting.problem import Problem, build_problem
+    from siting.pipeline.stages import RunResult
+    from siting.pipeline.study import Evaluation, Study
+    from siting.problem.build import Problem, build_problem
     from siting.scenario import Scenario
-    from siting.study import Evaluation, Study
 
 __version__ = "0.1.0"
+
+_moved.install()  # old module paths (siting.coverage, siting.report …) keep working for scripts
 
 __all__ = [
     "Evaluation",
@@ -74,11 +77,11 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Evaluation": "siting.study",
-    "Study": "siting.study",
-    "Problem": "siting.problem",
-    "build_problem": "siting.problem",
-    "RunResult": "siting.pipeline",
+    "Evaluation": "siting.pipeline.study",
+    "Study": "siting.pipeline.study",
+    "Problem": "siting.problem.build",
+    "build_problem": "siting.problem.build",
+    "RunResult": "siting.pipeline.stages",
     "Scenario": "siting.scenario",
     "Solution": "siting.models",
 }
@@ -109,7 +112,7 @@ def run(
     written: call ``.write(folder)``). ``facilities`` / ``candidates``: point layers in memory
     (GeoDataFrames with a CRS, an ``id`` and, for facilities, ``type``) used instead of the
     scenario's files, checked the same way."""
-    from siting import pipeline
+    from siting.pipeline import stages as pipeline
 
     sc = load_scenario(scenario) if isinstance(scenario, str | Path) else scenario
     return pipeline.run(sc, facilities=facilities, candidates=candidates)
@@ -118,6 +121,6 @@ def run(
 def compare(runs: list[Any]) -> pd.DataFrame:
     """The comparison table of finished runs (:class:`RunResult` objects or run folders): one
     row per measure, one column per scenario."""
-    from siting.comparison import compare_table
+    from siting.outputs.comparison import compare_table
 
     return compare_table(runs)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from siting._errors import SitingError
 from siting._record import recording
-from siting.checks import Finding, counts, from_error
+from siting.inputs.checks import Finding, counts, from_error
 from siting.scenario import Scenario
 
 
 def check_data(sc: Scenario) -> list[Finding]:
     """Read and check every input of ``sc``; errors are what must be fixed before a run."""
-    from siting import demand, pipeline
+    from siting.pipeline import stages as pipeline
+    from siting.problem import demand
 
     found: list[Finding] = []
     with recording() as rec:

@@ -12,7 +12,7 @@ from siting._errors import InputFileNotFoundError, ScenarioError, SitingError
 from siting.io.write import InterruptedAfterSwap
 
 if TYPE_CHECKING:
-    from siting.pipeline import RunCache, RunResult
+    from siting.pipeline.stages import RunCache, RunResult
     from siting.scenario import Scenario
 
 log = logging.getLogger("siting")
@@ -22,7 +22,7 @@ _WRITTEN: list[Path] = []  # output folders this command has swapped in, for the
 def _out_dir(requested: Path | None, name: str, *, overwrite: bool) -> Path:
     """The output folder: ``maps/<scenario name>/`` by default, checked by
     :func:`siting.report.check_out_dir` (a folder of others' files needs ``--overwrite``)."""
-    from siting.report import check_out_dir
+    from siting.outputs.tables import check_out_dir
 
     out = requested if requested is not None else Path("maps") / name
     return check_out_dir(out, overwrite=overwrite)
@@ -43,7 +43,8 @@ def _scenario_files(paths: list[Path]) -> list[Path]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from siting import pipeline, scenario
+    from siting import scenario
+    from siting.pipeline import stages as pipeline
 
     loaded = [scenario.load(path) for path in _scenario_files(args.scenario)]
     names = [sc.name for sc in loaded]
@@ -73,7 +74,7 @@ def _run_batch(args: argparse.Namespace, items: list[tuple[Scenario, Path]], *, 
     """A folder of scenarios (or ``--scheduler``): :func:`siting.batch.run_batch`, serial or
     on Dask; a failed scenario is reported and the others finish; exit status 2 (bad input)
     or 3 (anything else) when one failed."""
-    from siting.batch import run_batch
+    from siting.batch.run import run_batch
 
     if not args.verbose:  # Dask logs every worker's start and stop at INFO
         logging.getLogger("distributed").setLevel(logging.ERROR)
@@ -114,7 +115,8 @@ def _scheduler(value: str) -> str:
 
 def _run_one(sc: Scenario, out: Path, cache: RunCache) -> list[str]:
     """Run one scenario, write its outputs, and return the summary lines to print."""
-    from siting import pipeline, report
+    from siting.outputs import tables as report
+    from siting.pipeline import stages as pipeline
 
     res = pipeline.run(sc, cache=cache)
     try:
@@ -128,7 +130,7 @@ def _run_one(sc: Scenario, out: Path, cache: RunCache) -> list[str]:
 
 def _lines(sc: Scenario, res: RunResult, out: Path, written: dict[str, Path]) -> list[str]:
     """The summary lines printed for one scenario whose outputs are in ``out``."""
-    from siting import report
+    from siting.outputs import tables as report
 
     lines: list[str] = []
     s = report.summary(res, report.tables(res))
@@ -202,8 +204,8 @@ def _check_data(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from siting import scenario
-    from siting.comparison import compare
-    from siting.pipeline import RunCache
+    from siting.outputs.comparison import compare
+    from siting.pipeline.stages import RunCache
 
     folders, cache = [], RunCache()
     for path in args.runs:
@@ -231,7 +233,7 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from siting import demo
+    from siting.demo import district as demo
 
     for role, path in demo.generate(args.data_dir).items():
         print(f"{role:12s} {path}")

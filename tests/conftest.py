@@ -40,7 +40,7 @@ def demo_copy(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def demo_result():
     """The demo scenario run through the pipeline in Python (no files written)."""
-    from siting.pipeline import run
+    from siting.pipeline.stages import run
     from siting.scenario import load
 
     return run(load(DEMO_SCENARIO))

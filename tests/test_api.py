@@ -202,7 +202,7 @@ def test_every_model_checks_its_inputs_the_same_way(model: str) -> None:
 
 
 def test_compare_stays_the_function_after_the_module_loads(demo_result) -> None:
-    import siting.comparison
+    import siting.outputs.comparison
 
     first = siting.compare([demo_result, demo_result])
     again = siting.compare([demo_result, demo_result])  # a package attribute is not replaced
@@ -228,7 +228,7 @@ def test_no_site_open_at_all_is_a_plain_answer(tmp_path: Path) -> None:
 def test_a_dollar_in_the_scenario_name_is_text_in_the_png(demo_result, tmp_path: Path) -> None:
     import dataclasses
 
-    from siting import maps
+    from siting.outputs.webmap import page as maps
 
     named = dataclasses.replace(
         demo_result, scenario=demo_result.scenario.model_copy(update={"name": "2025年$x^$方案"})

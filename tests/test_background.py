@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from siting import report
 from siting._errors import OutputError
-from siting.io import background
+from siting.outputs import _background as background
+from siting.outputs import tables as report
 
 linux = pytest.mark.skipif(sys.platform != "linux", reason="the fork path is Linux's")
 
@@ -97,7 +97,7 @@ def test_a_failed_picture_leaves_the_previous_set(
     def broken(*args: object, **kwargs: object) -> Path:
         raise OutputError("map.png: the font could not be read")
 
-    from siting import maps
+    from siting.outputs.webmap import page as maps
 
     monkeypatch.setattr(maps, "write_png", broken)
     with pytest.raises(OutputError, match="font could not be read"):
@@ -162,7 +162,7 @@ def test_a_fork_while_a_picture_is_drawn_gets_a_free_drawing_lock() -> None:
     inherited held, and the child's own write hung on it forever)."""
     import multiprocessing
 
-    from siting import mapimage
+    from siting.outputs import mapimage
 
     ctx = multiprocessing.get_context("fork")
     with mapimage._DRAWING:  # as a drawing thread holds it
@@ -175,7 +175,7 @@ def test_a_fork_while_a_picture_is_drawn_gets_a_free_drawing_lock() -> None:
 def _acquire_and_exit() -> None:
     import os
 
-    from siting import mapimage
+    from siting.outputs import mapimage
 
     os._exit(0 if mapimage._DRAWING.acquire(timeout=5) else 1)
 

@@ -16,8 +16,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from siting import batch, batchreport, scenario
-from siting.demo_province import county_code, generate
+from siting import scenario
+from siting.batch import run as batch
+from siting.batch import summary as batchreport
+from siting.demo.province import county_code, generate
 from siting.io.write import write_text
 
 

@@ -26,14 +26,14 @@ import shapely
 
 from siting._errors import InputDataError
 from siting._record import recording
-from siting.cache import RunCache
-from siting.demo_bureau import (
+from siting.demo.bureau import (
     FILES,
     LAND_GIVEN,
     amap_facilities,
     parcels_candidates,
     points_communities,
 )
+from siting.pipeline.cache import RunCache
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -101,7 +101,7 @@ def scenarios(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def points_run(scenarios: dict[str, Path], cache: RunCache):
-    from siting.pipeline import run
+    from siting.pipeline.stages import run
     from siting.scenario import load
 
     return run(load(scenarios["points"]), cache=cache)
@@ -109,7 +109,7 @@ def points_run(scenarios: dict[str, Path], cache: RunCache):
 
 @pytest.fixture(scope="module")
 def amap_run(scenarios: dict[str, Path], cache: RunCache):
-    from siting.pipeline import run
+    from siting.pipeline.stages import run
     from siting.scenario import load
 
     return run(load(scenarios["amap"]), cache=cache)
@@ -117,7 +117,7 @@ def amap_run(scenarios: dict[str, Path], cache: RunCache):
 
 @pytest.fixture(scope="module")
 def parcels_run(scenarios: dict[str, Path], cache: RunCache):
-    from siting.pipeline import run
+    from siting.pipeline.stages import run
     from siting.scenario import load
 
     fac = pd.read_csv(DATA / "facilities" / "demo_facilities.csv", encoding="utf-8-sig")
@@ -171,7 +171,8 @@ def test_cells_cover_every_community_and_stay_in_their_street(points_run) -> Non
 
 
 def test_the_map_draws_derived_cells_dashed_with_a_legend_note(points_run, demo_result) -> None:
-    from siting import maps, report
+    from siting.outputs import tables as report
+    from siting.outputs.webmap import page as maps
 
     html = maps.build_map(points_run, report.proposed_table(points_run)).get_root().render()
     assert '"dashArray": "4 3"' in html
@@ -191,8 +192,8 @@ def _points_file(tmp_path: Path, change) -> Path:
 
 
 def _cells_of(path: Path):
-    from siting.cells import derive_cells
-    from siting.io.read import read_boundaries
+    from siting.inputs.cells import derive_cells
+    from siting.inputs.layers import read_boundaries
 
     streets = read_boundaries(DATA / "boundaries" / "demo_streets.geojson", level="streets")
     points = read_boundaries(path, level="communities", points=True)
@@ -233,7 +234,7 @@ def test_community_points_outside_their_street_or_shared_are_refused(tmp_path: P
 
 
 def test_point_layers_are_refused_for_streets_and_mixed_layers(tmp_path: Path) -> None:
-    from siting.io.read import read_boundaries
+    from siting.inputs.layers import read_boundaries
 
     streets = gpd.read_file(DATA / "boundaries" / "demo_streets.geojson")
     streets["geometry"] = streets.geometry.representative_point()
@@ -295,7 +296,7 @@ def test_facilities_without_land_are_no_data_never_a_failed_zero(amap_run, demo_
 
 
 def test_mapped_columns_are_copied_and_checked(tmp_path: Path) -> None:
-    from siting.io.read import read_points
+    from siting.inputs.layers import read_points
 
     with pytest.warns(UserWarning, match="numbered F0001"):
         fac = read_points(
@@ -317,7 +318,7 @@ def test_mapped_columns_are_copied_and_checked(tmp_path: Path) -> None:
 
 
 def test_bad_figures_name_the_file_column_rows_and_fix(tmp_path: Path) -> None:
-    from siting.io.read import read_points
+    from siting.inputs.layers import read_points
 
     table = amap_facilities(DATA)
     table["床位数"] = table["床位数"].astype(object)
@@ -353,7 +354,7 @@ def test_parcels_take_land_from_their_area_and_sites_at_the_edge_nearest_a_stree
 ) -> None:
     import osmnx as ox
 
-    from siting.pipeline import prepared
+    from siting.pipeline.stages import prepared
     from siting.scenario import load
 
     cand, tidy = parcels_run.inputs.candidates, demo_result.inputs.candidates
@@ -395,7 +396,8 @@ def test_parcels_take_land_from_their_area_and_sites_at_the_edge_nearest_a_stree
 def test_parcel_runs_cover_like_the_demo_and_draw_the_parcels(
     parcels_run, demo_result, tmp_path: Path
 ) -> None:
-    from siting import maps, report
+    from siting.outputs import tables as report
+    from siting.outputs.webmap import page as maps
 
     total, before, after = _figures(parcels_run)
     assert (total, before) == _figures(demo_result)[:2]  # the same facilities, nameless
@@ -420,7 +422,7 @@ def test_parcel_runs_cover_like_the_demo_and_draw_the_parcels(
 
 
 def test_parcels_refuse_lines_and_invalid_polygons(tmp_path: Path) -> None:
-    from siting.io.read import read_points
+    from siting.inputs.layers import read_points
 
     frame = parcels_candidates(DATA)
     frame.loc[1, "geometry"] = shapely.LineString([(115.01, 35.76), (115.02, 35.77)])

@@ -15,7 +15,7 @@ import pytest
 
 from siting import InputDataError, ScenarioError
 from siting.cli import main
-from siting.pipeline import run
+from siting.pipeline.stages import run
 from siting.scenario import load
 
 DATA = Path(__file__).parent / "data" / "facilities"
@@ -181,7 +181,7 @@ def test_interrupted_run_leaves_the_previous_complete_set(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from siting import maps
+    from siting.outputs.webmap import page as maps
 
     out = tmp_path / "out"
     assert main(["run", str(demo_copy), "--out", str(out)]) == 0
@@ -280,7 +280,7 @@ def test_an_output_folder_behind_a_symbolic_link_is_replaced_where_it_is(
 def test_a_comparison_folder_is_one_comparison(
     demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from siting import comparison as comparing
+    from siting.outputs import comparison as comparing
 
     a, b, cmp = tmp_path / "a", tmp_path / "b", tmp_path / "cmp"
     assert main(["run", str(demo_copy), "--out", str(a)]) == 0

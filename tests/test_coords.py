@@ -110,7 +110,7 @@ def test_gauss_kruger_zone_prefix_and_degree_mixups_are_named(tmp_path) -> None:
     import geopandas as gpd
     from shapely.geometry import box
 
-    from siting.io.read import read_boundaries
+    from siting.inputs.layers import read_boundaries
 
     def layer(name: str, geom: object, crs: str):
         path = tmp_path / name

@@ -7,8 +7,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from siting import NetworkError, costs
-from siting.costs import WalkArrays, cost_matrix, search, walk_arrays
+from siting import NetworkError
+from siting.network import distances as costs
+from siting.network.distances import WalkArrays, cost_matrix, search, walk_arrays
 
 
 @pytest.fixture(autouse=True, params=["kernel", "scipy"])
@@ -122,7 +123,7 @@ def test_zero_and_very_short_edges_are_exact() -> None:
 
 
 def test_entry_pool_overflow_is_retried_and_leaves_nothing_behind() -> None:
-    from siting._dijkstra import _one_search
+    from siting.network._dijkstra import _one_search
 
     arrays = WalkArrays.from_edges(np.arange(9), np.arange(1, 10), np.full(9, 10.0))
     adj = arrays.adjacency
@@ -188,7 +189,8 @@ def test_memory_is_estimated_and_a_matrix_too_large_is_refused(
     if path == "scipy":  # jobs beyond DENSE_MAX_CELLS always run on the kernel
         pytest.skip("the estimate guards the kernel's sparse output; small jobs need none")
 
-    from siting import TooLargeError, costs
+    from siting import TooLargeError
+    from siting.network import distances as costs
 
     # a 120 x 120 grid, 100 m blocks: 14,400 nodes, every node a demand point and a site
     n = 120

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from siting.coverage import by_community, by_unit, covered_by, nearest_m
+from siting.analysis.coverage import by_community, by_unit, covered_by, nearest_m
 from siting.models import coverage_sets
 
 
@@ -54,7 +54,7 @@ def test_service_area_follows_the_streets_within_reach() -> None:
     import networkx as nx
     from shapely.geometry import Point
 
-    from siting.coverage import service_areas
+    from siting.analysis.coverage import service_areas
 
     G = nx.MultiDiGraph(crs="EPSG:4547")
     xy = {1: (0, 0), 2: (500, 0), 3: (1000, 0), 4: (500, 500), 5: (1500, 0)}

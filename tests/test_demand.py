@@ -10,7 +10,7 @@ from shapely.geometry import Point, box
 
 from siting import SitingWarning
 from siting._record import RecordedWarning
-from siting.demand import demand_points, snap_sites
+from siting.problem.demand import demand_points, snap_sites
 
 
 def _grid() -> nx.MultiDiGraph:
@@ -129,8 +129,8 @@ def test_a_parcel_a_street_crosses_gets_one_site_however_the_street_is_cut() -> 
     import numpy as np
     import shapely
 
-    from siting.demand import parcel_sites
-    from siting.walknet import WalkNetwork
+    from siting.network.arrays import WalkNetwork
+    from siting.problem.demand import parcel_sites
 
     def street(cuts: int) -> WalkNetwork:
         x = np.linspace(0.0, 500.0, cuts + 1)

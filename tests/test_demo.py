@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from siting.demo import ELDERLY_URBAN_TOTAL, generate
-from siting.io.read import read_boundaries, read_table
+from siting.demo.district import ELDERLY_URBAN_TOTAL, generate
+from siting.inputs.layers import read_boundaries, read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from siting.cli import main
-from siting.report import _tenths_adding_up, solver_zh, status_zh
+from siting.outputs.tables import _tenths_adding_up, solver_zh, status_zh
 from siting.rules.book import available_sets, format_rules, load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,7 +180,7 @@ def test_readme_demo_block_is_what_the_cli_prints(
 
 
 def test_compare_xlsx_status_in_chinese_csv_keeps_the_model_words() -> None:
-    from siting.comparison import _for_readers
+    from siting.outputs.comparison import _for_readers
 
     frame = pd.DataFrame(
         {"a": ["Optimal (proven by the LP bound)", 3], "b": ["Heuristic", 4]},
@@ -197,8 +197,8 @@ def test_map_rule_popups_cite_every_rule_by_title_and_number(demo_result) -> Non
     document's official title and number) with its confidence in Chinese."""
     import html
 
-    from siting import maps
     from siting._tiles import provider, shifter
+    from siting.outputs.webmap import page as maps
 
     group = maps._compliance_layer(demo_result, shifter(provider("osm").coord_system))
     (layer,) = group._children.values()

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from siting import equity
 from siting._errors import ModelError, ScenarioError
-from siting.coverage import nearest_m
+from siting.analysis import access as equity
+from siting.analysis.coverage import nearest_m
 from siting.models import MCLP
 
 # --- 2SFCA ----------------------------------------------------------------------------------
@@ -202,8 +202,8 @@ def test_demo_accessibility_columns_and_map_layer(demo_out: Path, demo_result) -
 def test_demo_map_has_the_accessibility_layer(demo_result) -> None:
     """map.html: one 社区/村 polygon per community in the hidden accessibility layer, the
     darkest class holding the best-served after the plan, tooltips with both figures."""
-    from siting import maps
     from siting._tiles import provider, shifter
+    from siting.outputs.webmap import page as maps
 
     group = maps._access_layer(demo_result, shifter(provider("osm").coord_system))
     assert group is not None
@@ -301,7 +301,7 @@ def test_floor_is_an_mclp_option() -> None:
 def test_demo_floor_lifts_the_villages(demo_result) -> None:
     """The demo's MCLP leaves 王营乡 and 张集镇 at 12 %; `model.equity_floor: 0.3` (the
     pipeline's model step) lifts both, at a cost in elderly covered overall."""
-    from siting.pipeline import _solve
+    from siting.pipeline.stages import _solve
 
     problem = demo_result.problem
     comm = demo_result.inputs.communities
@@ -375,7 +375,7 @@ def test_gini_of_nobody_covered_is_undefined_not_perfect_equality() -> None:
 def test_any_facilities_column_can_size_the_sites() -> None:
     """`equity.capacity_column` of the bureau's own (land_area_m2 here): the candidates, which
     lack it, take the median of the facilities; the documents name the column."""
-    from siting.pipeline import run
+    from siting.pipeline.stages import run
     from siting.scenario import load
 
     demo = Path(__file__).resolve().parents[1] / "scenarios" / "demo.yaml"
@@ -388,7 +388,7 @@ def test_any_facilities_column_can_size_the_sites() -> None:
 
 def test_demo_floor_no_plan_meets_names_the_units(demo_result) -> None:
     """A floor the demo's candidates cannot reach names each unit by code and name."""
-    from siting.pipeline import _solve
+    from siting.pipeline.stages import _solve
 
     sc = demo_result.scenario.replace({"model.equity_floor": 1.0})
     streets = demo_result.inputs.streets

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from benchmarks._data import jinan, jinan_dir
-from siting.costs import search
+from siting.network.distances import search
 
 pytestmark = pytest.mark.skipif(
     not (jinan_dir() / "road_edges.shp").exists(), reason="../shared/data/jinan is not available"

@@ -19,12 +19,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from siting import liveplan
 from siting._errors import ModelError
 from siting._record import recording
-from siting.plan import PLAN_STATUS, plan_solution
+from siting.outputs.webmap import liveplan
+from siting.pipeline.plan import PLAN_STATUS, plan_solution
+from siting.pipeline.study import Evaluator
 from siting.scenario import Plan
-from siting.study import Evaluator
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
@@ -138,7 +138,7 @@ def test_plan_ids_that_cannot_open_stop_the_run(demo_result, plan: Plan, message
 
 
 def test_plan_closing_something_not_a_facility_stops_the_run(demo_result) -> None:
-    from siting.plan import plan_roles
+    from siting.pipeline.plan import plan_roles
 
     with pytest.raises(ModelError, match=r"not existing circle facilities.*\['C007'\]"):
         plan_roles(demo_result.problem.sites, Plan(closed=("C007",)))
@@ -149,7 +149,7 @@ def test_plan_closing_something_not_a_facility_stops_the_run(demo_result) -> Non
 def test_a_plan_whose_ids_now_name_other_sites_stops_the_run(demo_result) -> None:
     """Ids numbered from the row order shift when a row is removed: the saved names catch it
     (white space aside), before anything is closed or opened."""
-    from siting.plan import plan_roles
+    from siting.pipeline.plan import plan_roles
 
     sites = demo_result.problem.sites.set_index("id")
     f3, c7 = sites.loc["F003", "name"], sites.loc["C007", "name"]
@@ -427,7 +427,7 @@ def test_switching_sites_gives_python_s_figures(demo_out: Path, demo_result, tmp
 def test_land_after_a_plan_leaves_out_what_it_closes(demo_result) -> None:
     """The land check and the 规划后 land rule: a closed facility's land counts today and not
     after the plan."""
-    from siting.pipeline import run
+    from siting.pipeline.stages import run
     from siting.scenario import load
 
     demo = Path(__file__).resolve().parents[1] / "scenarios" / "demo.yaml"
@@ -448,8 +448,8 @@ def test_land_after_a_plan_leaves_out_what_it_closes(demo_result) -> None:
 
 def test_a_plan_runs_summary_sheet_names_no_model(demo_result) -> None:
     """A saved plan is not solved: 概要's 模型 row says so instead of naming the scenario's."""
-    from siting.plan import plan_solution
-    from siting.report import _summary_rows, summary, tables
+    from siting.outputs.tables import _summary_rows, summary, tables
+    from siting.pipeline.plan import plan_solution
 
     solved = plan_solution(demo_result.problem, Plan(open=("C007",)))
     planned = replace(demo_result, solution=solved)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from siting import mapimage, maps
+from siting.outputs import mapimage
+from siting.outputs.webmap import page as maps
 
 
 def test_the_font_is_the_packaged_file_not_a_system_one() -> None:

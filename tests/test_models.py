@@ -254,8 +254,8 @@ def test_candidates_from_uncovered_demand(demo_result) -> None:
     import geopandas as gpd
     from shapely.geometry import box
 
-    from siting.models.candidates import generate_candidates
-    from siting.network import walk_graph_from_osm_file
+    from siting.network.osm_file import walk_graph_from_osm_file
+    from siting.problem.candidates import generate_candidates
 
     G = walk_graph_from_osm_file(demo_result.scenario.inputs.network.osm_file, crs=demo_result.crs)
     demand = demo_result.demand

@@ -10,7 +10,7 @@ import pytest
 from pyproj import Geod
 
 from siting import InputFileNotFoundError, NetworkError
-from siting.network import walk_graph_from_osm_file
+from siting.network.osm_file import walk_graph_from_osm_file
 
 
 def _osm(path: Path, ways: list[tuple[list[int], dict[str, str]]]) -> Path:
@@ -77,7 +77,7 @@ def test_bureau_road_layer_in_gcj02_gives_the_osm_answer(demo_copy: Path, demo_r
     import shapely
 
     from siting.coords import wgs84_to_gcj02
-    from siting.pipeline import run
+    from siting.pipeline.stages import run
     from siting.scenario import load
 
     G = walk_graph_from_osm_file(demo_copy.parent.parent / "data/network/demo.osm", crs="EPSG:4547")
@@ -173,8 +173,8 @@ def test_a_facility_inside_buildings_joins_the_street_grid_with_unchanged_covera
     import numpy as np
     from shapely.geometry import Point, box
 
-    from siting.costs import cost_matrix
-    from siting.demand import demand_points, snap_sites
+    from siting.network.distances import cost_matrix
+    from siting.problem.demand import demand_points, snap_sites
 
     facility = gpd.GeoDataFrame(
         geometry=[Point(115.0015, 35.7515)], index=["F1"], crs="EPSG:4326"
@@ -233,7 +233,7 @@ def test_a_facility_inside_buildings_joins_the_street_grid_with_unchanged_covera
     ],
 )
 def test_the_walking_rule(tags: dict[str, str], why: str | None) -> None:
-    from siting.network import why_not_walked
+    from siting.network.osm_file import why_not_walked
 
     assert why_not_walked(tags) == why
 
@@ -270,7 +270,7 @@ def _classes(G: nx.MultiDiGraph, node: int) -> set[str]:
 def test_chinese_road_classes_map_to_osm_values_and_motorways_are_not_walked() -> None:
     from collections import Counter
 
-    from siting.network import walk_graph_from_road_layer
+    from siting.network.osm_file import walk_graph_from_road_layer
 
     G = walk_graph_from_road_layer(ROADS, crs="EPSG:4547", highway_column="道路等级")
     lines = Counter((c, h) for _, _, c, h in _edge_pairs(G))
@@ -297,8 +297,8 @@ def test_demand_lands_only_on_lanes_compound_roads_and_footpaths() -> None:
     import geopandas as gpd
     from shapely.geometry import box
 
-    from siting.demand import demand_points
-    from siting.network import walk_graph_from_road_layer
+    from siting.network.osm_file import walk_graph_from_road_layer
+    from siting.problem.demand import demand_points
 
     G = walk_graph_from_road_layer(ROADS, crs="EPSG:4547", highway_column="道路等级")
     x0, y0 = 590449, 3958265  # the grid's south-west corner: the fixture was drawn from it
@@ -329,7 +329,7 @@ def test_an_unknown_road_class_stops_with_counts_and_the_yaml_to_add(tmp_path: P
     import yaml
 
     from siting import InputDataError
-    from siting.network import walk_graph_from_road_layer
+    from siting.network.osm_file import walk_graph_from_road_layer
 
     roads = gpd.read_file(ROADS)
     roads.loc[[0, 1], "道路等级"] = "规划二路"
@@ -358,7 +358,7 @@ def test_a_layer_without_class_column_needs_highway_column_none(tmp_path: Path) 
 
     from siting import InputDataError
     from siting._record import RecordedWarning
-    from siting.network import walk_graph_from_road_layer
+    from siting.network.osm_file import walk_graph_from_road_layer
 
     path = tmp_path / "roads.geojson"
     gpd.read_file(ROADS).drop(columns="道路等级").to_file(path)
@@ -380,7 +380,7 @@ def test_class_codes_and_the_scenario_mapping() -> None:
     import numpy as np
     import pandas as pd
 
-    from siting.network import classify_roads
+    from siting.network.osm_file import classify_roads
 
     codes = pd.Series([1.0, 2.0, np.nan, 2.0])
     osm = classify_roads(
@@ -401,7 +401,7 @@ def test_the_class_table_covers_the_bureaus_classes() -> None:
 
     import yaml
 
-    from siting.network import KNOWN_HIGHWAYS, road_classes
+    from siting.network.osm_file import KNOWN_HIGHWAYS, road_classes
 
     table = road_classes()
     expected = {
@@ -423,7 +423,11 @@ def test_the_class_table_covers_the_bureaus_classes() -> None:
     }
     assert {k: table[k] for k in expected} == expected
     assert set(table.values()) <= KNOWN_HIGHWAYS
-    text = resources.files("siting").joinpath("network_classes.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files("siting.network")
+        .joinpath("network_classes.yaml")
+        .read_text(encoding="utf-8")
+    )
     entries = yaml.safe_load(text)["classes"]
     names = [n for e in entries for n in e["names"]]
     assert len(names) == len(set(names))  # each class in one entry only
@@ -479,7 +483,7 @@ def test_a_road_layer_not_split_at_junctions_is_split_there(tmp_path: Path) -> N
     import shapely
 
     from siting._record import recording
-    from siting.network import walk_graph_from_road_layer
+    from siting.network.osm_file import walk_graph_from_road_layer
 
     base = (115.0, 35.75)
     deg = 1e-3  # about 90-110 m
@@ -517,7 +521,7 @@ def test_a_road_layer_not_split_at_junctions_is_split_there(tmp_path: Path) -> N
 def test_arrays_reader_gives_the_osmnx_loaders_network(path: Path) -> None:
     """pyosmium + numpy simplification = osmnx's graph_from_xml + simplify_graph +
     project_graph: the same nodes where they were, the same streets with the same lengths."""
-    from siting.network import osmnx_graph_from_osm_file, walk_network_from_osm_file
+    from siting.network.osm_file import osmnx_graph_from_osm_file, walk_network_from_osm_file
 
     net = walk_network_from_osm_file(path, crs="EPSG:4547")
     G = osmnx_graph_from_osm_file(path, crs="EPSG:4547")
@@ -573,7 +577,7 @@ _ODD_FILES = {
 
 @pytest.mark.parametrize("case", sorted(_ODD_FILES))
 def test_odd_osm_files_read_as_the_osmnx_loader_reads_them(tmp_path: Path, case: str) -> None:
-    from siting.network import osmnx_graph_from_osm_file, walk_network_from_osm_file
+    from siting.network.osm_file import osmnx_graph_from_osm_file, walk_network_from_osm_file
 
     path = tmp_path / "odd.osm"
     path.write_text(_osm_text(_ODD_FILES[case]), encoding="utf-8")
@@ -590,7 +594,7 @@ def test_odd_osm_files_read_as_the_osmnx_loader_reads_them(tmp_path: Path, case:
 
 def test_a_node_written_twice_is_read_at_its_last_position(tmp_path: Path) -> None:
     """A history answer or a merged file: the last version of a node and of a way count."""
-    from siting.network import walk_network_from_osm_file
+    from siting.network.osm_file import walk_network_from_osm_file
 
     moved = "<node id='3' lat='35.80' lon='115.002'/>"
     ways = (
@@ -610,7 +614,7 @@ def test_a_node_written_twice_is_read_at_its_last_position(tmp_path: Path) -> No
 def test_files_named_anyhow_and_negative_ids_are_read(tmp_path: Path) -> None:
     """Overpass saves `interpreter`, exports may be NETWORK.OSM, JOSM's new objects have
     negative ids: all read; a comma decimal is an error naming the file."""
-    from siting.network import walk_network_from_osm_file
+    from siting.network.osm_file import walk_network_from_osm_file
 
     way = "<way id='1'><nd ref='1'/><nd ref='2'/><tag k='highway' v='residential'/></way>"
     for name in ("interpreter", "NETWORK.OSM"):
@@ -635,7 +639,7 @@ def test_a_truncated_gzip_is_an_error_naming_the_file(tmp_path: Path) -> None:
     whole = gzip.compress(_osm_text(way * 200).encode())
     path = tmp_path / "cut.osm.gz"
     path.write_bytes(whole[: len(whole) // 2])
-    from siting.network import walk_network_from_osm_file
+    from siting.network.osm_file import walk_network_from_osm_file
 
     with pytest.raises(NetworkError, match=r"cut\.osm\.gz: cannot be read.*cut short or damaged"):
         walk_network_from_osm_file(path, crs="EPSG:4547")
@@ -644,7 +648,7 @@ def test_a_truncated_gzip_is_an_error_naming_the_file(tmp_path: Path) -> None:
 def test_a_ways_last_version_decides_even_when_it_is_not_walkable(tmp_path: Path) -> None:
     """A history answer: footway v1, then v2 under construction. The osmnx loader walks v1
     (it keeps every version); the way is gone."""
-    from siting.network import walk_network_from_osm_file
+    from siting.network.osm_file import walk_network_from_osm_file
 
     ways = (
         "<way id='1'><nd ref='1'/><nd ref='2'/><nd ref='3'/><tag k='highway' "
@@ -661,7 +665,7 @@ def test_a_ways_last_version_decides_even_when_it_is_not_walkable(tmp_path: Path
 def test_an_empty_road_layer_says_so(tmp_path: Path) -> None:
     import geopandas as gpd
 
-    from siting.network import walk_network_from_road_layer
+    from siting.network.osm_file import walk_network_from_road_layer
 
     path = tmp_path / "empty.gpkg"
     frame = gpd.GeoDataFrame({"highway": gpd.pd.Series([], dtype=str)}, geometry=[], crs=4547)

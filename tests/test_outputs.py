@@ -43,8 +43,8 @@ def test_excel_report_and_png(demo_out: Path) -> None:
 def test_tile_providers(demo_result, monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
 
-    from siting import maps
-    from siting.report import tables
+    from siting.outputs.tables import tables
+    from siting.outputs.webmap import page as maps
 
     proposed = tables(demo_result)["proposed_sites"]
 
@@ -165,7 +165,7 @@ def test_geopackage_and_shapefile_export(demo_result, tmp_path: Path) -> None:
     import pyogrio
 
     from siting.io.spatial import write_gpkg, write_shapefiles
-    from siting.report import spatial_layers, tables
+    from siting.outputs.tables import spatial_layers, tables
 
     layers = spatial_layers(demo_result)
     gpkg = write_gpkg(tmp_path / "results.gpkg", layers)
@@ -191,7 +191,7 @@ def test_a_community_without_elderly_has_no_share_not_full_coverage(
 ) -> None:
     """A 社区 whose table gives 0 elderly was written 100 % covered (status covered, dark
     green): it now has no share (empty cells), status no elderly / 无老人, grey on both maps."""
-    from siting.maps import NO_ELDERLY_COLOUR, NO_ELDERLY_LABEL
+    from siting.outputs.webmap.page import NO_ELDERLY_COLOUR, NO_ELDERLY_LABEL
 
     table = demo_copy.parent.parent / "data" / "population" / "demo_population.csv"
     pop = pd.read_csv(table, dtype=str, encoding="utf-8-sig")
@@ -222,7 +222,8 @@ def test_a_full_disk_is_an_output_error_naming_the_folder(
     the fix, the previous set kept (it was "unexpected failure … please report it", exit 3)."""
     import errno
 
-    from siting import OutputError, report
+    from siting import OutputError
+    from siting.outputs import tables as report
 
     out = tmp_path / "out"
     report.write_all(demo_result, out)

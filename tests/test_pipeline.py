@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from siting import InputDataError, ScenarioError
-from siting.pipeline import run
+from siting.pipeline.stages import run
 from siting.scenario import load
 
 
@@ -148,7 +148,8 @@ def test_pcenter_and_pmedian_in_a_scenario(demo_copy: Path) -> None:
         (center.demand["weight"] * center.demand["covered_after"]).sum()
         - (center.demand["weight"] * center.demand["covered_before"]).sum()
     )
-    from siting import maps, report
+    from siting.outputs import tables as report
+    from siting.outputs.webmap import page as maps
 
     page = maps.write_map(
         center, report.tables(center)["proposed_sites"], demo_copy.parent / "map.html"

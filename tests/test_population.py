@@ -28,10 +28,11 @@ import pytest
 from siting._errors import InputDataError, ScenarioError
 from siting._record import Note, recording
 from siting.cli import main
-from siting.demo_bureau import BANDS, FILES, HEADER, bureau_rows, population_workbook
-from siting.demo_bureau import POPULATION_COLUMNS as COLUMNS
-from siting.demo_bureau import bands as _bands
-from siting.io.population import (
+from siting.demo.bureau import BANDS, FILES, HEADER, bureau_rows, population_workbook
+from siting.demo.bureau import POPULATION_COLUMNS as COLUMNS
+from siting.demo.bureau import bands as _bands
+from siting.inputs.layers import Joined, join_population, read_boundaries, read_table
+from siting.inputs.population import (
     REPORT_COLUMNS,
     age_band,
     band_columns,
@@ -39,7 +40,6 @@ from siting.io.population import (
     street_key,
     unit_key,
 )
-from siting.io.read import Joined, join_population, read_boundaries, read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"

@@ -39,7 +39,7 @@ from siting import (
     SolverError,
 )
 from siting.cli import main
-from siting.io.read import (
+from siting.inputs.layers import (
     join_population,
     read_boundaries,
     read_points,
@@ -597,14 +597,14 @@ def _listing(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def mini_graph():
-    from siting.network import walk_graph_from_osm_file
+    from siting.network.osm_file import walk_graph_from_osm_file
 
     return walk_graph_from_osm_file(MINI / "network.osm", crs="EPSG:4547")
 
 
 @pytest.fixture(scope="module")
 def mini_result():
-    from siting.pipeline import run
+    from siting.pipeline.stages import run
     from siting.scenario import load
 
     return run(load(MINI / "scenario.yaml"))
@@ -672,8 +672,8 @@ def test_a_missing_crs_is_an_error_naming_the_file(tmp_path: Path) -> None:
 def test_layers_in_another_crs_are_reprojected_and_logged_or_refused_naming_both(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, mini_graph, mini_result
 ) -> None:
-    from siting.demand import demand_points
-    from siting.pipeline import run
+    from siting.pipeline.stages import run
+    from siting.problem.demand import demand_points
     from siting.scenario import load
 
     caplog.set_level(logging.INFO, logger="siting")
@@ -713,10 +713,10 @@ def test_layers_in_another_crs_are_reprojected_and_logged_or_refused_naming_both
 def test_functions_measuring_metres_refuse_lonlat(mini_graph) -> None:
     import osmnx as ox
 
-    from siting.costs import cost_matrix
-    from siting.coverage import dissolve_areas, service_areas
-    from siting.demand import snap_sites
-    from siting.network import walk_graph_from_osm_file, walk_graph_from_road_layer
+    from siting.analysis.coverage import dissolve_areas, service_areas
+    from siting.network.distances import cost_matrix
+    from siting.network.osm_file import walk_graph_from_osm_file, walk_graph_from_road_layer
+    from siting.problem.demand import snap_sites
 
     with pytest.raises(NetworkError, match="not metres"):
         walk_graph_from_osm_file(MINI / "network.osm", crs="EPSG:4326")
@@ -743,7 +743,7 @@ def test_functions_measuring_metres_refuse_lonlat(mini_graph) -> None:
 
 
 def test_road_layer_refuses_a_lonlat_crs_for_metres() -> None:
-    from siting.network import walk_graph_from_road_layer
+    from siting.network.osm_file import walk_graph_from_road_layer
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Geometry is in a geographic CRS")
@@ -782,9 +782,9 @@ def test_swapped_metres_and_zone_prefix_are_caught_with_the_hint() -> None:
 def test_gaode_tiles_shift_overlays_for_display_and_baidu_tiles_are_refused(mini_result) -> None:
     from dataclasses import replace
 
-    from siting import maps
     from siting.coords import wgs84_to_gcj02
-    from siting.report import tables
+    from siting.outputs.tables import tables
+    from siting.outputs.webmap import page as maps
     from siting.scenario import load
 
     with pytest.raises(ScenarioError, match="BD-09"):
@@ -952,7 +952,7 @@ def test_duplicate_and_missing_ids_are_listed() -> None:
 def test_population_figures_follow_the_policy_and_totals_are_logged(
     caplog: pytest.LogCaptureFixture, mini_graph
 ) -> None:
-    from siting.demand import demand_points
+    from siting.problem.demand import demand_points
 
     units = mini_units()
     v = FIX / "values"
@@ -1014,7 +1014,7 @@ def test_population_and_boundaries_that_disagree_are_listed_never_dropped(tmp_pa
 def test_points_far_from_the_network_are_kept_with_their_walk_and_reported(
     mini_graph, far_run: Path
 ) -> None:
-    from siting.demand import snap_sites
+    from siting.problem.demand import snap_sites
 
     sites = read_points(
         FIX / "geometry/facilities_far_from_network.csv", role="facilities", coord_system="wgs84"
@@ -1045,7 +1045,7 @@ def test_warnings_are_in_the_report_workbook(far_run: Path) -> None:
 
 
 def test_community_points_are_not_taken_for_boundaries(tmp_path: Path) -> None:
-    from siting.pipeline import run
+    from siting.pipeline.stages import run
     from siting.scenario import load
 
     scenario = mini_copy(
@@ -1096,9 +1096,9 @@ def test_population_by_name_joins_within_the_street() -> None:
 def test_islands_are_counted_and_their_demand_is_marked_unreachable(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from siting.costs import cost_matrix
-    from siting.network import walk_graph_from_osm_file
-    from siting.pipeline import run
+    from siting.network.distances import cost_matrix
+    from siting.network.osm_file import walk_graph_from_osm_file
+    from siting.pipeline.stages import run
     from siting.scenario import load
 
     caplog.set_level(logging.INFO, logger="siting")
@@ -1126,7 +1126,7 @@ def test_islands_are_counted_and_their_demand_is_marked_unreachable(
 
 
 def test_a_detached_ring_of_lanes_is_counted_as_an_island(caplog: pytest.LogCaptureFixture) -> None:
-    from siting.network import walk_graph_from_osm_file
+    from siting.network.osm_file import walk_graph_from_osm_file
 
     caplog.set_level(logging.INFO, logger="siting")
     G = walk_graph_from_osm_file(FIX / "network/island_ring.osm", crs="EPSG:4547")
@@ -1136,7 +1136,7 @@ def test_a_detached_ring_of_lanes_is_counted_as_an_island(caplog: pytest.LogCapt
 
 def test_lscp_names_the_uncoverable_demand_before_solving(tmp_path: Path) -> None:
     from siting.models import LSCP
-    from siting.pipeline import run
+    from siting.pipeline.stages import run
     from siting.scenario import load
 
     dist, w, demand_ids, _ = cost_fixture()
@@ -1169,7 +1169,7 @@ def test_lscp_names_the_uncoverable_demand_before_solving(tmp_path: Path) -> Non
 
 def test_impossible_site_counts_fail_before_solving() -> None:
     from siting.models import MCLP
-    from siting.pipeline import run
+    from siting.pipeline.stages import run
     from siting.scenario import load
 
     dist, w, _, sites = cost_fixture()
@@ -1222,8 +1222,8 @@ def test_distances_are_sparse_and_kept_within_reach(mini_graph) -> None:
     from scipy import sparse
     from scipy.sparse.csgraph import dijkstra
 
-    from siting.costs import cost_matrix, walk_arrays
     from siting.models import MCLP
+    from siting.network.distances import cost_matrix, walk_arrays
 
     nodes = list(mini_graph.nodes)
     matrix = cost_matrix(mini_graph, nodes, nodes, cutoff_m=900.0)
@@ -1236,7 +1236,7 @@ def test_distances_are_sparse_and_kept_within_reach(mini_graph) -> None:
 
 
 def test_memory_is_estimated_before_the_cost_matrix(caplog: pytest.LogCaptureFixture) -> None:
-    from siting.pipeline import run
+    from siting.pipeline.stages import run
     from siting.scenario import load
 
     caplog.set_level(logging.INFO, logger="siting")
@@ -1297,7 +1297,7 @@ def test_a_folder_siting_did_not_write_or_a_file_is_refused(
 def test_interrupted_runs_leave_no_half_written_set(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from siting import report
+    from siting.outputs import tables as report
 
     scenario = str(MINI / "scenario.yaml")
     out = tmp_path / "out"
@@ -1341,7 +1341,7 @@ def test_an_error_page_is_retried_then_reported_and_never_cached(
     import requests
     from shapely.geometry import box
 
-    from siting.network import walk_graph_from_download
+    from siting.network.osm_file import walk_graph_from_download
 
     page = (FIX / "download/overpass_rate_limited.html").read_bytes()
     calls: list[int] = []

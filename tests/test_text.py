@@ -264,8 +264,8 @@ def assert_inert_page(page: str) -> None:
 
 
 def test_hostile_names_stay_data_in_the_map(hostile) -> None:
-    from siting import maps
-    from siting.report import tables
+    from siting.outputs.tables import tables
+    from siting.outputs.webmap import page as maps
 
     page = maps.build_map(hostile, tables(hostile)["proposed_sites"]).get_root().render()
     assert_inert_page(page)
@@ -286,7 +286,7 @@ def test_hostile_names_stay_data_in_the_map(hostile) -> None:
 
 
 def test_legend_notes_are_short() -> None:
-    from siting.maps import MAX_NOTES, _notes
+    from siting.outputs.webmap.page import MAX_NOTES, _notes
 
     assert _notes(()) == ""
     many = tuple(Note("n", f"<i>{i}</i>") for i in range(MAX_NOTES + 3))
@@ -297,7 +297,7 @@ def test_legend_notes_are_short() -> None:
 
 
 def test_hostile_names_are_text_in_tables_and_workbook(hostile, tmp_path: Path) -> None:
-    from siting import report
+    from siting.outputs import tables as report
 
     report.write(hostile, tmp_path)
     report.write_xlsx(hostile, tmp_path / "report.xlsx")
@@ -324,8 +324,8 @@ def test_hostile_names_are_text_in_tables_and_workbook(hostile, tmp_path: Path) 
 
 
 def test_compare_of_hostile_runs_is_inert(hostile, tmp_path: Path) -> None:
-    from siting import report
-    from siting.comparison import compare
+    from siting.outputs import tables as report
+    from siting.outputs.comparison import compare
 
     runs = []
     for label in ("a", "b"):
@@ -349,7 +349,7 @@ def test_compare_of_hostile_runs_is_inert(hostile, tmp_path: Path) -> None:
     # the names were read back from the CSVs as the names, not as '=...
     comm = pd.read_csv(runs[0] / "coverage_by_community.csv", encoding="utf-8-sig")
     assert comm["name"].str.startswith("'").any()
-    from siting.comparison import _load_run
+    from siting.outputs.comparison import _load_run
 
     assert (
         _load_run(runs[0])["communities"]["name"].tolist() == hostile.communities["name"].tolist()
@@ -368,8 +368,8 @@ def test_a_name_cannot_run_code_when_the_map_is_written(demo_result, tmp_path: P
     ``{{ … }}`` once ran Python (found by an adversarial test: it created a folder)."""
     import dataclasses
 
-    from siting import maps
-    from siting.report import tables
+    from siting.outputs.tables import tables
+    from siting.outputs.webmap import page as maps
 
     marker = tmp_path / "PWNED_BY_NAME"
     evil = "和谐社区{{ cycler.__init__.__globals__.os.makedirs('" + marker.as_posix() + "') }}"

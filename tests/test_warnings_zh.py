@@ -22,7 +22,7 @@ import pytest
 from siting._record import Note, recording, warn
 from siting._text import html_text
 from siting.cli import main
-from siting.maps import MAX_NOTES
+from siting.outputs.webmap.page import MAX_NOTES
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "siting"
@@ -86,13 +86,12 @@ def test_every_warn_call_gives_a_chinese_text() -> None:
 
 
 def test_every_warning_finding_gives_a_chinese_text() -> None:
-    """The input checks' warnings (siting/checks.py) reach the documents through
+    """The input checks' warnings (siting/inputs/checks.py) reach the documents through
     ``Finding.message_zh``."""
     findings = [
         (path, call)
         for path, call in _calls("Finding")
-        if path.name == "checks.py"
-        and path.parent == PACKAGE
+        if path == PACKAGE / "inputs" / "checks.py"
         and call.args
         and isinstance(call.args[0], ast.Constant)
         and call.args[0].value == "warning"

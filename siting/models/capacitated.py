@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
 from siting._errors import ModelError
-from siting._validate import preview
+from siting._messages import preview
 from siting.models import _highs
 from siting.models._prep import (
     as_sparse_cost,
@@ -44,7 +44,7 @@ from siting.models._result import CapacitySplit, SiteGain, Solution
 from siting.models.mclp import MCLP, Method, _problem_sites
 
 if TYPE_CHECKING:
-    from siting.problem import Problem
+    from siting.problem.build import Problem
 
 
 class CapacitatedMCLP:

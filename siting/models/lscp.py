@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
 from siting._errors import ModelError
-from siting._validate import preview
+from siting._messages import preview
 from siting.models import _heuristic as heur
 from siting.models import _highs
 from siting.models._prep import (
@@ -43,7 +43,7 @@ from siting.models._result import Solution
 from siting.models.mclp import Method, _problem_sites
 
 if TYPE_CHECKING:
-    from siting.problem import Problem
+    from siting.problem.build import Problem
 
 log = logging.getLogger(__name__)
 

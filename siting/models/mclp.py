@@ -44,7 +44,7 @@ from siting.models._prep import (
 from siting.models._result import Solution
 
 if TYPE_CHECKING:
-    from siting.problem import Problem
+    from siting.problem.build import Problem
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
 from siting._errors import ModelError
-from siting._validate import preview
+from siting._messages import preview
 from siting.models._prep import (
     as_sparse_cost,
     catchment,
@@ -46,7 +46,7 @@ from siting.models.lscp import LSCP
 from siting.models.mclp import Method, _problem_sites
 
 if TYPE_CHECKING:
-    from siting.problem import Problem
+    from siting.problem.build import Problem
 
 log = logging.getLogger(__name__)
 

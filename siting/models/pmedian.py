@@ -39,7 +39,7 @@ from siting.models._result import SiteGain, Solution, Walks
 from siting.models.mclp import Method, _problem_sites
 
 if TYPE_CHECKING:
-    from siting.problem import Problem
+    from siting.problem.build import Problem
 
 
 class PMedian:

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from siting._errors import InputDataError
+from siting._messages import preview
 from siting._record import preview_zh, role_zh, warn
-from siting._validate import preview
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from siting._errors import InputDataError, ScenarioError
+from siting._messages import preview
 from siting._record import preview_zh, warn
-from siting._validate import preview
 from siting.rules.book import RuleBook
 
 _SPACE = re.compile(r"\s+")  # str patterns match every Unicode space, U+3000 included

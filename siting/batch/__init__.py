@@ -1,0 +1,7 @@
+"""Folder batches, one after another or each scenario a Dask task, and their summary.
+
+``dask worker ADDRESS --preload siting.batch`` runs :func:`dask_setup` on each worker."""
+
+from siting.batch.run import BatchError, BatchResult, Outcome, dask_setup, run_batch
+
+__all__ = ["BatchError", "BatchResult", "Outcome", "dask_setup", "run_batch"]

@@ -1,0 +1,3 @@
+"""Stage 1: the bureau's layers read and cross-checked — boundaries or 居委会 points, the 民政局's
+population table made tidy and joined by code or name, facilities and candidates in their
+declared coordinate systems, cells for 社区/村 given as points, and the input checks."""

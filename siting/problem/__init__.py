@@ -1,0 +1,7 @@
+"""Stage 3, the seam: demand points where the elderly live, sites placed on the network, the
+sparse cost matrix and its coverage sets, in one frozen :class:`Problem`. Everything before it is
+geography; everything after it reads typed results."""
+
+from siting.problem.build import ROLES, Problem, build_problem, circle_costs, placed
+
+__all__ = ["ROLES", "Problem", "build_problem", "circle_costs", "placed"]
