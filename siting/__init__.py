@@ -37,6 +37,7 @@ from siting._errors import (
     SolverError,
     TooLargeError,
 )
+from siting._version import __version__
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
     from siting.pipeline.study import Evaluation, Study
     from siting.problem.build import Problem, build_problem
     from siting.scenario import Scenario
-
-__version__ = "0.1.0"
 
 _moved.install()  # old module paths (siting.coverage, siting.report …) keep working for scripts
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from siting._errors import SitingError
 from siting._record import recording
-from siting.inputs.checks import Finding, counts, from_error
+from siting.inputs.findings import Finding, counts, from_error
 from siting.scenario import Scenario
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from siting.demo.district import ELDERLY_URBAN_TOTAL, generate
-from siting.inputs.layers import read_boundaries, read_table
+from siting.inputs.layers import read_boundaries
+from siting.io.tables import read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,9 @@ import pytest
 from shapely.geometry import box
 
 from siting import InputDataError, InputFileNotFoundError, SitingWarning
-from siting.inputs.layers import join_population, read_boundaries, read_points, read_table
+from siting.inputs.join import join_population
+from siting.inputs.layers import read_boundaries, read_points
+from siting.io.tables import read_table
 from siting.io.write import write_csv, write_text
 
 
@@ -346,7 +348,7 @@ def test_boundary_codes_read_as_numbers_are_named(tmp_path: Path) -> None:
 def test_figures_as_people_write_them(tmp_path: Path) -> None:
     """A typographic minus is a minus (it once read as missing and, under nan_policy zero,
     became 0); thousands separators and full-width digits are numbers."""
-    from siting.inputs.layers import as_numbers
+    from siting.io.tables import as_numbers
 
     got = as_numbers(pd.Series(["−5", "1,234", "１２３", "12 345", "12a", None, 3.5]))
     assert got.iloc[:5].tolist()[:4] == [-5.0, 1234.0, 123.0, 12345.0]

@@ -39,13 +39,10 @@ from siting import (
     SolverError,
 )
 from siting.cli import main
-from siting.inputs.layers import (
-    join_population,
-    read_boundaries,
-    read_points,
-    read_table,
-    read_vector,
-)
+from siting.inputs.join import join_population
+from siting.inputs.layers import read_boundaries, read_points
+from siting.io.tables import read_table
+from siting.io.vector import read_vector
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

@@ -2,6 +2,7 @@
 
 ``dask worker ADDRESS --preload siting.batch`` runs :func:`dask_setup` on each worker."""
 
-from siting.batch.run import BatchError, BatchResult, Outcome, dask_setup, run_batch
+from siting.batch.outcome import BatchError, BatchResult, Outcome
+from siting.batch.run import dask_setup, run_batch
 
 __all__ = ["BatchError", "BatchResult", "Outcome", "dask_setup", "run_batch"]

@@ -38,11 +38,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from siting._errors import SitingError
+from siting.batch.outcome import BatchError, BatchResult, Outcome
 from siting.io.write import InterruptedAfterSwap, output_folder
 from siting.pipeline.cache import RunCache
 
@@ -59,46 +60,6 @@ WORKER_NETWORKS = 4
 """Walking networks (and their cost matrices) a Dask worker keeps for the next scenarios."""
 
 STAGING_PREFIX = ".siting-batch-"
-
-
-class BatchError(SitingError, RuntimeError):
-    """A batch cannot start: the scheduler cannot be reached, or its workers lack siting."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One scenario of a batch: its row of the batch table, what to print, where it ran."""
-
-    name: str
-    county_code: str
-    county: str
-    status: str  # "ok" or "error"
-    error: str = ""
-    figures: dict[str, Any] = field(default_factory=dict)  # the row's numbers (batch table)
-    lines: tuple[str, ...] = ()
-    outline_wkb: bytes | None = None  # the county (union of its 街道/乡镇), WGS-84
-    tiles: str = "osm"
-    unexpected: bool = False  # an error that is not a SitingError (a bug, or a lost worker)
-    reused: int = 0  # networks and cost matrices this run took from the cache
-    seconds: float = 0.0
-    worker: str = "local"
-    peak_rss_mib: float | None = None  # peak memory of the process that ran it
-    staged: str | None = None  # Dask: the staging folder holding the written set
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """Every scenario's :class:`Outcome` in the order given, and what the batch wrote."""
-
-    outcomes: tuple[Outcome, ...]
-    reused: int
-    workers: int  # Dask workers seen at the start; 0 for a batch run in this process
-    written: dict[str, Path]  # batch_summary.csv / .xlsx and province_map.html, by key
-    seconds: float
-
-    @property
-    def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status != "ok"]
 
 
 # --------------------------------------------------------------------------- one scenario
@@ -388,7 +349,7 @@ def _client(scheduler: str) -> tuple[Any, Any]:
 
 def _check_workers(client: Any) -> list[str]:
     """The workers now connected, each checked to run this version of siting."""
-    from siting import __version__
+    from siting._version import __version__
 
     versions = client.run(_version, on_error="return")
     broken = {w: f"{type(v).__name__}: {v}" for w, v in versions.items() if not isinstance(v, str)}
@@ -417,7 +378,7 @@ def dask_setup(worker: object) -> None:
 
 
 def _version() -> str:
-    from siting import __version__
+    from siting._version import __version__
 
     return __version__
 

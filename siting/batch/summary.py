@@ -17,7 +17,7 @@ import pandas as pd
 from siting.io.write import write_csv, write_page, write_workbook
 
 if TYPE_CHECKING:
-    from siting.batch.run import Outcome
+    from siting.batch.outcome import Outcome
 
 COLUMNS = {
     "county_code": "区县代码",
@@ -195,7 +195,7 @@ def write_province_map(outcomes: Sequence[Outcome], path: Path) -> Path:
     import folium
 
     from siting._tiles import provider, shifter
-    from siting.outputs.webmap._offline import PageHtml, make_offline
+    from siting.outputs.webmap.offline import PageHtml, make_offline
     from siting.outputs.webmap.page import MapControls, filled_layer
 
     chosen = {o.tiles for o in outcomes if o.status == "ok"}

@@ -47,7 +47,7 @@ from siting.demo._city import (
     _village,
     _voronoi_cells,
 )
-from siting.demo.district import _geojson, _osm_xml, _points_table, _write_csv
+from siting.demo._files import _geojson, _osm_xml, _points_table, _write_csv
 from siting.io.write import write_text
 
 SEED = 4100

@@ -8,35 +8,35 @@ Problems are collected and raised together, naming the file, the column, the ids
 
 from __future__ import annotations
 
-import csv
-import io
-import itertools
 import logging
-import re
-import unicodedata
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from siting._errors import InputDataError, InputFileNotFoundError
+from siting._errors import InputDataError
 from siting._messages import Problems, preview, require_columns
-from siting._record import preview_zh, role_zh, warn
-from siting._text import read_csv_frame
+from siting._record import role_zh, warn
 from siting.coords import GEOGRAPHIC_EPSG, check_layer_in_china, check_lonlat, to_wgs84
-from siting.io.encoding import shapefile_encoding
-
-if TYPE_CHECKING:
-    from siting.inputs.population import JoinReport
+from siting.io.tables import (
+    FrameT,
+    as_numbers,
+    check_ids,
+    check_mapping,
+    check_numbers,
+    column_label,
+    existing_file,
+    read_table,
+    rename_columns,
+    string_ids,
+)
+from siting.io.vector import log_reprojection, read_vector
 
 log = logging.getLogger(__name__)
 
-_Frame = TypeVar("_Frame", pd.DataFrame, gpd.GeoDataFrame)
 
 URBAN_KINDS = {
     "社区": "社区",
@@ -48,369 +48,6 @@ URBAN_KINDS = {
     "镇": "乡镇",
     "乡": "乡镇",
 }
-_TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
-
-
-def _existing(path: str | Path, role: str) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise InputFileNotFoundError(
-            f"{role} file {str(path)!r} does not exist; check the path "
-            "(relative paths in a scenario are relative to the "
-            "scenario file)"
-        )
-    return path
-
-
-def _rename(frame: _Frame, columns: Mapping[str, str] | None) -> _Frame:
-    """The file's columns under their canonical names (``columns``: canonical -> file column).
-
-    One file column may feed several canonical names (``{name: 名称, address: 名称}``): each
-    gets a copy, in the file's column order. A file column already called like a canonical
-    name that the mapping fills from another column gives way to the mapping (logged). A
-    mapped column the file lacks is left to :func:`_check_mapping` to report.
-    """
-    if not columns:
-        return frame
-    targets: dict[str, list[str]] = {}
-    for canon, src in columns.items():
-        if src in frame.columns:
-            targets.setdefault(src, []).append(canon)
-    filled = {c for cs in targets.values() for c in cs}
-    positions: list[int] = []
-    names: list[str] = []
-    for k, col in enumerate(frame.columns):
-        if col in targets:
-            positions += [k] * len(targets[col])
-            names += targets[col]
-        elif col in filled:
-            log.info("column %r of the file gives way to the mapping `columns:`", col)
-        else:
-            positions.append(k)
-            names.append(col)
-    out = frame.iloc[:, positions].copy()
-    out.columns = pd.Index(names)
-    return out
-
-
-def _check_mapping(
-    problems: Problems, present: Sequence[str], columns: Mapping[str, str] | None
-) -> set[str]:
-    """A problem for each column ``columns:`` maps that the file does not have (an optional
-    column mapped with a typo would otherwise vanish); returns the canonical names concerned."""
-    missing = {c: s for c, s in (columns or {}).items() if s not in present and c not in present}
-    for canon, src in missing.items():
-        problems.add(
-            f"`columns:` maps {canon!r} to {src!r}, which is not a column of the file "
-            f"(columns present: {preview(list(present), 20)}); fix the name in the scenario"
-        )
-    return set(missing)
-
-
-def _number_id(value: float) -> str:
-    """A code the file held as a number, as text, never turned into a different code: an
-    integer-valued float below 1e15 (what a double and Excel's 15 digits hold exactly, so a
-    Shapefile Double field or a NaN-widened column) loses its spurious '.0'; anything larger has
-    already lost digits and stays in scientific notation ('4.19901e+20') for the joins to
-    report, rather than becoming '419900999999999967232'."""
-    if abs(value) < 1e15 and float(value).is_integer():
-        return str(int(value))
-    return f"{float(value):.15g}"
-
-
-def _string_ids(values: pd.Series) -> pd.Series:
-    """Ids as text: text as written (stripped), integers exactly, floats by :func:`_number_id`."""
-
-    def one(v: object) -> object:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return None
-        if isinstance(v, float):
-            return _number_id(v)
-        return str(v).strip()
-
-    return values.map(one)
-
-
-def _check_ids(
-    problems: Problems, ids: pd.Series, column: str, lines: pd.Series | None = None
-) -> None:
-    missing = ids.isna() | (ids == "")
-    if missing.any():
-        rows = (
-            [int(i) + 2 for i in np.flatnonzero(missing.to_numpy())]
-            if lines is None
-            else [int(n) for n in lines[missing]]
-        )
-        problems.add(
-            f"column {column!r} is empty on {int(missing.sum())} row(s) (file lines "
-            f"{preview(rows)}); every row needs an id"
-        )
-    dup = ids[ids.duplicated(keep=False) & ~missing]
-    if len(dup):
-        sci = sorted({str(d) for d in dup if _SCIENTIFIC.match(str(d))})
-        hint = (
-            f"; {preview(sci, 3)} are in scientific notation: a spreadsheet turned the codes "
-            "into numbers and dropped their last digits, so different codes became the same. "
-            "Format the column as text in Excel and enter the codes again, or re-export the "
-            "table from the source system"
-            if sci
-            else ""
-        )
-        problems.add(
-            f"column {column!r} has duplicate ids {preview(sorted(set(dup)))}; ids must be "
-            f"unique{hint}"
-        )
-
-
-_MINUS = str.maketrans({"\u2212": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\ufe63": "-"})
-
-
-def as_numbers(values: pd.Series) -> pd.Series:
-    """Figures as numbers, read as a person wrote them: full-width digits, a typographic minus
-    (U+2212, en/em dash), spaces and thousands separators (1,234 / 1，234) are understood;
-    anything else is NaN, for the caller to report. A minus sign is never lost: −5 is -5."""
-
-    def one(v: object) -> object:
-        if not isinstance(v, str):
-            return v
-        text = unicodedata.normalize("NFKC", v).translate(_MINUS)
-        text = re.sub(r"\s+", "", text)
-        if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", text):
-            text = text.replace(",", "")
-        return text
-
-    return pd.to_numeric(values.map(one), errors="coerce")
-
-
-def _check_numbers(
-    problems: Problems,
-    frame: pd.DataFrame,
-    columns: Sequence[str],
-    id_col: str,
-    *,
-    renamed: Mapping[str, str] | None = None,
-) -> None:
-    for col in columns:
-        if col not in frame:
-            continue
-        values = as_numbers(frame[col])
-        bad = values.isna() | (values < 0)
-        if bad.any():
-            problems.add(
-                f"column {_label(col, renamed)} is empty, non-numeric or negative for ids "
-                f"{preview(frame.loc[bad, id_col].tolist())} (values "
-                f"{preview(frame.loc[bad, col].tolist())}); give a number >= 0"
-            )
-        frame[col] = values
-
-
-def _label(column: str, renamed: Mapping[str, str] | None) -> str:
-    """A canonical column as the file names it: ``'60岁以上' (elderly_60plus)`` when renamed."""
-    source = (renamed or {}).get(column, column)
-    return repr(source) if source == column else f"{source!r} ({column})"
-
-
-def _log_reprojection(path: Path, crs: object) -> None:
-    from pyproj import CRS
-
-    source = CRS.from_user_input(crs)
-    if source.to_epsg() != 4326:
-        log.info(
-            "%s: %s (%s) reprojected to WGS-84 for the pipeline",
-            path.name,
-            source.name,
-            source.to_string(),
-        )
-
-
-def read_vector(
-    path: str | Path, *, layer: str | None = None, encoding: str | None = None
-) -> gpd.GeoDataFrame:
-    """Read a vector layer; a Shapefile's text encoding is detected (:mod:`.encoding`)."""
-    path = Path(path)
-    options: dict[str, str] = {}
-    if path.suffix.lower() == ".shp":
-        options["encoding"] = shapefile_encoding(path, encoding)
-    elif encoding:
-        options["encoding"] = encoding
-    if layer:
-        options["layer"] = layer
-    return gpd.read_file(path, **options)
-
-
-def read_table(
-    path: str | Path,
-    *,
-    id_cols: Sequence[str] = ("code",),
-    sheet: str | int = 0,
-    header_row: int | None = None,
-    header_names: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Read a CSV or Excel table with id columns as text.
-
-    CSV is decoded as UTF-8 (with or without BOM) and otherwise as GB18030 (a superset of the
-    GBK that Chinese Windows Excel writes); the encoding used is logged. CSV ids are kept as
-    written (``4.19901e+11`` stays that text, never becomes a code). Excel id cells stored as
-    numbers (no leading zeros, at most 15 digits) are made text by :func:`_number_id` and their
-    rows recorded in ``attrs["numeric_ids"]`` (column -> rows, header = row 1), so that a join
-    they fail can say that a spreadsheet turned the codes into numbers.
-
-    The header is the first row holding every name of ``header_names`` (default: ``id_cols``),
-    so a title line above it (``XX区2023年老年人口统计表``) is passed over; a header cell that
-    differs from a wanted name only in spaces or full-width letters takes the wanted spelling.
-    ``header_row`` (1-based) forces the row. The row is kept in ``attrs["header_row"]`` and the
-    rows keep their labels, so a row's line in the file is ``header_row + 1 + label``
-    (:func:`siting.io.population.file_lines`). Rows with no cell at all are dropped.
-
-    With no sheet asked for (``sheet=0``), a workbook's active sheet is read when visible, else
-    its first visible one (never a hidden one: last year's figures are often kept so); when it
-    has several visible sheets, a recorded warning names the one read and the others. A sheet
-    asked for by name is read even when hidden.
-    """
-    path = _existing(path, "table")
-    wanted = list(header_names or id_cols)
-    if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
-        sheet = _sheet_to_read(path, sheet)
-        header = header_row or _header_of(
-            pd.read_excel(path, sheet_name=sheet, header=None, nrows=50, dtype=object)
-            .to_numpy()
-            .tolist(),
-            wanted,
-            path,
-        )
-        try:
-            table = pd.read_excel(
-                path, sheet_name=sheet, header=header - 1, dtype=dict.fromkeys(id_cols, object)
-            )
-        except (ValueError, IndexError) as exc:
-            raise InputDataError(f"{path}: cannot read a header on row {header}: {exc}") from exc
-        table = _after_header(table, header, header_names)
-        numeric: dict[str, tuple[int, ...]] = {}
-        for col in [c for c in id_cols if c in table]:
-            is_number = table[col].map(
-                lambda v: isinstance(v, int | float | np.number) and not isinstance(v, bool)
-            )
-            is_number &= table[col].notna()
-            if is_number.any():
-                numeric[col] = tuple(int(i) + header + 1 for i in table.index[is_number])
-                table.loc[is_number, col] = table.loc[is_number, col].map(_number_id)
-                log.info(
-                    "%s: column %r holds %d code(s) stored as numbers (rows %s)",
-                    path.name,
-                    col,
-                    len(numeric[col]),
-                    preview(numeric[col]),
-                )
-            table[col] = table[col].map(lambda v: v if pd.isna(v) else str(v))
-        if numeric:
-            table.attrs["numeric_ids"] = numeric
-        return table
-    for enc in _TEXT_ENCODINGS:
-        try:
-            text = path.read_bytes().decode(enc)
-        except UnicodeDecodeError:
-            continue
-        first = list(itertools.islice(csv.reader(io.StringIO(text)), 50))
-        header = header_row or _header_of(first, wanted, path)
-        try:
-            table = pd.read_csv(
-                io.StringIO(text),
-                dtype=dict.fromkeys(id_cols, str),
-                keep_default_na=True,
-                skiprows=header - 1,
-                skip_blank_lines=False,
-            )
-        except pd.errors.EmptyDataError as exc:
-            raise InputDataError(f"{path}: no header on row {header}: the file is shorter") from exc
-        table = _after_header(table, header, header_names)
-        log.info("read %s (%d rows, encoding %s)", path.name, len(table), enc)
-        # a CSV siting wrote (proposed_sites.csv as next run's facilities) has its cells that
-        # begin with = + - @ quoted against formula injection: read them as the names they are
-        return read_csv_frame(table)
-    raise InputDataError(f"{path}: cannot be decoded as UTF-8 or GB18030; save it as UTF-8 CSV")
-
-
-def _sheet_to_read(path: Path, sheet: str | int) -> str | int:
-    """The sheet of an .xlsx/.xlsm workbook to read when none is asked for (``sheet=0``): the
-    active sheet if visible, else the first visible one; a warning when there is a choice."""
-    if sheet != 0 or path.suffix.lower() == ".xls":
-        return sheet
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True)
-    except Exception:  # pandas reads it (or says why) as before
-        return sheet
-    try:
-        states = {ws.title: ws.sheet_state for ws in book.worksheets}
-        active = book.active.title if book.active is not None else None
-    finally:
-        book.close()
-    visible = [t for t, state in states.items() if state == "visible"]
-    if not visible:
-        return sheet
-    chosen = str(active) if active in visible else visible[0]
-    hidden = [t for t in states if t not in visible]
-    if len(visible) > 1:
-        how = "its active sheet" if chosen == active else "its first visible sheet"
-        warn(
-            "excel_sheet_chosen",
-            f"{path}: read the sheet {chosen!r} ({how}); the workbook has other visible "
-            f"sheet(s) {preview([t for t in visible if t != chosen])}"
-            + (f" and hidden sheet(s) {preview(hidden)}" if hidden else "")
-            + "; to read another, name it in the scenario as the input's `layer` (for the "
-            "population table: `inputs.population.layer: <sheet name>`)",
-            [chosen],
-            zh=f"{path}：读取了工作表 {chosen!r}（"
-            + ("当前活动工作表" if chosen == active else "第一个可见工作表")
-            + f"）；工作簿另有可见工作表 {preview_zh([t for t in visible if t != chosen])}"
-            + (f"和隐藏工作表 {preview_zh(hidden)}" if hidden else "")
-            + "；如需读取其他工作表，请在情景文件中将其名称设为该输入的 `layer`（人口表："
-            "`inputs.population.layer: <工作表名>`）",
-            stacklevel=3,
-        )
-    elif hidden:
-        log.info("%s: read the sheet %r; hidden sheet(s) %s passed over", path.name, chosen, hidden)
-    return chosen
-
-
-def _header_of(rows: Sequence[Sequence[object]], wanted: Sequence[str], path: Path) -> int:
-    from siting.inputs.population import clean_text, find_header
-
-    header = find_header(rows, wanted)
-    if header > 1:
-        above = [" ".join(str(c).strip() for c in r if clean_text(c)) for r in rows]
-        log.info(
-            "%s: the header is on row %d (rows above it passed over: %s)",
-            path.name,
-            header,
-            preview([a for a in above[: header - 1] if a], 3),
-        )
-    return header
-
-
-def _after_header(
-    table: pd.DataFrame, header: int, header_names: Sequence[str] | None
-) -> pd.DataFrame:
-    """The rows below the header, each keeping its label (its line is ``header + 1 + label``);
-    empty rows dropped; header cells that are a wanted name written with other spaces or
-    widths renamed to it."""
-    from siting.inputs.population import clean_text
-
-    if header_names:
-        wanted = {clean_text(w): w for w in header_names}
-        table = table.rename(
-            columns={
-                c: wanted[clean_text(c)]
-                for c in table.columns
-                if clean_text(c) in wanted and c != wanted[clean_text(c)]
-            }
-        )
-    empty = table.isna().all(axis=1)
-    if empty.any():
-        table = table[~empty]
-    table.attrs["header_row"] = header
-    return table
 
 
 def read_boundaries(
@@ -439,12 +76,12 @@ def read_boundaries(
     also accepted) and, for communities, ``street_code`` (the 街道/乡镇 it belongs to).
     The result is indexed by ``code`` (text) in EPSG:4326. A file without a CRS is an error.
     """
-    path = _existing(path, f"{level} boundary")
+    path = existing_file(path, f"{level} boundary")
     frame = read_vector(path, layer=layer, encoding=encoding)
-    frame = _rename(frame, columns)
+    frame = rename_columns(frame, columns)
     problems = Problems(str(path))
     needed = ["code", "name", "kind"] + (["street_code"] if level == "communities" else [])
-    reported = _check_mapping(problems, list(frame.columns), columns)
+    reported = check_mapping(problems, list(frame.columns), columns)
     require_columns(
         problems,
         list(frame.columns),
@@ -459,8 +96,8 @@ def read_boundaries(
             "GeoPackage with its CRS"
         )
     for col in [c for c in ("code", "street_code") if c in frame]:
-        frame[col] = _string_ids(frame[col])
-    _check_ids(problems, frame["code"], "code")
+        frame[col] = string_ids(frame[col])
+    check_ids(problems, frame["code"], "code")
     kinds = frame["kind"].map(lambda k: URBAN_KINDS.get(str(k).strip()))
     allowed = ("社区", "村") if level == "communities" else ("街道", "乡镇")
     bad_kind = ~kinds.isin(allowed)
@@ -490,7 +127,7 @@ def read_boundaries(
         single = shapely.get_geometry(frame.geometry.to_numpy(), 0)
         frame = frame.set_geometry(gpd.GeoSeries(single, index=frame.index, crs=frame.crs))
     frame["kind"] = kinds
-    _log_reprojection(path, frame.crs)
+    log_reprojection(path, frame.crs)
     out = frame.to_crs(4326).set_index("code", drop=False)
     check_layer_in_china(
         out, source=str(path), original_crs=frame.crs, original_bounds=tuple(frame.total_bounds)
@@ -623,10 +260,10 @@ def read_points(
         A vector layer may hold polygons (parcels) beside points; they are returned as they
         are, for the caller to place a site on each (:func:`siting.demand.parcel_sites`).
     """
-    path = _existing(path, role)
+    path = existing_file(path, role)
     problems = Problems(str(path))
     if path.suffix.lower() not in {".csv", ".txt", ".xlsx", ".xls", ".xlsm"}:
-        frame = _rename(read_vector(path, encoding=encoding), columns)
+        frame = rename_columns(read_vector(path, encoding=encoding), columns)
         out = points_frame(
             frame,
             source=str(path),
@@ -639,8 +276,8 @@ def read_points(
             columns=columns,
         )
         return _shifted_layer(out, coord_system, path)
-    table = _rename(read_table(path, id_cols=[(columns or {}).get("id", "id")]), columns)
-    reported = _check_mapping(problems, list(table.columns), columns)
+    table = rename_columns(read_table(path, id_cols=[(columns or {}).get("id", "id")]), columns)
+    reported = check_mapping(problems, list(table.columns), columns)
     needed = ["lon", "lat", *required] + ([] if id_prefix else ["id"])
     require_columns(
         problems,
@@ -679,14 +316,14 @@ def read_points(
 
 
 def _with_ids(
-    frame: _Frame, problems: Problems, *, source: str, role: str, id_prefix: str | None
-) -> _Frame:
+    frame: FrameT, problems: Problems, *, source: str, role: str, id_prefix: str | None
+) -> FrameT:
     """``id`` as text and checked; or, without the column and with ``id_prefix``, numbered
     from the row order (``F0001``...), which is a recorded warning (``ids_generated``)."""
     frame = frame.copy()
     if "id" in frame.columns or id_prefix is None:
-        frame["id"] = _string_ids(frame["id"])
-        _check_ids(problems, frame["id"], "id")
+        frame["id"] = string_ids(frame["id"])
+        check_ids(problems, frame["id"], "id")
         return frame
     width = max(4, len(str(len(frame))))
     ids = [f"{id_prefix}{k:0{width}d}" for k in range(1, len(frame) + 1)]
@@ -734,7 +371,7 @@ def _check_figures(
                 else ("non-numeric or negative")
             )
             problems.add(
-                f"column {_label(col, renamed)} is {what} on {where} "
+                f"column {column_label(col, renamed)} is {what} on {where} "
                 f"{preview(rows[bad].tolist())} (ids {preview(frame.loc[bad, 'id'].tolist())}, "
                 f"values {preview(raw[bad].tolist())}); give a number >= 0"
                 + (" or leave the cell empty (no figure)" if col in may_be_empty else "")
@@ -779,7 +416,7 @@ def points_frame(
         raise InputDataError(f"{source}: {role} must be a GeoDataFrame of points with a CRS")
     if "id" not in frame.columns and frame.index.name == "id":
         frame = frame.reset_index()
-    reported = _check_mapping(problems, list(frame.columns), columns)
+    reported = check_mapping(problems, list(frame.columns), columns)
     needed = [*required] + ([] if id_prefix else ["id"])
     require_columns(problems, list(frame.columns), [c for c in needed if c not in reported])
     problems.raise_if_any(InputDataError)
@@ -838,306 +475,12 @@ def _check_site_shapes(
         )
 
 
-@dataclass(frozen=True, eq=False)
-class Joined:
-    """社区/村 with their population, every population row left out with the reason, and how
-    the table was read and joined. Unpacks as ``units, excluded = join_population(...)``."""
-
-    units: gpd.GeoDataFrame
-    excluded: pd.DataFrame  # code, elderly_60plus, reason
-    report: JoinReport | None = None
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.units, self.excluded))
-
-
-def join_population(
-    units: gpd.GeoDataFrame,
-    table: pd.DataFrame,
-    *,
-    source: str,
-    columns: Mapping[str, str | Sequence[str]] | None = None,
-    nan_policy: Literal["raise", "drop", "zero"] = "raise",
-    unmatched: Literal["error", "exclude"] = "error",
-    join: Literal["code", "name"] | None = None,
-    streets: pd.DataFrame | None = None,
-    age_group: str = "60+",
-) -> Joined:
-    """Attach ``elderly_60plus``, ``residents`` and ``households`` to 社区/村 by ``code``, or by
-    ``name`` within their 街道.
-
-    Every polygon must have a row. A row without a polygon (a development zone with
-    statistics but no boundary) stops the run with the codes listed, unless ``unmatched`` is
-    ``exclude``: it is then left out and returned in ``excluded``. Missing or non-numeric
-    figures stop the run (``nan_policy="raise"``), or set the 社区/村 to 0 (``zero``), or leave
-    it out (``drop``, listed in ``excluded``); negative figures always stop it. Totals are
-    logged before and after, so nothing leaves silently.
-
-    A bureau's table (:mod:`siting.io.population`) is made tidy first: total rows (合计, 小计…)
-    skipped, checked against the rows they sum and recorded; ``columns`` may map ``elderly``
-    (or ``elderly_60plus``) to a list of age-band columns, added up, and age bands are found by
-    their headers when nothing is mapped; ``join="name"`` (default: by code when the table has
-    a ``code`` column, else by name) matches ``name`` to the 社区/村 names within the 街道 of
-    ``street`` (a 街道 name, matched to ``streets``, or its 9-digit code). ``age_group``
-    (60+, 65+, 80+) is the group ``elderly_60plus`` counts in the result; under another group
-    than 60+ the result also has ``age_group`` and ``pop_60plus`` (the 60+ figure for the rules
-    per 60+ population, empty when the table gives none).
-    """
-    from siting.inputs.population import shape
-
-    code_column = str((columns or {}).get("code", "code"))
-    stored_as_numbers = set(table.attrs.get("numeric_ids", {}).get(code_column, ()))
-    problems = Problems(source)
-    shaped = shape(
-        units,
-        table,
-        problems=problems,
-        source=source,
-        columns=columns,
-        join=join,
-        streets=streets,
-        age_group=age_group,
-        unmatched=unmatched,
-    )
-    figure, labels = shaped.figure, shaped.labels
-    needed = ["code", figure, "residents", "households"]
-    found = len(problems.items)  # the table's own problems (names, bands): listed with the rest
-    if shaped.report.by == "code":
-        hint = "or set `join: name` to join by 社区/村 name" if "name" in shaped.present else ""
-        require_columns(problems, shaped.present, ["code"], hint=hint)
-    if not shaped.figure_failed:
-        require_columns(problems, shaped.present, [figure])
-    require_columns(problems, shaped.present, needed[2:])
-    if shaped.figure_failed or len(problems.items) > found:
-        problems.raise_if_any(InputDataError)
-    table = shaped.table[~shaped.refused].copy()  # figures already reported as not numbers
-    lines = shaped.lines[~shaped.refused]
-    table["code"] = _string_ids(table["code"])
-    found = len(problems.items)
-    _check_ids(problems, table["code"], "code", lines)
-    if len(problems.items) > found:
-        problems.raise_if_any(InputDataError)
-    rows = {c: int(n) for c, n in zip(table["code"], lines, strict=True)}  # lines in the file
-    if shaped.refused.any():  # their 社区/村 are not "without a row": their rows are reported
-        units = units.drop(
-            index=_string_ids(shaped.table["code"][shaped.refused]).dropna(), errors="ignore"
-        )
-    values = table[needed[1:]].apply(as_numbers)
-    negative = (values < 0).any(axis=1)
-    for col in needed[1:]:
-        below = values[col] < 0
-        if below.any():
-            problems.add(
-                f"column {_label(col, labels)} has negative figures for codes "
-                f"{preview(table.loc[below, 'code'].tolist())} (values "
-                f"{preview(table.loc[below, col].tolist())}); population counts cannot be "
-                "negative"
-            )
-    missing = values.isna().any(axis=1) & ~negative
-    excluded = list(shaped.excluded)
-    if missing.any() and nan_policy == "raise":
-        _check_numbers(problems, table.loc[missing].copy(), needed[1:], "code", renamed=labels)
-        problems.items[-1] += (  # the fix of the problem above, not a problem of its own
-            "; set `nan_policy: zero` (count them as 0) or `drop` (leave the 社区/村 "
-            "out, listed) if that is what the figures mean"
-        )
-    elif missing.any():
-        codes = table.loc[missing, "code"].tolist()
-        warn(
-            "population_missing_figures",
-            f"{source}: {len(codes)} row(s) with missing figures, codes {preview(codes)}: "
-            + ("set to 0 (nan_policy: zero)" if nan_policy == "zero" else "left out (drop)"),
-            codes,
-            zh=f"{source}：{len(codes)} 行缺少数值，代码 {preview_zh(codes)}："
-            + ("按 0 计（nan_policy: zero）" if nan_policy == "zero" else "已剔除（drop）"),
-        )
-        if nan_policy == "zero":
-            values = values.fillna(0.0)
-        else:
-            excluded += [
-                {
-                    "code": c,
-                    "elderly_60plus": values.loc[i, figure],
-                    "reason": "missing population figures (nan_policy: drop)",
-                }
-                for i, c in zip(table.index[missing], codes, strict=True)
-            ]
-            units = units.drop(index=[c for c in codes if c in units.index])
-            values, table = values[~missing], table[~missing]
-    table = table.assign(**{c: values[c] for c in needed[1:]})
-    no_row = sorted(set(units.index) - set(table["code"]))
-    no_polygon = sorted(set(table["code"].dropna()) - set(units.index))
-    row_damage = _damaged_codes(no_polygon, set(units.index), rows, stored_as_numbers)
-    polygon_damage = _damaged_codes(no_row, set(table["code"].dropna()), {}, set())
-    if no_row:
-        problems.add(
-            f"{len(no_row)} 社区/村 in the boundaries have no population row: codes "
-            f"{preview(no_row)}; add rows or check the "
-            + ("codes (leading zeros?)" if shaped.report.by == "code" else "names")
-        )
-    if no_polygon and unmatched == "error":
-        lost = table.loc[table["code"].isin(no_polygon), figure].sum()
-        problems.add(
-            f"{len(no_polygon)} population rows match no boundary polygon: codes "
-            f"{preview(no_polygon)} ({lost:,.0f} elderly); add their polygons, remove the "
-            "rows, or set `unmatched: exclude` to leave them out (listed in summary.json)"
-        )
-    # under `exclude`, a row whose code is certainly damaged is no zone without a polygon
-    certain = {c: d for c, d in row_damage.items() if d[1]}
-    if certain and unmatched == "exclude":
-        problems.add(
-            f"{len(certain)} population row(s) match no boundary polygon because their codes "
-            "are damaged, not because they are zones without one (`unmatched: exclude` "
-            "leaves out only those)"
-        )
-    if problems and row_damage:
-        problems.add(
-            f"in {source}, column {code_column!r}: a spreadsheet turned codes into numbers: "
-            f"{_describe_damage(row_damage)}. They are not repaired here (lost digits cannot "
-            "be recovered, and a guess would join the wrong 社区/村). Format the code column "
-            "as text in Excel (select the column, Format Cells > Text, then enter or paste the "
-            "codes again: a number keeps no leading zeros and at most 15 digits, and a narrow "
-            "column saves it as 4.19901E+11), or re-export the table from its source with the "
-            "codes as text; then run again"
-        )
-    if problems and polygon_damage:
-        problems.add(
-            "in the boundary layer, column 'code': codes look turned into numbers: "
-            f"{_describe_damage(polygon_damage)}. Store the code field as text (a string "
-            "field; QGIS: Refactor fields) or re-export the layer from its source, then run "
-            "again"
-        )
-    problems.raise_if_any(InputDataError)
-    for code in no_polygon:
-        excluded.append(
-            {
-                "code": code,
-                "elderly_60plus": float(table.loc[table["code"] == code, figure].iloc[0]),
-                "reason": "statistics without a boundary polygon (unmatched: exclude)",
-            }
-        )
-    kept = [figure, "residents", "households"]
-    joined = units.join(
-        table.set_index("code")[kept].rename(columns={figure: "elderly_60plus"}), how="left"
-    )
-    if age_group != "60+":
-        ratio = pd.to_numeric(table.set_index("code")["pop_60plus"], errors="coerce")
-        joined["age_group"] = age_group
-        joined["pop_60plus"] = ratio.reindex(joined.index)
-    out = pd.DataFrame(excluded, columns=["code", "elderly_60plus", "reason"])
-    report = shaped.report
-    if len(out):
-        gone = set(out["code"])
-        report = replace(report, matches=report.matches[~report.matches["code"].isin(gone)])
-    log.info(
-        "joined population: %d 社区/村, %s elderly (%s), %s residents; %d row(s) left out "
-        "(%s elderly)",
-        len(joined),
-        f"{joined['elderly_60plus'].sum():,.0f}",
-        age_group,
-        f"{joined['residents'].sum():,.0f}",
-        len(out),
-        f"{out['elderly_60plus'].sum():,.0f}",
-    )
-    return Joined(joined, out, report)
-
-
-_SCIENTIFIC = re.compile(r"^[+-]?(\d+)(?:\.(\d*))?[eE][+-]?\d+$")
-_POINT_ZERO = re.compile(r"^(\d+)\.0*$")
-
-
-def _damaged_codes(
-    unmatched: Sequence[str],
-    others: Collection[str],
-    rows: Mapping[str, int],
-    stored_as_numbers: Collection[int],
-) -> dict[str, tuple[str, bool]]:
-    """Unmatched codes that a spreadsheet seems to have turned into numbers: per code, what
-    happened (with its row, header = row 1, when known) and whether that is certain (digits
-    gone, or the code matches the other side once read back) rather than only likely.
-
-    Nothing is repaired: the codes are only described, for the join's error."""
-    padded: dict[str, list[str]] = {}
-    for code in others:
-        if code.startswith("0") and code.isdigit():
-            padded.setdefault(code.lstrip("0"), []).append(code)
-    rounded: dict[tuple[int, int], dict[str, list[str]]] = {}  # (length, digits kept) -> ...
-
-    def rounded_from(digits: str) -> list[str]:
-        """Codes of the same length rounding to ``digits`` at its significant digits (the 6
-        of '4.19901E+11', read back as 419901000000); none unless it ends in zeros."""
-        kept = len(digits.rstrip("0"))
-        if kept == 0 or len(digits) - kept < 3:
-            return []
-        key = (len(digits), kept)
-        if key not in rounded:
-            scale = 10 ** (len(digits) - kept)
-            table: dict[str, list[str]] = {}
-            for o in others:
-                if len(o) == len(digits) and o.isdigit():
-                    near = str((int(o) + scale // 2) // scale * scale).zfill(len(o))
-                    table.setdefault(near, []).append(o)
-            rounded[key] = table
-        return sorted(rounded[key].get(digits, []))
-
-    out: dict[str, tuple[str, bool]] = {}
-    for code in unmatched:
-        row = rows.get(code)
-        where = f"row {row}: " if row is not None else ""
-        sci = _SCIENTIFIC.match(code)
-        point_zero = _POINT_ZERO.match(code)
-        digits = point_zero.group(1) if point_zero else code
-        if sci:
-            kept = len((sci.group(1) + (sci.group(2) or "")).strip("0")) or 1
-            value = float(code)
-            near = rounded_from(str(int(value))) if 0 < value < 1e18 else []
-            fits = f"; {preview(near, 3)} on the other side all fit it" if len(near) > 1 else ""
-            out[code] = (f"{where}scientific notation, only {kept} digit(s) left{fits}", True)
-        elif digits in others:
-            out[code] = (f"{where}{digits!r} written as a number with '.0'", True)
-        elif digits.isdigit() and digits in padded:
-            out[code] = (
-                f"{where}lost its leading zero(s), as {preview(padded[digits], 3)} on the other "
-                "side?",
-                True,
-            )
-        elif digits.isdigit() and (near := rounded_from(digits)):
-            out[code] = (
-                f"{where}digits lost as a number? {preview(near, 3)} on the other side round to it",
-                False,
-            )
-        elif point_zero:
-            out[code] = (f"{where}written as a number with '.0'", False)
-        elif row in stored_as_numbers:
-            out[code] = (f"{where}stored as a number in the workbook", False)
-    return out
-
-
-def _describe_damage(damage: Mapping[str, tuple[str, bool]]) -> str:
-    items = [f"{code!r} ({what})" for code, (what, _) in damage.items()]
-    more = f", ... ({len(items)} in all)" if len(items) > 10 else ""
-    return ", ".join(items[:10]) + more
-
-
-def check_hierarchy(
-    communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, *, source: str
-) -> None:
-    """Every 社区/村 must name an existing 街道/乡镇 in ``street_code``."""
-    orphans = communities.loc[~communities["street_code"].isin(streets.index), "code"]
-    if len(orphans):
-        raise InputDataError(
-            f"{source}: {len(orphans)} 社区/村 name a street_code that is not in the 街道/乡镇 "
-            f"layer: codes {preview(orphans.tolist())} with street_code "
-            f"{preview(communities.loc[orphans.index, 'street_code'].unique().tolist())}"
-        )
-
-
 def read_compounds(path: str | Path, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Residential compounds (小区): ``id``, ``name``, ``community_code``, ``households``,
     ``status`` (新建 new / 既有 existing) and ``care_area_m2`` (elderly-care rooms provided);
     optional ``largest_site_m2`` (the largest single room, for single-site minimums)."""
-    path = _existing(path, "compounds")
-    table = _rename(
+    path = existing_file(path, "compounds")
+    table = rename_columns(
         read_table(
             path,
             id_cols=[
@@ -1151,10 +494,10 @@ def read_compounds(path: str | Path, *, columns: Mapping[str, str] | None = None
     needed = ["id", "name", "community_code", "households", "status", "care_area_m2"]
     require_columns(problems, list(table.columns), needed)
     problems.raise_if_any(InputDataError)
-    table["id"] = _string_ids(table["id"])
-    table["community_code"] = _string_ids(table["community_code"])
-    _check_ids(problems, table["id"], "id")
-    _check_numbers(problems, table, ["households", "care_area_m2"], "id")
+    table["id"] = string_ids(table["id"])
+    table["community_code"] = string_ids(table["community_code"])
+    check_ids(problems, table["id"], "id")
+    check_numbers(problems, table, ["households", "care_area_m2"], "id")
     bad = ~table["status"].isin(["新建", "既有", "new", "existing"])
     if bad.any():
         problems.add(
@@ -1171,13 +514,13 @@ def read_district_stats(
 ) -> dict[str, float | str]:
     """One 区县 row of service statistics: ``family_care_beds``, ``social_workers``
     (either may be absent; the checks then say the data is missing); optional ``name``."""
-    path = _existing(path, "district statistics")
-    table = _rename(read_table(path), columns)
+    path = existing_file(path, "district statistics")
+    table = rename_columns(read_table(path), columns)
     if len(table) != 1:
         raise InputDataError(f"{path}: expected one row (the 区县), found {len(table)}")
     problems = Problems(str(path))
     present = [c for c in ("family_care_beds", "social_workers") if c in table]
-    _check_numbers(problems, table.assign(code=table.get("code", "row 1")), present, "code")
+    check_numbers(problems, table.assign(code=table.get("code", "row 1")), present, "code")
     problems.raise_if_any(InputDataError)
     row = table.iloc[0]
     out: dict[str, float | str] = {c: float(row[c]) for c in present}

@@ -27,10 +27,11 @@ from siting._errors import InputDataError, ScenarioError, SitingError
 from siting._messages import preview
 from siting._record import preview_zh, warn
 from siting.coords import analysis_crs
-from siting.inputs import cells
+from siting.inputs import cells, join
 from siting.inputs import layers as read
-from siting.inputs.checks import Finding, candidates_source, from_error
+from siting.inputs.findings import Finding, candidates_source, from_error
 from siting.inputs.population import JoinReport
+from siting.io.tables import read_table
 from siting.problem import demand
 from siting.rules.book import load_rules
 from siting.rules.types import TypeTable, normalise_types, type_table
@@ -125,7 +126,7 @@ def load_inputs(
     if streets is not None and communities is not None:
         units, st, source = communities, streets, str(i.communities.path)
         if community_points is None:
-            attempt("boundaries", lambda: read.check_hierarchy(units, st, source=source))
+            attempt("boundaries", lambda: join.check_hierarchy(units, st, source=source))
         else:
             communities = attempt("boundaries", lambda: _cells(units, st, source=source))
     joined = attempt("population", lambda: _population(sc, communities, streets))
@@ -189,18 +190,18 @@ def load_inputs(
 
 def _cells(points: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, *, source: str) -> gpd.GeoDataFrame:
     """社区/村 given as points: checked against the 街道/乡镇, their cells derived."""
-    read.check_hierarchy(points, streets, source=source)
+    join.check_hierarchy(points, streets, source=source)
     return cells.derive_cells(points, streets, source=source)
 
 
 def _population(
     sc: Scenario, communities: gpd.GeoDataFrame | None, streets: gpd.GeoDataFrame | None
-) -> read.Joined | None:
+) -> join.Joined | None:
     """The population table read (header found, ids as text) and joined to the 社区/村: by
     code, or by name within the 街道 of the 街道/乡镇 layer (read before it)."""
     p = sc.inputs.population
     ids = [str(p.columns.get(key, key)) for key in ("code", "street")]
-    table = read.read_table(
+    table = read_table(
         p.path,
         id_cols=ids,
         sheet=p.layer if p.layer is not None else 0,
@@ -211,7 +212,7 @@ def _population(
         return None
     if p.join == "name" and "street" in p.columns and streets is None:
         return None  # the 街道/乡镇 layer failed: reported as such
-    joined = read.join_population(
+    joined = join.join_population(
         communities,
         table,
         source=str(p.path),

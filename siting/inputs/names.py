@@ -13,8 +13,6 @@ guessed.
 from __future__ import annotations
 
 import difflib
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -24,6 +22,7 @@ import pandas as pd
 
 from siting._messages import Problems, preview
 from siting._record import warn
+from siting.io.tables import clean_text
 
 REPORT_COLUMNS = ["row", "name_as_written", "street_as_written", "code", "matched_name", "how"]
 """Columns of ``join_report.csv``: the file's line, the name and 街道 as the table writes them,
@@ -33,14 +32,6 @@ _COMMUNITY_SUFFIXES = ("社区居民委员会", "社区居委会", "社区服务
 _VILLAGE_SUFFIXES = ("村民委员会", "村委会")
 _STREET_SUFFIXES = ("街道办事处", "街道办", "办事处", "街道", "街办")
 _TOWN_OFFICES = ("人民政府", "政府")  # 城关镇人民政府 / 城关镇政府 -> 城关镇 (镇/乡 kept)
-
-
-def clean_text(value: object) -> str:
-    """Text for comparison: NFKC (full-width letters, digits and brackets to half-width) and
-    every space removed (half- and full-width, inside too: ``合 计`` is ``合计``)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value)))
 
 
 def unit_key(name: object) -> str:
@@ -138,7 +129,7 @@ def _resolve_streets(
 ) -> pd.Series:
     """The 街道/乡镇 code of each row's 街道 cell (a 9-digit code or a name); None when empty
     or not found (reported)."""
-    from siting.inputs.layers import _string_ids
+    from siting.io.tables import string_ids
 
     codes = set(units["street_code"].astype(str))
     by_key: dict[str, list[str]] = {}
@@ -148,7 +139,7 @@ def _resolve_streets(
         for code, name in zip(streets.index, streets["name"], strict=True):
             by_key.setdefault(street_key(name), []).append(str(code))
             names[str(code)] = str(name)
-    text = _string_ids(values)
+    text = string_ids(values)
     out = pd.Series(None, index=values.index, dtype=object)
     missing: dict[str, list[int]] = {}
     twice: dict[str, list[str]] = {}
@@ -206,7 +197,7 @@ def match_names(
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:
     """Each row's 社区/村 by its name within its 街道: a code in the table's code column first,
     then the exact name, then the normalised one (:func:`unit_key`)."""
-    from siting.inputs.layers import _string_ids
+    from siting.io.tables import string_ids
 
     if cols.name is None:
         return out.assign(code=None).iloc[:0], pd.DataFrame(columns=REPORT_COLUMNS), []
@@ -219,7 +210,7 @@ def match_names(
         else pd.Series(None, index=frame.index, dtype=object)
     )
     bad_street = ~street_written.eq("") & street_codes.isna()
-    given_codes = _string_ids(frame[cols.code]) if cols.code else pd.Series(None, index=frame.index)
+    given_codes = string_ids(frame[cols.code]) if cols.code else pd.Series(None, index=frame.index)
     pools = _Pools.of(units)
     street_names = _street_names(units, streets)
     codes = pd.Series(None, index=frame.index, dtype=object)

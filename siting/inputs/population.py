@@ -8,7 +8,7 @@ A bureau's workbook is rarely the tidy ``code, elderly_60plus, residents, househ
   街道, and the 街道 as a name column (often merged cells, so written once per block);
 - it gives **age bands** (``60-64岁 … 85岁及以上``) instead of one 60+ column;
 - it has **total rows** (合计, 总计, 小计, 全区 …, or a row with figures and no name);
-- a **title** sits above the header (found by :func:`find_header`, see ``read_table``).
+- a **title** sits above the header (found by :func:`siting.io.tables.find_header`).
 
 :func:`shape` turns such a table into the tidy one: total rows skipped and checked against the
 rows they sum (a recorded warning either way), band columns summed into the age group's figure,
@@ -35,11 +35,11 @@ from siting.inputs.names import (
     REPORT_COLUMNS,
     NameColumns,
     as_written,
-    clean_text,
     match_names,
     street_key,
     unit_key,
 )
+from siting.io.tables import clean_text
 
 __all__ = [
     "AGE_GROUPS",
@@ -49,7 +49,6 @@ __all__ = [
     "band_columns",
     "clean_text",
     "file_lines",
-    "find_header",
     "shape",
     "street_key",
     "unit_key",
@@ -124,21 +123,6 @@ def band_columns(headers: Iterable[object], lowest: int) -> tuple[list[str] | No
         shown = ", ".join(repr(h) for h in bands)
         return None, f"the age bands ({shown}) do not cover the ages {lowest} and over"
     return chain, ""
-
-
-def find_header(rows: Sequence[Sequence[object]], wanted: Iterable[str]) -> int:
-    """The 1-based row of a table's header among its first ``rows``: the first row holding every
-    name in ``wanted`` (compared by :func:`clean_text`); else the first row holding the most of
-    them; else row 1."""
-    want = {clean_text(w) for w in wanted} - {""}
-    best, most = 1, 0
-    for number, row in enumerate(rows, 1):
-        found = len(want & {clean_text(c) for c in row})
-        if want and found == len(want):
-            return number
-        if found > most:
-            best, most = number, found
-    return best
 
 
 def file_lines(table: pd.DataFrame) -> pd.Series:
@@ -594,7 +578,7 @@ def _fill_streets(frame: pd.DataFrame, spec: _Spec, kinds: pd.Series) -> int:
 
 
 def _numbers(values: pd.Series) -> pd.Series:
-    from siting.inputs.layers import as_numbers
+    from siting.io.tables import as_numbers
 
     return as_numbers(values)
 
@@ -808,9 +792,9 @@ def _by_code(
     """The join report of a join by code (every row, ``how`` = code)."""
     if spec.code is None:
         return pd.DataFrame(columns=REPORT_COLUMNS)
-    from siting.inputs.layers import _string_ids
+    from siting.io.tables import string_ids
 
-    codes = _string_ids(frame[spec.code])
+    codes = string_ids(frame[spec.code])
     known = codes.isin(units.index)
     names = units["name"].reindex(codes[known]).to_numpy()
     return pd.DataFrame(

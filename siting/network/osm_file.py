@@ -73,7 +73,7 @@ from siting._errors import InputDataError, InputFileNotFoundError, NetworkError
 from siting._messages import preview
 from siting._record import preview_zh, warn
 from siting.coords import GEOGRAPHIC_EPSG, to_wgs84
-from siting.inputs.layers import read_vector
+from siting.io.vector import read_vector
 from siting.network.arrays import WalkNetwork, great_circle_m, simplify
 
 if TYPE_CHECKING:

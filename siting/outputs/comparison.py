@@ -23,7 +23,7 @@ from siting._errors import InputDataError
 from siting._text import html_text, read_csv_frame, text_cells
 from siting.inputs.layers import read_boundaries
 from siting.io.write import output_folder, write_csv, write_page, write_text, write_workbook
-from siting.outputs.webmap._offline import PageHtml, make_offline
+from siting.outputs.webmap.offline import PageHtml, make_offline
 from siting.outputs.webmap.page import MapControls, filled_layer, share_text
 
 

@@ -19,9 +19,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting import __version__
 from siting._errors import OutputError
 from siting._text import text_cells
+from siting._version import __version__
 from siting.analysis import access as equity
 from siting.io.spatial import write_gpkg, write_shapefiles
 from siting.io.write import output_folder, write_csv, write_json, write_with, write_workbook

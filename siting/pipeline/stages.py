@@ -27,7 +27,8 @@ from siting.analysis import access as equity
 from siting.analysis import coverage
 from siting.coords import analysis_crs
 from siting.inputs import layers as read
-from siting.inputs.checks import Finding, enforce, from_error, input_checks, network_checks
+from siting.inputs.checks import input_checks, network_checks
+from siting.inputs.findings import Finding, enforce, from_error
 from siting.inputs.load import Inputs, load_inputs, place_parcel_sites
 from siting.models import (
     MCLP,

@@ -41,7 +41,7 @@ from siting.outputs.mapimage import (
     write_png as write_png,  # the static map, moved; callers keep maps
 )
 from siting.outputs.webmap import liveplan
-from siting.outputs.webmap._offline import PageHtml, make_offline
+from siting.outputs.webmap.offline import PageHtml, make_offline
 from siting.pipeline.stages import RunResult
 from siting.rules.book import CONFIDENCE_ZH
 
