@@ -21,8 +21,8 @@ _WRITTEN: list[Path] = []  # output folders this command has swapped in, for the
 
 def _out_dir(requested: Path | None, name: str, *, overwrite: bool) -> Path:
     """The output folder: ``maps/<scenario name>/`` by default, checked by
-    :func:`siting.report.check_out_dir` (a folder of others' files needs ``--overwrite``)."""
-    from siting.outputs.tables import check_out_dir
+    :func:`siting.folder.check_out_dir` (a folder of others' files needs ``--overwrite``)."""
+    from siting.outputs.folder import check_out_dir
 
     out = requested if requested is not None else Path("maps") / name
     return check_out_dir(out, overwrite=overwrite)
@@ -115,12 +115,12 @@ def _scheduler(value: str) -> str:
 
 def _run_one(sc: Scenario, out: Path, cache: RunCache) -> list[str]:
     """Run one scenario, write its outputs, and return the summary lines to print."""
-    from siting.outputs import tables as report
+    from siting.outputs import folder
     from siting.pipeline import stages as pipeline
 
     res = pipeline.run(sc, cache=cache)
     try:
-        written = report.write_all(res, out)
+        written = folder.write_all(res, out)
     except InterruptedAfterSwap:
         _WRITTEN.append(out)
         raise
@@ -130,6 +130,7 @@ def _run_one(sc: Scenario, out: Path, cache: RunCache) -> list[str]:
 
 def _lines(sc: Scenario, res: RunResult, out: Path, written: dict[str, Path]) -> list[str]:
     """The summary lines printed for one scenario whose outputs are in ``out``."""
+    from siting.outputs import labels_zh
     from siting.outputs import tables as report
 
     lines: list[str] = []
@@ -144,9 +145,10 @@ def _lines(sc: Scenario, res: RunResult, out: Path, written: dict[str, Path]) ->
         f"{s['walk_speed_mps']:g} 米/秒），村 {s['rural_radius_m']:.0f} 米，按步行路网计算"
     )
     lines.append(f"  规划前覆盖：{before['elderly']:>10,.0f} 人（{before['share']:.1%}）")
+    status = labels_zh.status_zh(s["model"]["status"])
     lines.append(
         f"  规划后覆盖：{after['elderly']:>10,.0f} 人（{after['share']:.1%}），"
-        f"新建站点 {len(s['new_sites'])} 处；求解状态：{report.status_zh(s['model']['status'])}，"
+        f"新建站点 {len(s['new_sites'])} 处；求解状态：{status}，"
         f"最优性差距 {s['model']['gap']:.2%}"
     )
     if "served" in s:  # a capacitated model: the circle counts people its places cannot take

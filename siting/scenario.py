@@ -159,7 +159,7 @@ class Network(_Strict):
     def _osm_values(cls, v: dict[str, str]) -> dict[str, str]:
         if not v:
             return v
-        from siting.network.osm_file import KNOWN_HIGHWAYS, WALKABLE_HIGHWAYS
+        from siting.network.walk_rule import KNOWN_HIGHWAYS, WALKABLE_HIGHWAYS
 
         bad = {k: h for k, h in v.items() if h not in KNOWN_HIGHWAYS}
         if bad:

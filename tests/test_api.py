@@ -228,12 +228,12 @@ def test_no_site_open_at_all_is_a_plain_answer(tmp_path: Path) -> None:
 def test_a_dollar_in_the_scenario_name_is_text_in_the_png(demo_result, tmp_path: Path) -> None:
     import dataclasses
 
-    from siting.outputs.webmap import page as maps
+    from siting.outputs import mapimage
 
     named = dataclasses.replace(
         demo_result, scenario=demo_result.scenario.model_copy(update={"name": "2025年$x^$方案"})
     )
-    path = maps.write_png(named, named.tables["proposed_sites"], tmp_path / "map.png")
+    path = mapimage.write_png(named, named.tables["proposed_sites"], tmp_path / "map.png")
     assert path.stat().st_size > 10_000
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from siting._errors import OutputError
 from siting.outputs import _background as background
-from siting.outputs import tables as report
+from siting.outputs import folder
 
 linux = pytest.mark.skipif(sys.platform != "linux", reason="the fork path is Linux's")
 
@@ -77,9 +77,9 @@ def test_leaving_early_stops_the_child() -> None:
 def test_forked_and_threaded_pictures_are_the_same_bytes(
     demo_result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    report.write_all(demo_result, tmp_path / "first")
+    folder.write_all(demo_result, tmp_path / "first")
     monkeypatch.setattr(background, "can_fork", lambda: False)
-    report.write_all(demo_result, tmp_path / "thread")
+    folder.write_all(demo_result, tmp_path / "thread")
     for name in ("map.png", "coverage_curve.png"):
         assert (tmp_path / "first" / name).read_bytes() == (
             tmp_path / "thread" / name
@@ -90,18 +90,18 @@ def test_a_failed_picture_leaves_the_previous_set(
     demo_result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "out"
-    report.write_all(demo_result, out)
+    folder.write_all(demo_result, out)
     before = sorted(p.name for p in out.iterdir())
     summary = (out / "summary.json").read_bytes()
 
     def broken(*args: object, **kwargs: object) -> Path:
         raise OutputError("map.png: the font could not be read")
 
-    from siting.outputs.webmap import page as maps
+    from siting.outputs import mapimage
 
-    monkeypatch.setattr(maps, "write_png", broken)
+    monkeypatch.setattr(mapimage, "write_png", broken)
     with pytest.raises(OutputError, match="font could not be read"):
-        report.write_all(demo_result, out)
+        folder.write_all(demo_result, out)
     assert sorted(p.name for p in out.iterdir()) == before
     assert (out / "summary.json").read_bytes() == summary
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # no leftovers
@@ -117,7 +117,7 @@ def test_pictures_ignore_the_callers_matplotlib_settings_and_keep_them(
 
     import matplotlib
 
-    report.write_all(demo_result, tmp_path / "plain")
+    folder.write_all(demo_result, tmp_path / "plain")
     mine = {
         "font.family": "serif",
         "font.size": 17.0,
@@ -128,7 +128,7 @@ def test_pictures_ignore_the_callers_matplotlib_settings_and_keep_them(
     }
     with matplotlib.rc_context(mine):
         with ThreadPoolExecutor(max_workers=3) as pool:
-            list(pool.map(lambda k: report.write_all(demo_result, tmp_path / f"t{k}"), range(3)))
+            list(pool.map(lambda k: folder.write_all(demo_result, tmp_path / f"t{k}"), range(3)))
         assert {k: matplotlib.rcParams[k] for k in mine} == {
             k: (["serif"] if k == "font.family" else v) for k, v in mine.items()
         }

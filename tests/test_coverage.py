@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from siting.analysis.coverage import by_community, by_unit, covered_by, nearest_m
+from siting.analysis.coverage import by_community, by_unit
 from siting.models import coverage_sets
+from siting.problem.cover import covered_by, nearest_m
 
 
 def test_each_point_uses_its_own_radius() -> None:

@@ -10,7 +10,8 @@ from shapely.geometry import Point, box
 
 from siting import SitingWarning
 from siting._record import RecordedWarning
-from siting.problem.demand import demand_points, snap_sites
+from siting.problem.demand import demand_points
+from siting.problem.sites import snap_sites
 
 
 def _grid() -> nx.MultiDiGraph:
@@ -130,7 +131,7 @@ def test_a_parcel_a_street_crosses_gets_one_site_however_the_street_is_cut() -> 
     import shapely
 
     from siting.network.arrays import WalkNetwork
-    from siting.problem.demand import parcel_sites
+    from siting.problem.sites import parcel_sites
 
     def street(cuts: int) -> WalkNetwork:
         x = np.linspace(0.0, 500.0, cuts + 1)

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from siting.cli import main
-from siting.outputs.tables import _tenths_adding_up, solver_zh, status_zh
+from siting.outputs.labels_zh import solver_zh, status_zh
+from siting.outputs.tables import _tenths_adding_up
 from siting.rules.book import available_sets, format_rules, load_rules
 
 ROOT = Path(__file__).resolve().parents[1]

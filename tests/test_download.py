@@ -10,7 +10,7 @@ import requests
 from shapely.geometry import box
 
 from siting import NetworkError
-from siting.network.osm_file import walk_graph_from_download
+from siting.network.download import walk_graph_from_download
 
 RECORDED = Path(__file__).parent / "data" / "overpass_walk_grid.json"
 AREA = box(114.999, 35.749, 115.005, 35.754)  # around the recorded 4 x 4 grid

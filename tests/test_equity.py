@@ -20,8 +20,9 @@ from scipy import sparse
 
 from siting._errors import ModelError, ScenarioError
 from siting.analysis import access as equity
-from siting.analysis.coverage import nearest_m
 from siting.models import MCLP
+from siting.outputs.webmap.layers import map_layer, map_title
+from siting.problem.cover import nearest_m
 
 # --- 2SFCA ----------------------------------------------------------------------------------
 
@@ -190,10 +191,10 @@ def test_demo_accessibility_columns_and_map_layer(demo_out: Path, demo_result) -
     none_before = table["covered_before"] == 0
     assert (table.loc[none_before, "access_2sfca_before"] == 0).all()
     assert (table.loc[~none_before, "access_2sfca_before"] > 0).all()
-    layer = equity.map_layer(demo_result.communities, demo_result.equity)
+    layer = map_layer(demo_result.communities, demo_result.equity)
     assert len(layer) == len(table)
     assert layer["label"].str.contains("每千名老人可及建筑面积").all()
-    assert equity.map_title(demo_result.equity) == (
+    assert map_title(demo_result.equity) == (
         "社区/村可及性（两步移动搜索法，每千名老人可及建筑面积（m²））"
     )
     np.testing.assert_allclose(layer["change"], layer["access_after"] - layer["access_before"])
@@ -203,21 +204,22 @@ def test_demo_map_has_the_accessibility_layer(demo_result) -> None:
     """map.html: one 社区/村 polygon per community in the hidden accessibility layer, the
     darkest class holding the best-served after the plan, tooltips with both figures."""
     from siting._tiles import provider, shifter
-    from siting.outputs.webmap import page as maps
+    from siting.outputs.style import ACCESS_PALETTE
+    from siting.outputs.webmap.layers import _access_layer
 
-    group = maps._access_layer(demo_result, shifter(provider("osm").coord_system))
+    group = _access_layer(demo_result, shifter(provider("osm").coord_system))
     assert group is not None
     assert group.show is False
     (layer,) = group._children.values()
     features = layer.data["features"]
     assert len(features) == len(demo_result.communities)
     props = pd.DataFrame([f["properties"] for f in features])
-    assert set(props["fill"]) <= set(maps.ACCESS_PALETTE)
+    assert set(props["fill"]) <= set(ACCESS_PALETTE)
     best = demo_result.communities.loc[demo_result.communities["access_2sfca_after"].idxmax()]
     tips = [html.unescape(t) for t in props["tip"]]
     (at,) = [i for i, t in enumerate(tips) if f">{best['name']}<" in t]
     assert f"{best['access_2sfca_after']:,.1f}" in tips[at]
-    assert props.loc[at, "fill"] == maps.ACCESS_PALETTE[-1]  # the best-served: darkest class
+    assert props.loc[at, "fill"] == ACCESS_PALETTE[-1]  # the best-served: darkest class
 
 
 # --- MCLP with an equity floor --------------------------------------------------------------

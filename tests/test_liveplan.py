@@ -21,8 +21,9 @@ import yaml
 
 from siting._errors import ModelError
 from siting._record import recording
+from siting.models import PLAN_STATUS
 from siting.outputs.webmap import liveplan
-from siting.pipeline.plan import PLAN_STATUS, plan_solution
+from siting.pipeline.plan import plan_solution
 from siting.pipeline.study import Evaluator
 from siting.scenario import Plan
 
@@ -448,7 +449,8 @@ def test_land_after_a_plan_leaves_out_what_it_closes(demo_result) -> None:
 
 def test_a_plan_runs_summary_sheet_names_no_model(demo_result) -> None:
     """A saved plan is not solved: 概要's 模型 row says so instead of naming the scenario's."""
-    from siting.outputs.tables import _summary_rows, summary, tables
+    from siting.outputs.tables import summary, tables
+    from siting.outputs.workbook import _summary_rows
     from siting.pipeline.plan import plan_solution
 
     solved = plan_solution(demo_result.problem, Plan(open=("C007",)))

@@ -174,7 +174,8 @@ def test_a_facility_inside_buildings_joins_the_street_grid_with_unchanged_covera
     from shapely.geometry import Point, box
 
     from siting.network.distances import cost_matrix
-    from siting.problem.demand import demand_points, snap_sites
+    from siting.problem.demand import demand_points
+    from siting.problem.sites import snap_sites
 
     facility = gpd.GeoDataFrame(
         geometry=[Point(115.0015, 35.7515)], index=["F1"], crs="EPSG:4326"
@@ -233,7 +234,7 @@ def test_a_facility_inside_buildings_joins_the_street_grid_with_unchanged_covera
     ],
 )
 def test_the_walking_rule(tags: dict[str, str], why: str | None) -> None:
-    from siting.network.osm_file import why_not_walked
+    from siting.network.walk_rule import why_not_walked
 
     assert why_not_walked(tags) == why
 
@@ -270,7 +271,7 @@ def _classes(G: nx.MultiDiGraph, node: int) -> set[str]:
 def test_chinese_road_classes_map_to_osm_values_and_motorways_are_not_walked() -> None:
     from collections import Counter
 
-    from siting.network.osm_file import walk_graph_from_road_layer
+    from siting.network.road_layer import walk_graph_from_road_layer
 
     G = walk_graph_from_road_layer(ROADS, crs="EPSG:4547", highway_column="道路等级")
     lines = Counter((c, h) for _, _, c, h in _edge_pairs(G))
@@ -297,7 +298,7 @@ def test_demand_lands_only_on_lanes_compound_roads_and_footpaths() -> None:
     import geopandas as gpd
     from shapely.geometry import box
 
-    from siting.network.osm_file import walk_graph_from_road_layer
+    from siting.network.road_layer import walk_graph_from_road_layer
     from siting.problem.demand import demand_points
 
     G = walk_graph_from_road_layer(ROADS, crs="EPSG:4547", highway_column="道路等级")
@@ -329,7 +330,7 @@ def test_an_unknown_road_class_stops_with_counts_and_the_yaml_to_add(tmp_path: P
     import yaml
 
     from siting import InputDataError
-    from siting.network.osm_file import walk_graph_from_road_layer
+    from siting.network.road_layer import walk_graph_from_road_layer
 
     roads = gpd.read_file(ROADS)
     roads.loc[[0, 1], "道路等级"] = "规划二路"
@@ -358,7 +359,7 @@ def test_a_layer_without_class_column_needs_highway_column_none(tmp_path: Path) 
 
     from siting import InputDataError
     from siting._record import RecordedWarning
-    from siting.network.osm_file import walk_graph_from_road_layer
+    from siting.network.road_layer import walk_graph_from_road_layer
 
     path = tmp_path / "roads.geojson"
     gpd.read_file(ROADS).drop(columns="道路等级").to_file(path)
@@ -380,7 +381,7 @@ def test_class_codes_and_the_scenario_mapping() -> None:
     import numpy as np
     import pandas as pd
 
-    from siting.network.osm_file import classify_roads
+    from siting.network.walk_rule import classify_roads
 
     codes = pd.Series([1.0, 2.0, np.nan, 2.0])
     osm = classify_roads(
@@ -401,7 +402,7 @@ def test_the_class_table_covers_the_bureaus_classes() -> None:
 
     import yaml
 
-    from siting.network.osm_file import KNOWN_HIGHWAYS, road_classes
+    from siting.network.walk_rule import KNOWN_HIGHWAYS, road_classes
 
     table = road_classes()
     expected = {
@@ -483,7 +484,7 @@ def test_a_road_layer_not_split_at_junctions_is_split_there(tmp_path: Path) -> N
     import shapely
 
     from siting._record import recording
-    from siting.network.osm_file import walk_graph_from_road_layer
+    from siting.network.road_layer import walk_graph_from_road_layer
 
     base = (115.0, 35.75)
     deg = 1e-3  # about 90-110 m
@@ -665,7 +666,7 @@ def test_a_ways_last_version_decides_even_when_it_is_not_walkable(tmp_path: Path
 def test_an_empty_road_layer_says_so(tmp_path: Path) -> None:
     import geopandas as gpd
 
-    from siting.network.osm_file import walk_network_from_road_layer
+    from siting.network.road_layer import walk_network_from_road_layer
 
     path = tmp_path / "empty.gpkg"
     frame = gpd.GeoDataFrame({"highway": gpd.pd.Series([], dtype=str)}, geometry=[], crs=4547)

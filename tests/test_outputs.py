@@ -165,7 +165,8 @@ def test_geopackage_and_shapefile_export(demo_result, tmp_path: Path) -> None:
     import pyogrio
 
     from siting.io.spatial import write_gpkg, write_shapefiles
-    from siting.outputs.tables import spatial_layers, tables
+    from siting.outputs.gis_layers import spatial_layers
+    from siting.outputs.tables import tables
 
     layers = spatial_layers(demo_result)
     gpkg = write_gpkg(tmp_path / "results.gpkg", layers)
@@ -191,7 +192,7 @@ def test_a_community_without_elderly_has_no_share_not_full_coverage(
 ) -> None:
     """A 社区 whose table gives 0 elderly was written 100 % covered (status covered, dark
     green): it now has no share (empty cells), status no elderly / 无老人, grey on both maps."""
-    from siting.outputs.webmap.page import NO_ELDERLY_COLOUR, NO_ELDERLY_LABEL
+    from siting.outputs.style import NO_ELDERLY_COLOUR, NO_ELDERLY_LABEL
 
     table = demo_copy.parent.parent / "data" / "population" / "demo_population.csv"
     pop = pd.read_csv(table, dtype=str, encoding="utf-8-sig")
@@ -223,10 +224,11 @@ def test_a_full_disk_is_an_output_error_naming_the_folder(
     import errno
 
     from siting import OutputError
+    from siting.outputs import folder
     from siting.outputs import tables as report
 
     out = tmp_path / "out"
-    report.write_all(demo_result, out)
+    folder.write_all(demo_result, out)
     kept = (out / "summary.json").read_bytes()
 
     def full(path: object, table: object) -> None:
@@ -234,6 +236,6 @@ def test_a_full_disk_is_an_output_error_naming_the_folder(
 
     monkeypatch.setattr(report, "write_csv", full)
     with pytest.raises(OutputError, match=r"could not be written into .*No space left.*--out"):
-        report.write_all(demo_result, out)
+        folder.write_all(demo_result, out)
     assert (out / "summary.json").read_bytes() == kept
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]

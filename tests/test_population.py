@@ -31,9 +31,10 @@ from siting.cli import main
 from siting.demo.bureau import BANDS, FILES, HEADER, bureau_rows, population_workbook
 from siting.demo.bureau import POPULATION_COLUMNS as COLUMNS
 from siting.demo.bureau import bands as _bands
+from siting.inputs.age_bands import age_band, band_columns
 from siting.inputs.join import Joined, join_population
 from siting.inputs.layers import read_boundaries
-from siting.inputs.population import REPORT_COLUMNS, age_band, band_columns, street_key, unit_key
+from siting.inputs.population import REPORT_COLUMNS, street_key, unit_key
 from siting.io.tables import find_header, read_table
 
 ROOT = Path(__file__).resolve().parents[1]

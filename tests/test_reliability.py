@@ -712,8 +712,9 @@ def test_functions_measuring_metres_refuse_lonlat(mini_graph) -> None:
 
     from siting.analysis.coverage import dissolve_areas, service_areas
     from siting.network.distances import cost_matrix
-    from siting.network.osm_file import walk_graph_from_osm_file, walk_graph_from_road_layer
-    from siting.problem.demand import snap_sites
+    from siting.network.osm_file import walk_graph_from_osm_file
+    from siting.network.road_layer import walk_graph_from_road_layer
+    from siting.problem.sites import snap_sites
 
     with pytest.raises(NetworkError, match="not metres"):
         walk_graph_from_osm_file(MINI / "network.osm", crs="EPSG:4326")
@@ -740,7 +741,7 @@ def test_functions_measuring_metres_refuse_lonlat(mini_graph) -> None:
 
 
 def test_road_layer_refuses_a_lonlat_crs_for_metres() -> None:
-    from siting.network.osm_file import walk_graph_from_road_layer
+    from siting.network.road_layer import walk_graph_from_road_layer
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Geometry is in a geographic CRS")
@@ -1011,7 +1012,7 @@ def test_population_and_boundaries_that_disagree_are_listed_never_dropped(tmp_pa
 def test_points_far_from_the_network_are_kept_with_their_walk_and_reported(
     mini_graph, far_run: Path
 ) -> None:
-    from siting.problem.demand import snap_sites
+    from siting.problem.sites import snap_sites
 
     sites = read_points(
         FIX / "geometry/facilities_far_from_network.csv", role="facilities", coord_system="wgs84"
@@ -1294,24 +1295,24 @@ def test_a_folder_siting_did_not_write_or_a_file_is_refused(
 def test_interrupted_runs_leave_no_half_written_set(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from siting.outputs import tables as report
+    from siting.outputs import workbook
 
     scenario = str(MINI / "scenario.yaml")
     out = tmp_path / "out"
-    real = report.write_xlsx
+    real = workbook.write_xlsx
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt  # Ctrl-C after the CSV tables, before the workbook
 
-    monkeypatch.setattr(report, "write_xlsx", interrupted)
+    monkeypatch.setattr(workbook, "write_xlsx", interrupted)
     assert main(["run", scenario, "--out", str(out)]) == 130
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "interrupted" in err  # noqa: PT018
     assert list(tmp_path.iterdir()) == []  # no folder, no half-written tables, no temporary
-    monkeypatch.setattr(report, "write_xlsx", real)
+    monkeypatch.setattr(workbook, "write_xlsx", real)
     assert main(["run", scenario, "--out", str(out)]) == 0
     before = _listing(out)
-    monkeypatch.setattr(report, "write_xlsx", interrupted)
+    monkeypatch.setattr(workbook, "write_xlsx", interrupted)
     assert main(["run", scenario, "--out", str(out)]) == 130
     assert _listing(out) == before  # the earlier run's complete set
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
@@ -1338,7 +1339,7 @@ def test_an_error_page_is_retried_then_reported_and_never_cached(
     import requests
     from shapely.geometry import box
 
-    from siting.network.osm_file import walk_graph_from_download
+    from siting.network.download import walk_graph_from_download
 
     page = (FIX / "download/overpass_rate_limited.html").read_bytes()
     calls: list[int] = []

@@ -116,7 +116,7 @@ def test_projection_grows_the_elderly_by_rate_and_factor() -> None:
     import geopandas as gpd
     from shapely.geometry import box
 
-    from siting.problem.demand import project_elderly
+    from siting.inputs.projection import project_elderly
 
     comm = gpd.GeoDataFrame(
         {"street_code": ["S1", "S1", "S2"], "elderly_60plus": [100, 200, 50]},

@@ -286,7 +286,7 @@ def test_hostile_names_stay_data_in_the_map(hostile) -> None:
 
 
 def test_legend_notes_are_short() -> None:
-    from siting.outputs.webmap.page import MAX_NOTES, _notes
+    from siting.outputs.webmap.legend import MAX_NOTES, _notes
 
     assert _notes(()) == ""
     many = tuple(Note("n", f"<i>{i}</i>") for i in range(MAX_NOTES + 3))
@@ -298,9 +298,10 @@ def test_legend_notes_are_short() -> None:
 
 def test_hostile_names_are_text_in_tables_and_workbook(hostile, tmp_path: Path) -> None:
     from siting.outputs import tables as report
+    from siting.outputs import workbook
 
     report.write(hostile, tmp_path)
-    report.write_xlsx(hostile, tmp_path / "report.xlsx")
+    workbook.write_xlsx(hostile, tmp_path / "report.xlsx")
     names = hostile.communities["name"]
     formula = next(n for n in names if n.startswith("="))
     plus = next(n for n in names if n.startswith("+"))

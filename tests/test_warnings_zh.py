@@ -22,7 +22,7 @@ import pytest
 from siting._record import Note, recording, warn
 from siting._text import html_text
 from siting.cli import main
-from siting.outputs.webmap.page import MAX_NOTES
+from siting.outputs.webmap.legend import MAX_NOTES
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "siting"

@@ -24,6 +24,7 @@ from scipy import sparse
 from siting.models import SiteGain, Solution, build_order
 from siting.network.arrays import WalkNetwork, as_network
 from siting.network.distances import WalkArrays, reachable_nodes
+from siting.problem.cover import nearest_m
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -31,22 +32,6 @@ if TYPE_CHECKING:
     from siting.problem.build import Problem
 
 log = logging.getLogger(__name__)
-
-
-def covered_by(cover: sparse.csr_matrix, open_sites: ArrayLike) -> NDArray[np.bool_]:
-    """Demand points covered by at least one of the open site columns."""
-    mask = np.zeros(cover.shape[1], dtype=bool)
-    mask[np.asarray(open_sites, dtype=np.int64)] = True
-    return np.diff(sparse.csr_matrix(cover[:, mask]).indptr) > 0
-
-
-def nearest_m(cost: sparse.csr_matrix, open_sites: ArrayLike) -> NDArray[np.float64]:
-    """Walking metres to the nearest open site, NaN where none is within the cutoff."""
-    sub = sparse.csr_matrix(cost)[:, np.asarray(open_sites, dtype=np.int64)].tocsr()
-    out = np.full(sub.shape[0], np.nan)
-    for i in np.flatnonzero(np.diff(sub.indptr)):
-        out[i] = sub.data[sub.indptr[i] : sub.indptr[i + 1]].min()
-    return out
 
 
 def by_community(

@@ -149,7 +149,7 @@ def run_scenario(
     None: the cache of this process (a Dask worker's), trimmed to :data:`WORKER_NETWORKS`.
     One scenario runs at a time in a process (see the module notes).
     """
-    from siting.outputs import tables as report
+    from siting.outputs import folder
     from siting.pipeline import stages as pipeline
 
     out_dir = Path(out_dir)
@@ -161,7 +161,7 @@ def run_scenario(
         try:
             res = pipeline.run(sc, cache=use)
             try:
-                written = report.write_all(res, where)
+                written = folder.write_all(res, where)
             except InterruptedAfterSwap:
                 if on_written is not None:
                     on_written(where)
@@ -210,7 +210,7 @@ def run_scenario(
 def publish(staged: Path, out_dir: Path) -> Path:
     """Swap a set written into ``staged`` in as ``out_dir``'s complete set (files of the
     user's own in ``out_dir`` are kept, as for a single run); ``staged`` is emptied."""
-    from siting.outputs.tables import OUTPUTS
+    from siting.outputs.folder import OUTPUTS
 
     with output_folder(out_dir, outputs=OUTPUTS) as tmp:
         for entry in sorted(staged.iterdir()):

@@ -195,8 +195,9 @@ def write_province_map(outcomes: Sequence[Outcome], path: Path) -> Path:
     import folium
 
     from siting._tiles import provider, shifter
+    from siting.outputs.webmap.layers import filled_layer
     from siting.outputs.webmap.offline import PageHtml, make_offline
-    from siting.outputs.webmap.page import MapControls, filled_layer
+    from siting.outputs.webmap.page import MapControls
 
     chosen = {o.tiles for o in outcomes if o.status == "ok"}
     tiles = provider(chosen.pop() if len(chosen) == 1 else "osm")

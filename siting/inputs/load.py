@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -32,13 +32,9 @@ from siting.inputs import layers as read
 from siting.inputs.findings import Finding, candidates_source, from_error
 from siting.inputs.population import JoinReport
 from siting.io.tables import read_table
-from siting.problem import demand
 from siting.rules.book import load_rules
 from siting.rules.types import TypeTable, normalise_types, type_table
 from siting.scenario import BoundaryLayer, Scenario
-
-if TYPE_CHECKING:
-    from siting.network.arrays import WalkNetwork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -404,38 +400,6 @@ def _no_land_figure(sc: Scenario, source: str, ids: list[str]) -> None:
         zh=f"{source}：{len(ids)} 个候选点没有用地面积（land_area_m2 为空）：编号 "
         f"{preview_zh(ids)}；作为规划站点时，用地核算中不计其用地",
     )
-
-
-def place_parcel_sites(inp: Inputs, net: WalkNetwork) -> Inputs:
-    """Candidates given as parcels, each sited at the parcel's point nearest a street of the
-    walking network ``net`` (:func:`siting.demand.parcel_sites`), with that distance in
-    ``parcel_street_m``; a recorded warning (``candidate_sites_on_parcels``) lists them."""
-    if inp.parcels is None or inp.parcels.empty:
-        return inp
-    crs = net.crs
-    sites = demand.parcel_sites(inp.parcels.to_crs(crs), net)
-    points = gpd.GeoSeries(
-        gpd.points_from_xy(sites["x"], sites["y"]), index=sites.index, crs=crs
-    ).to_crs(inp.candidates.crs)
-    cand = inp.candidates.copy()
-    geometry = cand.geometry.copy()
-    geometry.loc[points.index] = points
-    cand = cand.set_geometry(geometry)
-    cand.loc[sites.index, "parcel_street_m"] = sites["street_m"].round(1)
-    far = sites["street_m"].sort_values(ascending=False)
-    shown = ", ".join(f"{i} {d:,.0f} m" for i, d in far.head(10).items())
-    warn(
-        "candidate_sites_on_parcels",
-        f"{len(sites)} candidate(s) are parcels: each one's site is the parcel's point "
-        "nearest a street of the walking network (where a street touches the parcel, on it); "
-        f"distance from the parcel to that street, farthest first: {shown}"
-        + (", ..." if len(sites) > 10 else ""),
-        list(sites.index),
-        zh=f"{len(sites)} 个候选点是地块：每个站点取地块上距步行网络街道最近的点（有街道接触地块"
-        f"时取在街道上）；地块到该街道的距离（由远及近）：{shown}"
-        + ("，……" if len(sites) > 10 else ""),
-    )
-    return replace(inp, candidates=cand)
 
 
 def _distinct_ids(sc: Scenario, facilities: pd.DataFrame, candidates: pd.DataFrame) -> None:

@@ -8,17 +8,19 @@ Every model has ``from_cost_matrix(...)`` (a demand x site matrix of metres, no 
 (:class:`Walks`, :class:`CapacitySplit`) for the models that have them.
 """
 
-from siting.models._prep import build_order, coverage_sets
-from siting.models._result import CapacitySplit, SiteGain, Solution, Walks
+from siting.models._prep import build_order
+from siting.models._result import PLAN_STATUS, CapacitySplit, SiteGain, Solution, Walks
 from siting.models.capacitated import CapacitatedMCLP
 from siting.models.lscp import LSCP, TargetCoverage
 from siting.models.mclp import MCLP
 from siting.models.pcenter import PCenter
 from siting.models.pmedian import PMedian
+from siting.problem.cover import coverage_sets
 
 __all__ = [
     "LSCP",
     "MCLP",
+    "PLAN_STATUS",
     "CapacitatedMCLP",
     "CapacitySplit",
     "PCenter",

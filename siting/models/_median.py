@@ -23,7 +23,7 @@ from numba import njit
 from numpy.typing import NDArray
 from scipy import sparse
 
-from siting.models._prep import nearest_open
+from siting.problem.cover import nearest_open
 
 
 @njit(cache=True, nogil=True)

@@ -39,22 +39,6 @@ def as_sparse_cost(cost: sparse.spmatrix | ArrayLike) -> sparse.csr_matrix:
     return sparse.csr_matrix((dense[ok], (r, c)), shape=dense.shape)
 
 
-def coverage_sets(cost: sparse.spmatrix, radius_m: ArrayLike) -> sparse.csr_matrix:
-    """Boolean demand x site matrix: True where the site is within the point's radius
-    (``radius_m``: one number, or one per demand row; > 0)."""
-    cost = sparse.csr_matrix(cost)
-    radius = np.broadcast_to(np.asarray(radius_m, float), (cost.shape[0],))
-    if (radius <= 0).any() or not np.isfinite(radius).all():
-        raise ModelError("`radius_m` must be > 0 and finite")
-    row_of = np.repeat(np.arange(cost.shape[0]), np.diff(cost.indptr))
-    keep = cost.data <= radius[row_of]
-    out = sparse.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=bool), (row_of[keep], cost.indices[keep])), shape=cost.shape
-    )
-    out.sort_indices()  # row sets compare by their index bytes when models merge rows
-    return out
-
-
 def site_mask(n_sites: int, columns: ArrayLike | None, name: str) -> NDArray[np.bool_]:
     mask = np.zeros(n_sites, dtype=bool)
     if columns is None:
@@ -215,16 +199,6 @@ def build_order(
             continue
         covered[csc.indices[csc.indptr[col] : csc.indptr[col + 1]]] = True
         out.append(SiteGain(site=site_ids[col], newly_covered=-fresh[0]))
-    return out
-
-
-def nearest_open(cost: sparse.csr_matrix, open_: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """Per demand row, metres to the nearest open column of ``cost`` (inf where none)."""
-    sub = sparse.csr_matrix(cost)[:, np.flatnonzero(open_)].tocsr()
-    out = np.full(sub.shape[0], np.inf)
-    has = np.diff(sub.indptr) > 0
-    if has.any():
-        out[has] = np.minimum.reduceat(sub.data, sub.indptr[:-1][has])
     return out
 
 

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+PLAN_STATUS = "会议方案（指定站点，未经模型优化）"
+"""``Solution.status`` of a given plan (Chinese: it is shown as it is in every document)."""
+
 
 @dataclass(frozen=True)
 class SiteGain:

@@ -36,12 +36,12 @@ from siting.models._prep import (
     check_p,
     check_per_site,
     check_weights,
-    coverage_sets,
     site_names,
     site_sets,
 )
 from siting.models._result import CapacitySplit, SiteGain, Solution
 from siting.models.mclp import MCLP, Method, _problem_sites
+from siting.problem.cover import coverage_sets
 
 if TYPE_CHECKING:
     from siting.problem.build import Problem

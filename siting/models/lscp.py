@@ -34,13 +34,13 @@ from siting.models._prep import (
     as_sparse_cost,
     build_order,
     check_weights,
-    coverage_sets,
     reduce,
     site_names,
     site_sets,
 )
 from siting.models._result import Solution
 from siting.models.mclp import Method, _problem_sites
+from siting.problem.cover import coverage_sets
 
 if TYPE_CHECKING:
     from siting.problem.build import Problem

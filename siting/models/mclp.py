@@ -36,12 +36,12 @@ from siting.models._prep import (
     check_p,
     check_per_site,
     check_weights,
-    coverage_sets,
     reduce,
     site_names,
     site_sets,
 )
 from siting.models._result import Solution
+from siting.problem.cover import coverage_sets
 
 if TYPE_CHECKING:
     from siting.problem.build import Problem

@@ -37,13 +37,13 @@ from siting.models._prep import (
     catchment,
     check_p,
     check_weights,
-    nearest_open,
     site_names,
     site_sets,
 )
 from siting.models._result import SiteGain, Solution, Walks
 from siting.models.lscp import LSCP
 from siting.models.mclp import Method, _problem_sites
+from siting.problem.cover import nearest_open
 
 if TYPE_CHECKING:
     from siting.problem.build import Problem

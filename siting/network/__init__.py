@@ -4,23 +4,19 @@ Every way of getting a network ends in one :class:`WalkNetwork` (node ids and co
 with their length and OSM class); :mod:`siting.network.distances` searches it.
 """
 
+from siting.network._common import log_components, metric_crs
 from siting.network.arrays import WalkNetwork
-from siting.network.osm_file import (
+from siting.network.download import walk_graph_from_download, walk_network_from_download
+from siting.network.osm_file import walk_graph_from_osm_file, walk_network_from_osm_file
+from siting.network.road_layer import walk_graph_from_road_layer, walk_network_from_road_layer
+from siting.network.walk_rule import (
     FOOT_ALLOWED,
     FOOT_ONLY_HIGHWAYS,
     KNOWN_HIGHWAYS,
     NOT_WALKABLE_HIGHWAYS,
     WALKABLE_HIGHWAYS,
     classify_roads,
-    log_components,
-    metric_crs,
     road_classes,
-    walk_graph_from_download,
-    walk_graph_from_osm_file,
-    walk_graph_from_road_layer,
-    walk_network_from_download,
-    walk_network_from_osm_file,
-    walk_network_from_road_layer,
     why_not_walked,
 )
 
@@ -43,3 +39,10 @@ __all__ = [
     "walk_network_from_road_layer",
     "why_not_walked",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Names the old module ``siting.network`` had, for scripts (with a DeprecationWarning)."""
+    from siting._moved import from_package
+
+    return from_package(__name__, name)

@@ -23,8 +23,10 @@ from siting._errors import InputDataError
 from siting._text import html_text, read_csv_frame, text_cells
 from siting.inputs.layers import read_boundaries
 from siting.io.write import output_folder, write_csv, write_page, write_text, write_workbook
+from siting.outputs.style import share_text
+from siting.outputs.webmap.layers import filled_layer
 from siting.outputs.webmap.offline import PageHtml, make_offline
-from siting.outputs.webmap.page import MapControls, filled_layer, share_text
+from siting.outputs.webmap.page import MapControls
 
 
 def _load_run(folder: Path) -> dict[str, Any]:
@@ -194,11 +196,11 @@ def _html_table(frame: pd.DataFrame) -> str:
 def compare_table(runs: list[Any]) -> pd.DataFrame:
     """The comparison table (one row per measure, one column per scenario) of finished runs:
     run folders (``maps/NAME``) or :class:`~siting.pipeline.RunResult` objects."""
-    from siting.pipeline.stages import RunResult
+    from siting.results import RunData
 
     loaded = []
     for run in runs:
-        if isinstance(run, RunResult):
+        if isinstance(run, RunData):
             tabs = run.tables
             loaded.append({"summary": run.summary, "land": tabs["land_check"]})
         else:
@@ -228,7 +230,7 @@ def compare(folders: list[Path], out: Path) -> dict[str, Path]:
 def _for_readers(frame: pd.DataFrame) -> pd.DataFrame:
     """The documents' copy: Chinese row labels, the model status in Chinese, 未建模 for capacity
     figures a model did not have (``compare.csv`` keeps the keys and the model's own words)."""
-    from siting.outputs.tables import status_zh
+    from siting.outputs.labels_zh import status_zh
 
     out = frame.copy().astype(object)
     out.loc["model_status"] = [status_zh(str(v)) for v in out.loc["model_status"]]
@@ -244,7 +246,7 @@ def _shown(key: str, value: object) -> str:
     if value == NOT_MODELLED:
         return "未建模"
     if key == "model_status":
-        from siting.outputs.tables import status_zh
+        from siting.outputs.labels_zh import status_zh
 
         return status_zh(str(value))
     if not isinstance(value, int | float) or fmt == "@":

@@ -9,11 +9,9 @@ analysis CRS (metres), which the scale bar reads directly.
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import os
 import threading
-import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,34 +19,18 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from siting.io.write import write_with
+from siting.outputs.fonts import _face, drawable, font
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.font_manager import FontProperties
 
-    from siting.pipeline.stages import RunResult
+    from siting.results import RunData
 
 MARGIN = 0.03  # of the district's larger side, around its bounds
 DPI = 200
 MAP_WIDTH_IN = 9.0  # the map's width; the legend adds its own to the right
 CIRCLE_COLOUR = "#2166ac"  # a circle facility type the web map has no colour of its own for
-
-
-def font_path() -> Path:
-    """The shipped CJK font (Noto Sans SC Regular, SIL OFL 1.1)."""
-    import pylopdf_fonts_zh_cn
-
-    return Path(pylopdf_fonts_zh_cn.sans_path())
-
-
-def font() -> FontProperties:
-    """The shipped font registered with matplotlib and as properties for every text."""
-    from matplotlib import font_manager
-
-    path = str(font_path())
-    if path not in {f.fname for f in font_manager.fontManager.ttflist}:
-        font_manager.fontManager.addfont(path)
-    return font_manager.FontProperties(fname=path)
 
 
 _DRAWING = threading.Lock()
@@ -91,28 +73,6 @@ def prepare() -> None:
 
     font()
     _face()
-
-
-def drawable(text: object) -> str:
-    """``text`` as the font can draw it: line and paragraph separators, control characters and
-    characters the font has no glyph for become spaces (a name from data may hold any of them;
-    matplotlib would warn and draw boxes)."""
-    face = _face()
-    out = []
-    for ch in str(text):
-        kind = unicodedata.category(ch)
-        missing = kind[0] == "C" or kind in ("Zl", "Zp") or face.get_char_index(ord(ch)) == 0
-        out.append(" " if missing else ch)
-    return " ".join("".join(out).split())
-
-
-@functools.cache
-def _face() -> Any:
-    """The shipped font as FreeType opened it for matplotlib (glyph lookups per character: 0.02
-    s, where reading the whole character map with fontTools took 0.18 s of every run)."""
-    from matplotlib.font_manager import get_font
-
-    return get_font(str(font_path()))
 
 
 def nice_length(width_m: float) -> float:
@@ -180,7 +140,7 @@ def _share(values: pd.Series, weights: pd.Series) -> float:
     return float((weights * values).sum()) / total if total else 0.0
 
 
-def layers(res: RunResult) -> dict[str, Any]:
+def layers(res: RunData) -> dict[str, Any]:
     """The layers ``map.png`` draws, in the run's analysis CRS. :func:`siting.report.write_all`
     projects them before the picture process is forked, so the child never touches PROJ
     (whose database connection a fork would share with the parent)."""
@@ -198,7 +158,7 @@ def layers(res: RunResult) -> dict[str, Any]:
 
 
 def write_png(
-    res: RunResult, proposed: pd.DataFrame, path: Path, projected: dict[str, Any] | None = None
+    res: RunData, proposed: pd.DataFrame, path: Path, projected: dict[str, Any] | None = None
 ) -> Path:
     """A static map for documents: 社区/村 by share covered after the plan, 街道/乡镇
     outlines and names, facilities by type, proposed sites numbered
@@ -208,16 +168,14 @@ def write_png(
         return _write_png(res, proposed, path, projected or layers(res))
 
 
-def _write_png(
-    res: RunResult, proposed: pd.DataFrame, path: Path, projected: dict[str, Any]
-) -> Path:
+def _write_png(res: RunData, proposed: pd.DataFrame, path: Path, projected: dict[str, Any]) -> Path:
     import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from matplotlib.patheffects import withStroke
 
-    from siting.outputs.webmap.page import (
+    from siting.outputs.style import (
         OTHER_COLOUR,
         PROPOSED_COLOUR,
         TYPE_COLOURS,

@@ -11,8 +11,8 @@ import geopandas as gpd
 import numpy as np
 from scipy import sparse
 
+from siting import network
 from siting._record import Note, recording, warn
-from siting.network import osm_file as network
 from siting.network.arrays import WalkNetwork
 from siting.scenario import Scenario
 

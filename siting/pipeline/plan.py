@@ -22,14 +22,12 @@ import pandas as pd
 from siting._errors import ModelError
 from siting._messages import preview
 from siting._record import warn
-from siting.models import Solution, build_order
+from siting.models import PLAN_STATUS, Solution, build_order
 
 if TYPE_CHECKING:
     from siting.problem.build import Problem
     from siting.scenario import Model, Plan
 
-PLAN_STATUS = "会议方案（指定站点，未经模型优化）"
-"""``Solution.status`` of a given plan (Chinese: it is shown as it is in every document)."""
 PLAN_SOLVER = "无：站点由情景的 plan 指定"
 FIGURE_TOLERANCE = 0.05
 """Elderly: a rerun's covered figure may differ from the saved one by float rounding only."""

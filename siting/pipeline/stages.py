@@ -13,23 +13,23 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, TypeVar
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from siting._errors import ScenarioError, SitingError, SitingWarning
-from siting._record import Note, recording
+from siting._record import recording
 from siting.analysis import access as equity
 from siting.analysis import coverage
 from siting.coords import analysis_crs
 from siting.inputs import layers as read
+from siting.inputs import projection
 from siting.inputs.checks import input_checks, network_checks
 from siting.inputs.findings import Finding, enforce, from_error
-from siting.inputs.load import Inputs, load_inputs, place_parcel_sites
+from siting.inputs.load import Inputs, load_inputs
 from siting.models import (
     MCLP,
     Solution,
@@ -38,10 +38,12 @@ from siting.network import distances as costs
 from siting.network.arrays import WalkNetwork
 from siting.pipeline.cache import RunCache, network_for
 from siting.pipeline.plan import plan_roles, plan_solution
+from siting.pipeline.result import RunResult
 from siting.pipeline.solve import solve
 from siting.problem import demand
 from siting.problem.build import Problem, circle_costs, placed
 from siting.problem.candidates import generate_candidates
+from siting.problem.sites import place_parcel_sites
 from siting.rules import land_check
 from siting.rules.book import RuleBook, load_rules
 from siting.rules.checks import ComplianceData, check_all
@@ -49,51 +51,6 @@ from siting.scenario import Scenario
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """Everything a run computed, in the analysis CRS, ready for reports and maps."""
-
-    scenario: Scenario
-    crs: str
-    inputs: Inputs
-    problem: Problem  # demand points, site table, cost matrix: the seam
-    solution: Solution  # the model's answer
-    coverage: coverage.Summary  # who the plan covers, per demand point and per new site
-    demand: gpd.GeoDataFrame  # demand points with weight, radius_m, covered_before/after
-    communities: pd.DataFrame  # coverage per 社区/村
-    units: pd.DataFrame  # coverage per 街道/乡镇
-    land: pd.DataFrame
-    rules: RuleBook
-    compliance: pd.DataFrame  # siting.rules.checks.COLUMNS
-    compliance_data: ComplianceData  # re-check under another set: check_all(book, this)
-    proposed: gpd.GeoDataFrame  # selected candidates in build order, WGS-84
-    service_areas: gpd.GeoDataFrame  # per open circle facility (role, tier), analysis CRS
-    timings_s: dict[str, float] = field(default_factory=dict)
-    warnings: tuple[Note, ...] = ()  # every recorded warning of the run, in order
-    equity: equity.Equity | None = None  # 2SFCA per demand point, coverage against minutes
-
-    @property
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """The report tables by file stem (``coverage_by_community``, ``proposed_sites``...)."""
-        from siting.outputs import tables as report
-
-        return report.tables(self)
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        """What ``summary.json`` holds, as a dict."""
-        from siting.outputs import tables as report
-
-        return report.summary(self, report.tables(self))
-
-    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
-        """Write every output into ``out_dir``, swapped in as one complete set. A folder that
-        holds files siting did not write needs ``overwrite=True`` (as ``--overwrite``)."""
-        from siting.outputs import tables as report
-
-        return report.write_all(self, report.check_out_dir(Path(out_dir), overwrite=overwrite))
 
 
 def _generated(
@@ -219,7 +176,7 @@ def prepared(
         try:
             inp = replace(
                 inp,
-                communities=demand.project_elderly(
+                communities=projection.project_elderly(
                     inp.communities,
                     year=pr.year,
                     base_year=pr.base_year,

@@ -31,10 +31,11 @@ from scipy import sparse
 
 from siting._errors import ModelError
 from siting._messages import preview
-from siting.models import coverage_sets
 from siting.network import distances as costs
 from siting.network.arrays import WalkNetwork, as_network
 from siting.problem import demand
+from siting.problem.cover import coverage_sets, covered_by
+from siting.problem.sites import snap_sites
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -96,7 +97,6 @@ class Problem:
 
     def covered(self, open_columns: Sequence[int] | NDArray[np.int64]) -> NDArray[np.bool_]:
         """Demand points within their circle of at least one of the open columns."""
-        from siting.analysis.coverage import covered_by
 
         return covered_by(self.cover, open_columns)
 
@@ -210,7 +210,7 @@ def placed(
     located = gpd.GeoDataFrame(
         geometry=located.loc[sites["id"]].to_numpy(), crs=crs, index=pd.Index(sites["id"])
     )
-    snapped = demand.snap_sites(located, net, role="sites", warn_beyond_m=snap_warn_m)
+    snapped = snap_sites(located, net, role="sites", warn_beyond_m=snap_warn_m)
     sites = sites.assign(
         node=snapped["node"].to_numpy(),
         snap_m=snapped["snap_m"].to_numpy(),

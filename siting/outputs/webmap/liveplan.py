@@ -26,17 +26,27 @@ saved plan use them; the page shows only their escaped copy).
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import folium
+import geopandas as gpd
 import numpy as np
 import yaml
+from branca.element import MacroElement
+from jinja2 import Template
 from numpy.typing import ArrayLike, NDArray
 
-from siting._text import html_text
+from siting._text import html_text, script_json
+from siting.outputs.style import (
+    UNCOVERED_MAX_RADIUS,
+)
+from siting.results import RunData
 
 if TYPE_CHECKING:
-    from siting.pipeline.stages import RunResult
+    from siting.results import RunData
     from siting.scenario import Scenario
 
 MAX_CANDIDATES = 300
@@ -86,7 +96,7 @@ def _b64(array: NDArray[Any], dtype: str) -> str:
     return base64.b64encode(np.ascontiguousarray(array, dtype=dtype).tobytes()).decode("ascii")
 
 
-def shown_columns(res: RunResult, limit: int = MAX_CANDIDATES) -> tuple[NDArray[np.int64], int]:
+def shown_columns(res: RunData, limit: int = MAX_CANDIDATES) -> tuple[NDArray[np.int64], int]:
     """The problem columns the page carries, ascending: every existing circle facility (those
     a saved plan closed too), the proposed sites, and the other candidates by the elderly each
     adds to the existing facilities' coverage, up to ``limit`` candidates in all. Also returns
@@ -119,7 +129,7 @@ def shown_columns(res: RunResult, limit: int = MAX_CANDIDATES) -> tuple[NDArray[
     return columns, len(candidates)
 
 
-def plan_data(res: RunResult, *, limit: int = MAX_CANDIDATES) -> dict[str, Any]:
+def plan_data(res: RunData, *, limit: int = MAX_CANDIDATES) -> dict[str, Any]:
     """Everything the page's script needs, JSON-able (texts already HTML-escaped)."""
     problem, cov = res.problem, res.coverage
     columns, n_candidates = shown_columns(res, limit)
@@ -200,3 +210,52 @@ def scenario_yaml(sc: Scenario) -> str:
         coverage.pop("walk_speed_mps", None)
     data["name"] = sc.name if sc.name.endswith("_会议方案") else f"{sc.name}_会议方案"
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
+
+
+Shift = Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame]
+
+
+@dataclass
+class Live:
+    """What the live plan (:mod:`siting.liveplan`) needs from the layers as they are built:
+    the indices features carry (site ids and 社区/村 codes to indices into its data) and the
+    JavaScript names of the layers it redraws (folium's generated identifiers, never data)."""
+
+    data: dict[str, Any]
+    site: dict[str, int] = field(init=False)
+    community: dict[str, int] = field(init=False)
+    communities: str | None = None
+    uncovered: str | None = None
+    sites: list[str] = field(default_factory=list)
+    largest: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.site = {s: k for k, s in enumerate(self.data["sites"]["id"])}
+        self.community = {str(c): k for k, c in enumerate(self.data["communities"]["code"])}
+
+
+class LivePlan(MacroElement):
+    """The live plan's call: ``window.sitingPlan`` made by the page's fixed script from the
+    data (one JSON literal, :func:`siting._text.script_json`) and the layers' names."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        window.sitingPlan = window.sitingLivePlan({{ this.map }}, {{ this.data }}, {
+            communities: {{ this.communities }},
+            uncovered: {{ this.uncovered }},
+            sites: [{{ this.sites }}]
+        });
+        {% endmacro %}
+    """)
+
+    def __init__(self, fmap: folium.Map, live: Live) -> None:
+        super().__init__()
+        self._name = "SitingLivePlan"
+        self.map = fmap.get_name()
+        data = dict(live.data)
+        data["communities"] = {k: v for k, v in data["communities"].items() if k != "code"}
+        data["uncovered"] = {"largest": live.largest, "max_radius": UNCOVERED_MAX_RADIUS}
+        self.data = script_json(data)
+        self.communities = live.communities or "null"
+        self.uncovered = live.uncovered or "null"
+        self.sites = ", ".join(live.sites)
