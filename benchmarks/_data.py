@@ -70,7 +70,7 @@ def jinan(*, walk_speed_mps: float = 1.0, minutes: float = 15.0) -> Workload:
     nodes; every node a candidate; the 15-minute circle at ``walk_speed_mps``."""
     from siting.coords import analysis_crs
     from siting.network.distances import walk_arrays
-    from siting.network.osm_file import walk_graph_from_road_layer
+    from siting.network.road_layer import walk_graph_from_road_layer
     from siting.problem.demand import demand_points
 
     data = jinan_dir()

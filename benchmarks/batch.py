@@ -16,7 +16,7 @@ own, with :func:`siting.batch.run_batch`:
 Per mode: the batch's seconds (``run_batch``, cluster start included for ``local``), the
 ratio of the serial batch's seconds to it, the process's wall time, the peak memory (RSS) of
 each process that ran scenarios, and whether every file under the output folder equals the
-serial batch's (:func:`siting.batchreport.differences`). Target (issue 17): >= 1.6x serial on
+serial batch's (:func:`siting.batch.summary.differences`). Target (issue 17): >= 1.6x serial on
 2 cores, identical outputs.
 """
 

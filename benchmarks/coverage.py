@@ -1,7 +1,8 @@
 """Coverage benchmark: the same demand x site distance job three ways, checked equal.
 
-* engine   -- :func:`siting.costs.search` (compiled bucket-queue Dijkstra, all cores), timed in
-              a process of its own after one warm-up call, so its peak memory is its own;
+* engine   -- :func:`siting.network.distances.search` (compiled bucket-queue Dijkstra, all
+              cores), timed in a process of its own after one warm-up call, so its peak memory
+              is its own;
 * scipy    -- ``scipy.sparse.csgraph.dijkstra(limit=)`` on the same CSR, in chunks of sources;
 * networkx -- the baseline: ``single_source_dijkstra_path_length(cutoff=)`` per site on an
               osmnx-style MultiDiGraph (both directions, ``length`` attribute).
@@ -133,7 +134,7 @@ def main(kind: str, size: str | None, repeats: int, skip_networkx: bool) -> int:
     t_scipy, m_scipy = run_scipy(wl)
     rows = [
         (
-            "engine (siting.costs)",
+            "engine (siting.network.distances)",
             t_engine,
             eng["peak_mib"],
             eng["relaxations"],

@@ -203,7 +203,7 @@ def _child(code: str) -> tuple[float, float, str]:
     """Run ``code`` in a fresh Python; wall seconds, peak MiB, its stdout.
 
     The peak is that process's plus the largest of its own children's (the forked process
-    that draws ``map.png``, :mod:`siting.io.background`): an upper bound on what they held at
+    that draws ``map.png``, :mod:`siting.outputs._background`): an upper bound on what they held at
     once, since a forked child's resident pages include those it still shares with its parent.
     """
     start = time.perf_counter()
@@ -238,7 +238,7 @@ def main(size: str) -> int:
     map_mb = (out / "map.html").stat().st_size / 1e6
     old_wall, old_peak, old_out = _child(
         "import time; from siting.network import osmnx_graph_from_osm_file; "
-        "from siting.walknet import WalkNetwork\n"
+        "from siting.network.arrays import WalkNetwork\n"
         f"t=time.perf_counter(); G=osmnx_graph_from_osm_file({str(osm)!r}, crs='EPSG:4547'); "
         "net=WalkNetwork.from_graph(G); net.arrays\n"
         "print(time.perf_counter()-t, G.number_of_nodes())"

@@ -29,7 +29,7 @@ from siting._record import recording
 from siting.cli import main as siting
 from siting.coords import analysis_crs
 from siting.io.write import write_csv, write_text
-from siting.network.osm_file import walk_graph_from_road_layer
+from siting.network.road_layer import walk_graph_from_road_layer
 from siting.problem.demand import RESIDENTIAL_HIGHWAYS
 
 SCENARIO = """\

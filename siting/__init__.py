@@ -11,10 +11,9 @@ The public API, for scripted what-ifs::
     ev = study.evaluate(open_sites=["C007", "C012"])   # .covered_elderly, .share, per community
     siting.compare([res, study.run()])     # the comparison table as a DataFrame
 
-Stages, one module each, data flowing one way (see the README's architecture section):
-:mod:`siting.io` -> :mod:`siting.coords` -> :mod:`siting.network` -> :mod:`siting.demand`
--> :mod:`siting.costs` -> :mod:`siting.problem` -> :mod:`siting.models` ->
-:mod:`siting.coverage` -> :mod:`siting.rules` -> :mod:`siting.report` / :mod:`siting.maps`;
+Stages, one package each, data flowing one way (see the README's architecture section):
+:mod:`siting.inputs` -> :mod:`siting.network` -> :mod:`siting.problem` -> :mod:`siting.models`
+-> :mod:`siting.analysis` -> :mod:`siting.rules` -> :mod:`siting.results` -> :mod:`siting.outputs`;
 :mod:`siting.scenario` reads YAML and :mod:`siting.pipeline` runs the stages for one scenario.
 The heavy modules load on first use, so ``import siting`` stays quick.
 """

@@ -29,6 +29,9 @@ MOVED: dict[str, tuple[str, ...]] = {
     "siting.demo_province": ("siting.demo.province",),
     "siting.equity": (
         "siting.analysis.access",
+        "siting.analysis.supply",
+        "siting.analysis.curve",
+        "siting.analysis.inequality",
         "siting.outputs.webmap.layers",
         "siting.outputs.figures",
     ),

@@ -95,7 +95,7 @@ def role_zh(role: str) -> str:
 
 
 def preview_zh(values: Iterable[object], limit: int = 10) -> str:
-    """:func:`siting._validate.preview` for a ``zh`` message: ``['a', 'b', ……（共 30 个）]``."""
+    """:func:`siting._messages.preview` for a ``zh`` message: ``['a', 'b', ……（共 30 个）]``."""
     items = list(values)
     shown = ", ".join(repr(v) for v in items[:limit])
     more = f", ……（共 {len(items)} 个）" if len(items) > limit else ""

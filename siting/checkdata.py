@@ -1,6 +1,6 @@
 """``siting check-data``: every input check of a scenario, nothing computed, one report.
 
-The checks are the ones every ``siting run`` applies (:mod:`siting.checks`, through
+The checks are the ones every ``siting run`` applies (:mod:`siting.inputs.checks`, through
 :func:`siting.pipeline.prepared`), run in collecting mode: each input is read with the same
 readers, every problem is listed (one failing file does not hide the next), and the stages a
 run goes through before its model (network, demand points, snapping) are run so that everything

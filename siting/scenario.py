@@ -312,7 +312,7 @@ class Model(_Strict):
     excluded: tuple[str, ...] = ()
     method: Literal["auto", "exact", "fast"] = "auto"
     time_limit_s: Positive = 60.0
-    # mclp: no 街道/乡镇 below this covered share after the plan (HiGHS; see siting.equity)
+    # mclp: no 街道/乡镇 below this covered share after the plan (HiGHS; see siting.analysis.access)
     equity_floor: Annotated[float, Field(gt=0, le=1)] | None = None
 
     @model_validator(mode="after")
@@ -333,8 +333,8 @@ class Model(_Strict):
 
 
 class Equity(_Strict):
-    """Accessibility and equity figures (:mod:`siting.equity`): 2SFCA with ``decay`` (step or
-    gaussian) on the facilities' ``capacity_column`` (default floor_area_m2, else beds, as the
+    """Accessibility and equity figures (:mod:`siting.analysis.access`): 2SFCA with ``decay`` (step
+    or gaussian) on the facilities' ``capacity_column`` (default floor_area_m2, else beds, as the
     data carries them), and the coverage curve at ``curve_minutes`` of walking."""
 
     decay: Literal["step", "gaussian"] = "step"
@@ -412,7 +412,7 @@ class Output(_Strict):
 
 
 class Plan(_Strict):
-    """A plan decided elsewhere, as the live map saves it (:mod:`siting.plan`): no model is
+    """A plan decided elsewhere, as the live map saves it (:mod:`siting.pipeline.plan`): no model is
     solved; ``open`` candidates open besides the existing circle facilities less ``closed``.
     ``covered_elderly``: the figure the map showed, checked against the rerun."""
 

@@ -1,4 +1,4 @@
-"""The pictures drawn beside the main thread (siting.io.background): a forked child where
+"""The pictures drawn beside the main thread (siting.outputs._background): a forked child where
 that is safe, a thread elsewhere; the same files either way, and a failure in the child is
 the run's failure, never a silently missing or half-written output."""
 

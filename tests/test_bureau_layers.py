@@ -1,10 +1,10 @@
 """Bureau-shaped layers (issue 13, part 2), each run against the tidy demo it was made from.
 
 The layers are the example set ``data/examples/bureau/``, made from ``data/`` by
-:mod:`siting.demo_bureau` (``python -m siting.demo data``):
+:mod:`siting.demo.bureau` (``python -m siting.demo data``):
 
 - 社区/村 as points (居委会 locations): ``社区居委会点位.geojson``, the demo communities'
-  representative points; their cells are derived (siting.cells);
+  representative points; their cells are derived (siting.inputs.cells);
 - facilities as an Amap export: ``养老设施_高德导出.xlsx``, the demo facilities in GCJ-02 with
   Amap's Chinese headers (名称 类型 经度 纬度 地址 床位数 建筑面积), no id, no land;
 - candidates as parcels: ``闲置地块.geojson``, a square around each demo candidate point with

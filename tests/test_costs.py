@@ -1,5 +1,6 @@
 """The sparse cost matrix equals networkx shortest paths, on both paths of
-:func:`siting.costs.search`: the bucket kernel (large jobs) and scipy's Dijkstra (small ones)."""
+:func:`siting.network.distances.search`: the bucket kernel (large jobs) and scipy's Dijkstra (small
+ones)."""
 
 from __future__ import annotations
 

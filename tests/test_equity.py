@@ -20,6 +20,8 @@ from scipy import sparse
 
 from siting._errors import ModelError, ScenarioError
 from siting.analysis import access as equity
+from siting.analysis.inequality import _rounded, gini, gini_zh, lorenz
+from siting.analysis.supply import choose_capacity, site_supply
 from siting.models import MCLP
 from siting.outputs.webmap.layers import map_layer, map_title
 from siting.problem.cover import nearest_m
@@ -115,19 +117,19 @@ def test_weighted_gini_equals_pysal_inequality_on_repeated_values() -> None:
     rng = np.random.default_rng(7)
     values = rng.uniform(0, 1, size=12).round(4)
     weights = rng.integers(1, 40, size=12)
-    assert equity.gini(values, weights) == pytest.approx(Gini(np.repeat(values, weights)).g)
-    assert equity.gini(values) == pytest.approx(Gini(values).g)
-    assert equity.gini([0.5, 0.5, 0.5], [1, 2, 3]) == 0.0
-    assert equity.gini([0.0, 1.0], [0, 5]) == 0.0  # a unit without elderly does not count
+    assert gini(values, weights) == pytest.approx(Gini(np.repeat(values, weights)).g)
+    assert gini(values) == pytest.approx(Gini(values).g)
+    assert gini([0.5, 0.5, 0.5], [1, 2, 3]) == 0.0
+    assert gini([0.0, 1.0], [0, 5]) == 0.0  # a unit without elderly does not count
 
 
 def test_gini_is_one_minus_twice_the_area_under_the_lorenz_curve() -> None:
     rng = np.random.default_rng(11)
     values, weights = rng.uniform(0, 1, 9), rng.uniform(10, 500, 9)
-    lz = equity.lorenz(values, weights)
+    lz = lorenz(values, weights)
     x, y = lz["population"].to_numpy(), lz["covered"].to_numpy()
     area = float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2))
-    assert equity.gini(values, weights) == pytest.approx(1 - 2 * area)
+    assert gini(values, weights) == pytest.approx(1 - 2 * area)
 
 
 def _pairwise_gini(x: np.ndarray, w: np.ndarray) -> float:
@@ -328,12 +330,12 @@ def test_demo_floor_lifts_the_villages(demo_result) -> None:
 
 def test_capacity_column_floor_area_first_then_beds() -> None:
     fac = pd.DataFrame({"floor_area_m2": [200.0, None], "beds": [10, 0]})
-    assert equity.choose_capacity(fac, None) == "floor_area_m2"  # the missing one is filled
-    assert equity.choose_capacity(fac.assign(floor_area_m2=None), None) == "beds"
-    assert equity.choose_capacity(fac[[]], None) == "sites"
-    assert equity.choose_capacity(fac, "beds") == "beds"
+    assert choose_capacity(fac, None) == "floor_area_m2"  # the missing one is filled
+    assert choose_capacity(fac.assign(floor_area_m2=None), None) == "beds"
+    assert choose_capacity(fac[[]], None) == "sites"
+    assert choose_capacity(fac, "beds") == "beds"
     with pytest.raises(ValueError, match="tuowei"):
-        equity.choose_capacity(fac, "tuowei")
+        choose_capacity(fac, "tuowei")
 
 
 def test_demo_capacity_new_sites_at_the_rule_minimum(demo_result) -> None:
@@ -361,7 +363,7 @@ def test_a_facility_without_capacity_is_a_recorded_warning(demo_result) -> None:
     first = res.problem.sites.loc[res.problem.sites["role"] == "existing", "id"].iloc[0]
     fac.loc[first, "floor_area_m2"] = np.nan
     with recording() as rec:
-        supply = equity.site_supply(res.problem, fac, res.inputs.candidates, res.rules)
+        supply = site_supply(res.problem, fac, res.inputs.candidates, res.rules)
     assert supply.column == "floor_area_m2"  # still the column most facilities have
     k = res.problem.site_ids.index(first)
     assert supply.source[k].startswith(("rule:", "median"))
@@ -369,9 +371,9 @@ def test_a_facility_without_capacity_is_a_recorded_warning(demo_result) -> None:
 
 
 def test_gini_of_nobody_covered_is_undefined_not_perfect_equality() -> None:
-    assert np.isnan(equity.gini([0.0, 0.0, 0.0], [10, 20, 30]))
-    assert equity.gini_zh(None) == "不适用（无人覆盖）"
-    assert equity._rounded(equity.gini([0.0, 0.0], [1, 1])) is None  # null in summary.json
+    assert np.isnan(gini([0.0, 0.0, 0.0], [10, 20, 30]))
+    assert gini_zh(None) == "不适用（无人覆盖）"
+    assert _rounded(gini([0.0, 0.0], [1, 1])) is None  # null in summary.json
 
 
 def test_any_facilities_column_can_size_the_sites() -> None:

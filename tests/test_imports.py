@@ -162,6 +162,15 @@ def test_every_module_has_a_place() -> None:
     assert parts <= set(LAYER_OF), sorted(parts - set(LAYER_OF))
 
 
+def test_the_version_is_the_projects() -> None:
+    import tomllib
+
+    from siting._version import __version__
+
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]
+    assert __version__ == project["version"]
+
+
 def test_the_reader_finds_imports_in_functions(tmp_path: Path) -> None:
     """The reader is not blind to the imports a circle hides in (a guard on the guard)."""
     path = tmp_path / "m.py"

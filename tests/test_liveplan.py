@@ -2,7 +2,7 @@
 network, and the saved plan rerun by ``siting run``.
 
 The page's figures are checked against siting's own coverage computations for the same plan
-(:class:`siting.study.Evaluator`, :func:`siting.models.build_order`), not against numbers
+(:class:`siting.pipeline.study.Evaluator`, :func:`siting.models.build_order`), not against numbers
 written into the test. The browser tests skip when Chromium or Playwright is missing.
 """
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from siting.models import LSCP, MCLP
+from siting.models import LSCP, MCLP, _cover_search
 from siting.models import _local as local
 
 
@@ -96,7 +96,7 @@ def test_weighted_cover_search_finds_the_fewest_columns(seed: int) -> None:
     reach = np.asarray(cover.sum(axis=1)).ravel() > 0
     cover = sparse.csc_matrix(cover.toarray()[reach])
     n = cover.shape[1]
-    out = local.weighted_cover_search(cover, np.ones(n, dtype=bool), steps=20_000)
+    out = _cover_search.weighted_cover_search(cover, np.ones(n, dtype=bool), steps=20_000)
     assert (np.asarray(cover[:, out].sum(axis=1)).ravel() > 0).all()
     fewest = next(
         k

@@ -2,7 +2,7 @@
 age bands, total rows, a title above the header; each against the tidy demo it was made from.
 
 ``data/examples/bureau/老年人口统计.xlsx`` is the demo's ``demo_population.csv`` as a bureau
-keeps it, made by :mod:`siting.demo_bureau` (``python -m siting.demo data``): a title line and a
+keeps it, made by :mod:`siting.demo.bureau` (``python -m siting.demo data``): a title line and a
 填报单位 line above the header (row 3), 序号, the 街道 merged once per block and written as
 ``XX街道办事处`` / ``XX镇人民政府`` (迎宾街道 as its 9-digit code), 社区/村 names with
 居委会/村委会 suffixes in four spellings (and a full-width space), five age bands that add up to

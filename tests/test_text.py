@@ -161,7 +161,8 @@ def test_no_template_literal_tooltips_or_popups_in_the_sources() -> None:
             if name in {"Tooltip", "Popup", "DivIcon", "Marker", "CircleMarker", "Html", "IFrame"}:
                 found.append(f"{path.name}:{node.lineno} {name}(...)")
             # branca compiles an Element's first argument as a Jinja template: text built from
-            # data must never be one (siting.maps.PageHtml renders it through a fixed template)
+            # data must never be one (siting.outputs.webmap.offline.PageHtml renders it through a
+            # fixed template)
             if name == "Element" and (node.args or any(k.arg == "template" for k in node.keywords)):
                 found.append(f"{path.name}:{node.lineno} Element(template)")
             for kw in node.keywords:

@@ -45,7 +45,7 @@ def by_community(
     access: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
 ) -> pd.DataFrame:
     """Elderly covered before and after, per 社区/村, with the radius that decided it; with
-    ``access`` (2SFCA per demand point before and after, :mod:`siting.equity`), its
+    ``access`` (2SFCA per demand point before and after, :mod:`siting.analysis.access`), its
     elderly-weighted mean per 社区/村 as ``access_2sfca_before`` / ``access_2sfca_after``."""
     frame = pd.DataFrame(
         {

@@ -1,6 +1,6 @@
 """Folder batches: scenarios run one after another in this process, or each as a task on Dask
 (a ``LocalCluster`` of one worker process per core, or a running cluster by its scheduler
-address); then one table and one map across them (:mod:`siting.batchreport`).
+address); then one table and one map across them (:mod:`siting.batch.summary`).
 
 What a batch guarantees, on Dask as in one process:
 
@@ -13,7 +13,7 @@ What a batch guarantees, on Dask as in one process:
 * a failed scenario (bad input, or a worker that kept dying on it) is reported with its error
   while the others finish; :attr:`BatchResult.failed` lists them.
 * networks and cost matrices are reused across the scenarios of one network: in one process
-  through one :class:`~siting.cache.RunCache`; on Dask through a cache kept in each worker
+  through one :class:`~siting.pipeline.cache.RunCache`; on Dask through a cache kept in each worker
   process (the last :data:`WORKER_NETWORKS` networks), with the scenarios that share a network
   file sent to one worker (:func:`plan`; the preference is loose, so an idle worker may still
   take one, and a lost worker's share goes to the others).
@@ -296,7 +296,7 @@ def _bar(total: int, progress: bool) -> Any:
     class Bar(tqdm):
         # no monitor thread (tqdm starts one even for a disabled bar): with a second thread
         # in the process, each run's pictures would be drawn in a thread instead of a forked
-        # process (siting.io.background), and a serial batch would take longer
+        # process (siting.outputs._background), and a serial batch would take longer
         monitor_interval = 0
 
     return Bar(total=total, desc="scenarios", unit="run", disable=not progress)

@@ -5,7 +5,7 @@
 街道 with 135 社区, and three rural 乡镇 with 30 村 joined by village roads. Everything is made
 by :func:`generate` from :data:`SEED`, so the files committed under ``data/`` can be rebuilt
 byte for byte with ``python -m siting.demo``; that also writes ``data/examples/bureau/``, the
-same district in the shapes a 民政局 keeps its files (:mod:`siting.demo_bureau`).
+same district in the shapes a 民政局 keeps its files (:mod:`siting.demo.bureau`).
 
 The city is laid out in metres in CGCS2000 / 3-degree Gauss-Krüger CM 114E (EPSG:4547) around
 115.0°E 35.75°N and written in WGS-84 lon/lat:
@@ -181,7 +181,7 @@ def generate(root: str | Path, *, seed: int = SEED) -> dict[str, Path]:
 def main(argv: list[str] | None = None) -> None:
     """``python -m siting.demo [DATA_DIR]``: regenerate the demo city files;
     ``python -m siting.demo province DIR --counties N``: a fictional province of N counties
-    (:mod:`siting.demo_province`)."""
+    (:mod:`siting.demo.province`)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["province"]:
         from siting.demo import province as demo_province

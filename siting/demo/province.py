@@ -7,7 +7,7 @@
 
 Each county is a 4 km square tile of one metric plane (CGCS2000 / 3-degree Gauss-Krüger CM
 114E, EPSG:4547, as the demo district), the tiles side by side in rows, so the counties border
-each other on the province map. A county is the demo district (:mod:`siting._demo_city`) at
+each other on the province map. A county is the demo district (:mod:`siting.demo._city`) at
 about a tenth of its size, built from the same pieces: a jittered urban grid of 110 m blocks
 with an arterial and missing links, 社区 as Voronoi cells of seeds in two 街道; five villages
 (small rotated grids joined by village roads along a spanning tree, a county road to town) as

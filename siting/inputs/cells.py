@@ -6,10 +6,11 @@ it reads boundaries: each 社区/村's **cell** is the part of its 街道/乡镇
 nearer to its point than to any other 社区/村 point of the same 街道/乡镇 (a Voronoi diagram
 per 街道/乡镇, measured in metres in the analysis CRS, clipped to the 街道/乡镇 polygon).
 The cells of a 街道/乡镇 cover it without gaps or overlaps, every cell holds its own point,
-and a 街道/乡镇 with one 社区/村 gives it the whole 街道/乡镇. :func:`siting.demand.demand_points`
-then spreads each 社区/村's elderly over the street nodes of its cell, so shares stay partial
-and comparable with a run on polygons, while the cells are not the real boundaries: that is
-a recorded warning (``community_cells_derived``) and the map draws them dashed.
+and a 街道/乡镇 with one 社区/村 gives it the whole 街道/乡镇.
+:func:`siting.problem.demand.demand_points` then spreads each 社区/村's elderly over the street
+nodes of its cell, so shares stay partial and comparable with a run on polygons, while the cells
+are not the real boundaries: that is a recorded warning (``community_cells_derived``) and the map
+draws them dashed.
 
 A point outside every 街道/乡镇, a point in another 街道/乡镇 than its ``street_code``, and two
 社区/村 at the same point are errors naming them.
@@ -48,7 +49,7 @@ def derive_cells(
     ----------
     points
         社区/村 points indexed by code, with ``street_code`` naming a code of ``streets``
-        (checked before: :func:`siting.io.read.check_hierarchy`).
+        (checked before: :func:`siting.inputs.join.check_hierarchy`).
     streets
         街道/乡镇 polygons indexed by code.
     source

@@ -13,7 +13,7 @@ check-data report). Two passes:
   list declared WGS-84 sits 300-700 m off in Henan).
 
 Snap distances, sites on detached streets and demand fallbacks are recorded by the stages that
-compute them (:mod:`siting.demand`), which both commands run.
+compute them (:mod:`siting.problem.demand`), which both commands run.
 """
 
 from __future__ import annotations

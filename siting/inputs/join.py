@@ -67,7 +67,7 @@ def join_population(
     it out (``drop``, listed in ``excluded``); negative figures always stop it. Totals are
     logged before and after, so nothing leaves silently.
 
-    A bureau's table (:mod:`siting.io.population`) is made tidy first: total rows (合计, 小计…)
+    A bureau's table (:mod:`siting.inputs.population`) is made tidy first: total rows (合计, 小计…)
     skipped, checked against the rows they sum and recorded; ``columns`` may map ``elderly``
     (or ``elderly_60plus``) to a list of age-band columns, added up, and age bands are found by
     their headers when nothing is mapped; ``join="name"`` (default: by code when the table has

@@ -65,7 +65,7 @@ def read_boundaries(
 
     With ``points=True`` a 社区/村 layer may instead be all points (居委会/村委会 locations,
     one per 社区/村): it is returned as points, for the caller to derive each one's cell
-    (:func:`siting.cells.derive_cells`); points mixed with polygons, multi-points and a point
+    (:func:`siting.inputs.cells.derive_cells`); points mixed with polygons, multi-points and a point
     layer of 街道/乡镇 are refused.
 
     Invalid polygons (self-intersections, bow-ties) are repaired (``make_valid``, polygon parts
@@ -258,7 +258,7 @@ def read_points(
         and reported (recorded warning ``ids_generated``).
     parcels
         A vector layer may hold polygons (parcels) beside points; they are returned as they
-        are, for the caller to place a site on each (:func:`siting.demand.parcel_sites`).
+        are, for the caller to place a site on each (:func:`siting.problem.sites.parcel_sites`).
     """
     path = existing_file(path, role)
     problems = Problems(str(path))

@@ -1,12 +1,12 @@
 """The inputs of one scenario, read and cross-checked: :func:`load_inputs` -> :class:`Inputs`.
 
-Every layer the scenario names is read with the :mod:`siting.io.read` readers (or taken from
+Every layer the scenario names is read with the :mod:`siting.inputs.layers` readers (or taken from
 memory, for scripted what-ifs), facility types are made canonical (:mod:`siting.rules.types`),
 and the layers are checked against each other (hierarchy, distinct ids, compounds' codes).
 Raises on the first failing layer, or, for ``check-data``, lists every one.
 
 Bureau shapes enter here, each in one step: 社区/村 given as points become their cells
-(:func:`siting.cells.derive_cells`, right after the 街道/乡镇 are read); candidates given as
+(:func:`siting.inputs.cells.derive_cells`, right after the 街道/乡镇 are read); candidates given as
 parcels get their land (the column, else the parcel's area) and a provisional point inside the
 parcel, moved by :func:`place_parcel_sites` to the parcel's point nearest a street once the
 network exists; facilities without ids or land (an Amap export) are numbered and reported.
@@ -55,7 +55,7 @@ class Inputs:
     candidates_have_land: bool = True  # False: land_area_m2 was missing and is 0 here
     population_join: JoinReport | None = None  # how the population table was read and joined
     # "points": the 社区/村 were given as 居委会 points and `communities` holds their derived
-    # cells (siting.cells); the points themselves in `community_points` (WGS-84)
+    # cells (siting.inputs.cells); the points themselves in `community_points` (WGS-84)
     community_geometry: str = "polygons"
     community_points: gpd.GeoSeries | None = None
     # candidates given as parcels: the polygons by candidate id (WGS-84); `candidates` holds
@@ -82,7 +82,7 @@ def _boundaries(layer: BoundaryLayer, level: str) -> gpd.GeoDataFrame:
         repair=layer.repair,
         max_area_change=layer.max_area_change,
         encoding=layer.encoding,
-        points=level == "communities",  # 居委会 points: cells derived below (siting.cells)
+        points=level == "communities",  # 居委会 points: cells derived below (siting.inputs.cells)
     )
 
 

@@ -1,5 +1,5 @@
 """Population tables as a 民政局 hands them over, made tidy for
-:func:`siting.io.read.join_population`.
+:func:`siting.inputs.join.join_population`.
 
 A bureau's workbook is rarely the tidy ``code, elderly_60plus, residents, households`` table:
 
@@ -12,7 +12,7 @@ A bureau's workbook is rarely the tidy ``code, elderly_60plus, residents, househ
 
 :func:`shape` turns such a table into the tidy one: total rows skipped and checked against the
 rows they sum (a recorded warning either way), band columns summed into the age group's figure,
-names matched to the boundary layer's 社区/村 **within their 街道** (:mod:`siting.io.names`),
+names matched to the boundary layer's 社区/村 **within their 街道** (:mod:`siting.inputs.names`),
 every match listed in a :class:`JoinReport` (``join_report.csv``). Names that match nothing or
 more than one 社区/村 stop the run, naming the rows, the closest boundary names in that 街道 and
 the fix. Nothing is guessed: a name either matches one 社区/村 or is reported.

@@ -213,7 +213,7 @@ def read_table(
     differs from a wanted name only in spaces or full-width letters takes the wanted spelling.
     ``header_row`` (1-based) forces the row. The row is kept in ``attrs["header_row"]`` and the
     rows keep their labels, so a row's line in the file is ``header_row + 1 + label``
-    (:func:`siting.io.population.file_lines`). Rows with no cell at all are dropped.
+    (:func:`siting.inputs.population.file_lines`). Rows with no cell at all are dropped.
 
     With no sheet asked for (``sheet=0``), a workbook's active sheet is read when visible, else
     its first visible one (never a hidden one: last year's figures are often kept so); when it

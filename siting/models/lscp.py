@@ -375,14 +375,14 @@ def _cover_search(
 ) -> tuple[NDArray[np.bool_], int, bool]:
     """The row-weighting search in chunks (each from the best cover so far, its own seed),
     stopping early at ``enough`` columns."""
-    from siting.models import _local as local  # numba: imported when a search runs
+    from siting.models import _cover_search  # numba: imported when a search runs
 
     best, done = start, 0
     while done < steps and best.sum() > enough:
         if time.perf_counter() > deadline:
             return best, done, False
         chunk = min(_STEPS, steps - done)
-        best = local.weighted_cover_search(csc, best, steps=chunk, seed=done, lower=enough)
+        best = _cover_search.weighted_cover_search(csc, best, steps=chunk, seed=done, lower=enough)
         done += chunk
     return best, done, True
 

@@ -8,8 +8,8 @@ Instead of a binary heap it uses buckets of width ``delta`` (sequential delta-st
 on street networks, whose edges are rarely shorter than a few metres, makes every queue
 operation O(1).
 
-Compiled with numba, ``nogil=True`` so :mod:`siting.costs` runs blocks on a thread pool, and
-``cache=True`` so a second process loads the machine code instead of compiling again.
+Compiled with numba, ``nogil=True`` so :mod:`siting.network.distances` runs blocks on a thread
+pool, and ``cache=True`` so a second process loads the machine code instead of compiling again.
 """
 
 from __future__ import annotations

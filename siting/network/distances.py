@@ -2,8 +2,8 @@
 
 The walking graph is turned once into compact CSR arrays (both directions, the shortest of
 parallel edges; walking ignores one-way rules). One Dijkstra per distinct site node, bounded by
-the cutoff, runs in compiled code (:mod:`siting._dijkstra`, bucket-queue Dijkstra) on a thread
-pool over the cores,
+the cutoff, runs in compiled code (:mod:`siting.network._dijkstra`, bucket-queue Dijkstra) on a
+thread pool over the cores,
 and writes the demand x site matrix directly: nothing of size demand x sites, and nothing of
 the graph's size per source, is ever built.
 
@@ -135,7 +135,7 @@ def as_walk_arrays(graph: Graph) -> WalkArrays:
     """
     if isinstance(graph, WalkArrays):
         return graph
-    arrays = getattr(graph, "arrays", None)  # a siting.walknet.WalkNetwork
+    arrays = getattr(graph, "arrays", None)  # a siting.network.arrays.WalkNetwork
     if isinstance(arrays, WalkArrays):
         return arrays
     if "networkx" in sys.modules:  # a graph exists only once networkx is imported
@@ -330,7 +330,7 @@ def search(
 DENSE_MAX_CELLS = 4_000_000
 """Searches whose dense answer (sources x nodes, plus sites x demand points) has at most this
 many cells run scipy's compiled Dijkstra (no JIT compilation, about 50 MB at most); larger ones
-run the bucket kernel of :mod:`siting._dijkstra`, which keeps only what is within reach. The
+run the bucket kernel of :mod:`siting.network._dijkstra`, which keeps only what is within reach. The
 two give the same metres (a test compares them)."""
 
 

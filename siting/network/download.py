@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def walk_network_from_download(polygon: shapely.Geometry, **options: Any) -> WalkNetwork:
-    """:func:`walk_graph_from_download`'s graph as a :class:`~siting.walknet.WalkNetwork`."""
+    """:func:`walk_graph_from_download`'s graph as a :class:`~siting.network.arrays.WalkNetwork`."""
     return WalkNetwork.from_graph(walk_graph_from_download(polygon, **options), source="download")
 
 

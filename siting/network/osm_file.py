@@ -25,9 +25,9 @@ run alongside, so walks hardly change, and a sidewalk mapped with gaps cannot cu
 
 An OSM file (XML or PBF) is streamed by pyosmium in two filtered passes (the walkable ways, then
 only their nodes), so no building or landuse node ever enters the network, and straight into
-arrays (:class:`~siting.walknet.WalkNetwork`, simplified by osmnx's rules); an editor's file that
-marks deleted objects (JOSM ``action="delete"``, which libosmium does not read) or writes a way's
-nodes after its tags (libosmium keeps only the first ones) is filtered through an XML extract
+arrays (:class:`~siting.network.arrays.WalkNetwork`, simplified by osmnx's rules); an editor's file
+that marks deleted objects (JOSM ``action="delete"``, which libosmium does not read) or writes a
+way's nodes after its tags (libosmium keeps only the first ones) is filtered through an XML extract
 first. A download asks Overpass for the walkable
 ``highway`` values only and applies rule 3 to the edges. A road layer's class column is read
 through the built-in table ``network_classes.yaml`` (高速公路, 快速路 -> motorway; 主干路 ->
@@ -35,7 +35,7 @@ primary; 次干路 -> secondary; 支路, 街巷 -> residential; 内部道路 -> 
 步行街 -> pedestrian; 国道 -> trunk ... 村道 -> unclassified; sources in the file) and the
 scenario's ``inputs.network.walkable``; OSM values pass as themselves; an unknown class stops the
 run; a layer without a class column is read only with ``highway_column=None`` (every line
-walked, reported). Every edge's ``highway`` holds the OSM value, which :mod:`siting.demand`
+walked, reported). Every edge's ``highway`` holds the OSM value, which :mod:`siting.problem.demand`
 reads to find the streets people live on.
 
 Walking ignores one-way rules, so every way is read in both directions; unwalkable ways are
@@ -76,12 +76,12 @@ log = logging.getLogger(__name__)
 
 
 def walk_network_from_osm_file(path: str | Path, *, crs: str) -> WalkNetwork:
-    """Read an OSM file (XML or PBF) into a projected :class:`~siting.walknet.WalkNetwork`.
+    """Read an OSM file (XML or PBF) into a projected :class:`~siting.network.arrays.WalkNetwork`.
 
     pyosmium streams the ways, then their nodes' locations; only ways the walking rule accepts
     become edges (module docstring), simplified to intersections and dead ends
-    (:func:`siting.walknet.simplify`, osmnx's rules) and projected to ``crs`` in one vectorised
-    step. No networkx graph is built.
+    (:func:`siting.network.arrays.simplify`, osmnx's rules) and projected to ``crs`` in one
+    vectorised step. No networkx graph is built.
 
     Parameters
     ----------

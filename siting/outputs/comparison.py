@@ -196,13 +196,14 @@ def _html_table(frame: pd.DataFrame) -> str:
 def compare_table(runs: list[Any]) -> pd.DataFrame:
     """The comparison table (one row per measure, one column per scenario) of finished runs:
     run folders (``maps/NAME``) or :class:`~siting.pipeline.RunResult` objects."""
+    from siting.outputs.tables import summary, tables
     from siting.results import RunData
 
     loaded = []
     for run in runs:
         if isinstance(run, RunData):
-            tabs = run.tables
-            loaded.append({"summary": run.summary, "land": tabs["land_check"]})
+            tabs = tables(run)
+            loaded.append({"summary": summary(run, tabs), "land": tabs["land_check"]})
         else:
             loaded.append(_load_run(Path(run)))
     if len(loaded) < 2:

@@ -10,7 +10,8 @@ from typing import Any
 import pandas as pd
 
 from siting.analysis import access as equity
-from siting.analysis.access import Equity, gini_zh, lorenz
+from siting.analysis.access import Equity
+from siting.analysis.inequality import gini_zh, lorenz
 from siting.io.write import write_with
 from siting.outputs import mapimage
 from siting.outputs.tables import tables
@@ -73,7 +74,7 @@ def curve_figure(eq: Equity, units: pd.DataFrame, figures: dict[str, Any]) -> An
 
 def write_curve_png(res: RunData, path: Path) -> Path:
     """``coverage_curve.png`` beside ``map.png``: coverage against walking minutes and the
-    Lorenz curves across 街道/乡镇 (:func:`siting.equity.curve_figure`)."""
+    Lorenz curves across 街道/乡镇 (:func:`siting.outputs.figures.curve_figure`)."""
     assert res.equity is not None
     tabs = tables(res)
     figures = equity.unit_figures(

@@ -109,7 +109,7 @@ def _write_all(res: RunData, out_dir: Path) -> dict[str, Path]:
             return done
 
         # the PNGs are drawn beside this thread (a forked process where that is safe, else a
-        # thread: siting.io.background) while this one writes the page, the workbook and the
+        # thread: siting.outputs._background) while this one writes the page, the workbook and the
         # GeoPackage
         with contextlib.ExitStack() as stack:
             drawn = stack.enter_context(background.start(pictures)) if out.map_png else None

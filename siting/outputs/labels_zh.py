@@ -181,7 +181,8 @@ MODEL_ZH = {
 
 
 def _source_zh(source: str) -> str:
-    """Where a site's capacity came from (:attr:`siting.equity.Supply.source`), in Chinese."""
+    """Where a site's capacity came from (:attr:`siting.analysis.supply.Supply.source`), in
+    Chinese."""
     if source.startswith("rule:"):
         return "规则最低值"
     return {

@@ -63,7 +63,7 @@ def drawing() -> Iterator[None]:
 def prepare() -> None:
     """Import matplotlib and open the shipped font in this process.
 
-    Each run's pictures are drawn in a forked process (:mod:`siting.io.background`), which
+    Each run's pictures are drawn in a forked process (:mod:`siting.outputs._background`), which
     inherits what this one has loaded and keeps nothing it loads itself: a process that writes
     several runs (a serial batch, a script) calls this once, so each fork does not import
     matplotlib again (about 0.7 s a run).
@@ -141,9 +141,9 @@ def _share(values: pd.Series, weights: pd.Series) -> float:
 
 
 def layers(res: RunData) -> dict[str, Any]:
-    """The layers ``map.png`` draws, in the run's analysis CRS. :func:`siting.report.write_all`
-    projects them before the picture process is forked, so the child never touches PROJ
-    (whose database connection a fork would share with the parent)."""
+    """The layers ``map.png`` draws, in the run's analysis CRS.
+    :func:`siting.outputs.folder.write_all` projects them before the picture process is forked, so
+    the child never touches PROJ (whose database connection a fork would share with the parent)."""
     comm = (
         res.inputs.communities[["geometry"]]
         .join(res.communities.set_index("code")[["share_after"]])

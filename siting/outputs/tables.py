@@ -16,6 +16,7 @@ import pandas as pd
 
 from siting._version import __version__
 from siting.analysis import access as equity
+from siting.analysis.curve import CURVE_BASIS
 from siting.io.write import write_csv, write_json
 from siting.results import RunData
 
@@ -166,7 +167,7 @@ def summary(res: RunData, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
             for t, n in res.inputs.facilities["type"].value_counts().sort_index().items()
         ],
         "communities": len(comm),
-        # "points": 社区/村 given as 居委会 points, their areas derived cells (siting.cells)
+        # "points": 社区/村 given as 居委会 points, their areas derived cells (siting.inputs.cells)
         "community_geometry": res.inputs.community_geometry,
         "demand_points": len(res.demand),
         "age_group": res.inputs.age_group,
@@ -216,7 +217,7 @@ def summary(res: RunData, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
 
 def _equity_summary(res: RunData, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     """``equity`` (Gini across 街道/乡镇 from coverage_by_unit.csv, 2SFCA, worst units) and
-    ``coverage_curve`` (:mod:`siting.equity`); nothing for a result made without them."""
+    ``coverage_curve`` (:mod:`siting.analysis.access`); nothing for a result made without them."""
     eq = res.equity
     if eq is None:
         return {}
@@ -225,7 +226,7 @@ def _equity_summary(res: RunData, tables: dict[str, pd.DataFrame]) -> dict[str, 
             tables["coverage_by_community"], tables["coverage_by_unit"], eq
         ),
         "coverage_curve": equity.curve_rows(eq),
-        "coverage_curve_basis": equity.CURVE_BASIS,
+        "coverage_curve_basis": CURVE_BASIS,
         "coverage_curve_threshold_minutes": eq.threshold_minutes,
     }
 

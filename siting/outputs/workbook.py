@@ -11,6 +11,9 @@ import pandas as pd
 
 from siting._text import text_cells
 from siting.analysis import access as equity
+from siting.analysis.curve import CURVE_BASIS_ZH
+from siting.analysis.inequality import gini_zh, lorenz
+from siting.analysis.supply import capacity_zh
 from siting.io.write import write_workbook
 from siting.models import PLAN_STATUS
 from siting.outputs.labels_zh import (
@@ -148,7 +151,7 @@ def write_xlsx(res: RunData, path: Path) -> Path:
 
 def _gini_cell(value: float | None) -> float | str:
     """A Gini in the sheet: the number, or why there is none."""
-    return value if value is not None else equity.gini_zh(None)
+    return value if value is not None else gini_zh(None)
 
 
 def _equity_sheet(
@@ -159,7 +162,7 @@ def _equity_sheet(
     from openpyxl.chart import Reference, ScatterChart, Series
 
     e = s["equity"]
-    what, unit = equity.capacity_zh(eq.supply.column)
+    what, unit = capacity_zh(eq.supply.column)
     rows: list[list[Any]] = [
         ["项目", "数值"],
         ["分析单元", "街道/乡镇（老人数加权）"],
@@ -202,7 +205,7 @@ def _equity_sheet(
     curve_at = len(rows) + 4  # first data row: after a blank row, the title and the header
     rows += [
         [],
-        [f"步行时间覆盖曲线（{equity.CURVE_BASIS_ZH}）"],
+        [f"步行时间覆盖曲线（{CURVE_BASIS_ZH}）"],
         ["步行时间(分钟)", "步行距离(米)", "规划前比例", "规划后比例", "情景阈值"],
     ]
     for r in s["coverage_curve"]:
@@ -214,9 +217,7 @@ def _equity_sheet(
     ]
     w = units["elderly"].to_numpy(dtype=float)
     lorenz_at = len(rows) + 4
-    lz = {
-        k: equity.lorenz(units[f"share_{k}"].to_numpy(dtype=float), w) for k in ("before", "after")
-    }
+    lz = {k: lorenz(units[f"share_{k}"].to_numpy(dtype=float), w) for k in ("before", "after")}
     rows += [
         [],
         ["洛伦兹曲线（街道/乡镇按覆盖率由低到高）"],

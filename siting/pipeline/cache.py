@@ -1,4 +1,4 @@
-"""What the scenarios of one batch (or one :class:`~siting.study.Study`) reuse: walking
+"""What the scenarios of one batch (or one :class:`~siting.pipeline.study.Study`) reuse: walking
 networks and cost matrices, and :func:`network_for`, the network stage with that reuse."""
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """The story of one run, returning plain results (no files written):
 
-inputs read and checked (:mod:`siting.inputs`, :mod:`siting.checks`) -> walking network
-(:mod:`siting.cache`, reused across a batch) -> :class:`~siting.problem.Problem` -> the model
-(:mod:`siting.solve`) -> :class:`~siting.models.Solution` -> who is covered
-(:func:`siting.coverage.summarise`) -> land and rules. :func:`run` is what ``siting run``
-and :func:`siting.run` call; :mod:`siting.report` and :mod:`siting.maps` turn its
+inputs read and checked (:mod:`siting.inputs`, :mod:`siting.inputs.checks`) -> walking network
+(:mod:`siting.pipeline.cache`, reused across a batch) -> :class:`~siting.problem.Problem` -> the
+model (:mod:`siting.pipeline.solve`) -> :class:`~siting.models.Solution` -> who is covered
+(:func:`siting.analysis.coverage.summarise`) -> land and rules. :func:`run` is what ``siting run``
+and :func:`siting.run` call; :mod:`siting.outputs.tables` and :mod:`siting.outputs.webmap.page`
+turn its
 :class:`RunResult` into files.
 """
 
@@ -24,6 +25,7 @@ from siting._errors import ScenarioError, SitingError, SitingWarning
 from siting._record import recording
 from siting.analysis import access as equity
 from siting.analysis import coverage
+from siting.analysis.supply import site_supply
 from siting.coords import analysis_crs
 from siting.inputs import layers as read
 from siting.inputs import projection
@@ -113,9 +115,9 @@ def run(
     """Run every stage for one scenario and return the results.
 
     Stops (with the message ``siting check-data`` prints) on every problem the checks of
-    :mod:`siting.checks` call an error; every warning of the run is in ``RunResult.warnings``.
-    ``facilities`` / ``candidates``: point layers in memory (GeoDataFrames with a CRS and an
-    ``id``) used instead of the scenario's files.
+    :mod:`siting.inputs.checks` call an error; every warning of the run is in
+    ``RunResult.warnings``. ``facilities`` / ``candidates``: point layers in memory (GeoDataFrames
+    with a CRS and an ``id``) used instead of the scenario's files.
     """
     with recording() as rec:
         res = _run(sc, cache, facilities=facilities, candidates=candidates)
@@ -150,7 +152,7 @@ def prepared(
 ) -> Prepared | None:
     """Inputs read and checked, and the walking network: what ``run`` and ``check-data`` share.
 
-    Without ``findings`` every error the checks of :mod:`siting.checks` find raises (all of
+    Without ``findings`` every error the checks of :mod:`siting.inputs.checks` find raises (all of
     one pass in one message) and their warnings are recorded. With a list (``check-data``),
     every finding is appended instead, each stage is tried as far as the inputs allow, and the
     result is None when an error left nothing to build on.
@@ -336,8 +338,9 @@ def _solve(
 def _equity(
     sc: Scenario, problem: Problem, solution: Solution, inp: Inputs, book: RuleBook
 ) -> equity.Equity:
-    """Accessibility (2SFCA) and coverage against walking minutes (:mod:`siting.equity`)."""
-    supply = equity.site_supply(
+    """Accessibility (2SFCA) and coverage against walking minutes
+    (:mod:`siting.analysis.access`)."""
+    supply = site_supply(
         problem, inp.facilities, inp.candidates, book, column=sc.equity.capacity_column
     )
     return equity.assess(

@@ -143,7 +143,7 @@ def build_problem(
         社区/村 polygons in the graph's CRS, indexed by code, with ``kind`` (社区/村) and
         ``elderly_60plus``.
     network
-        The projected walking network: a :class:`~siting.walknet.WalkNetwork` (what
+        The projected walking network: a :class:`~siting.network.arrays.WalkNetwork` (what
         :func:`siting.network.walk_network_from_osm_file` reads) or an osmnx ``MultiDiGraph``
         in metres.
     facilities, candidates

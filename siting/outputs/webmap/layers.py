@@ -154,8 +154,9 @@ def _communities_layer(
 
 
 def _access_layer(res: RunData, shift: Shift) -> folium.FeatureGroup | None:
-    """社区/村 by 2SFCA accessibility after the plan (:func:`siting.equity.map_layer`), in five
-    quantile classes, the figures before and after in the tooltip; hidden at first."""
+    """社区/村 by 2SFCA accessibility after the plan
+    (:func:`siting.outputs.webmap.layers.map_layer`), in five quantile classes, the figures before
+    and after in the tooltip; hidden at first."""
     if res.equity is None:
         return None
     rows = map_layer(res.communities, res.equity).set_index("code")

@@ -12,7 +12,7 @@ build order and the best next site. Covered means the same as in Python: a deman
 its own circle of at least one open site (capacity is not counted, as in the coverage tables).
 
 The current plan is saved from the page as a scenario file with a ``plan:`` section
-(:mod:`siting.plan`): the run's scenario with every path absolute and the plan's ``open``,
+(:mod:`siting.pipeline.plan`): the run's scenario with every path absolute and the plan's ``open``,
 ``closed`` and ``covered_elderly``; ``siting run`` on it reproduces the page's figure.
 
 Encoding: each site's demand rows (indices into the embedded demand points, ascending) are
@@ -217,8 +217,8 @@ Shift = Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame]
 
 @dataclass
 class Live:
-    """What the live plan (:mod:`siting.liveplan`) needs from the layers as they are built:
-    the indices features carry (site ids and 社区/村 codes to indices into its data) and the
+    """What the live plan (:mod:`siting.outputs.webmap.liveplan`) needs from the layers as they are
+    built: the indices features carry (site ids and 社区/村 codes to indices into its data) and the
     JavaScript names of the layers it redraws (folium's generated identifiers, never data)."""
 
     data: dict[str, Any]

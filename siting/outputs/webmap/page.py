@@ -55,8 +55,8 @@ from siting.results import RunData
 
 
 def build_map(res: RunData, proposed: pd.DataFrame, *, live_plan: bool = True) -> folium.Map:
-    """The folium map of a run; ``proposed`` is :func:`siting.report.proposed_table`.
-    ``live_plan``: the what-if panel (:mod:`siting.liveplan`) with its data."""
+    """The folium map of a run; ``proposed`` is :func:`siting.outputs.tables.proposed_table`.
+    ``live_plan``: the what-if panel (:mod:`siting.outputs.webmap.liveplan`) with its data."""
     tiles = provider(res.scenario.output.tiles)
     shift = shifter(tiles.coord_system)
     whole = shift(res.inputs.communities).total_bounds
